@@ -1,0 +1,87 @@
+// Package selection holds the algorithms that choose one model among a
+// decision's modelRefs once the decision engine has picked the decision:
+// static, weighted, latency_aware, multi_factor and router_dc.
+//
+// Every selector is built once per decision at config compile time with the
+// candidates already resolved (quality, pricing, description embeddings),
+// so a request only supplies what varies per request (Input).
+package selection
+
+import (
+	"errors"
+	"time"
+)
+
+// Algorithm names as they appear under a decision's `algorithm.type`.
+const (
+	Static       = "static"
+	Weighted     = "weighted"
+	LatencyAware = "latency_aware"
+	MultiFactor  = "multi_factor"
+	RouterDC     = "router_dc"
+)
+
+// ErrNoCandidates is returned when a selector's policy refuses to pick any
+// model (multi_factor with on_no_candidates: fail).
+var ErrNoCandidates = errors.New("no eligible model candidates")
+
+// Input is the per-request information a selector may use.
+type Input struct {
+	// Hash is a stable hash of the request (or an explicit seed); weighted
+	// selection is a deterministic function of it.
+	Hash uint64
+	// Query is the request embedding (router_dc); nil when not computed.
+	Query []float32
+	// Now is the evaluation time used to read sliding latency windows.
+	Now time.Time
+	// InputTokens and OutputTokens are estimates used to blend pricing
+	// (multi_factor); zero when unknown.
+	InputTokens, OutputTokens int
+}
+
+// Choice is the outcome of a selection.
+type Choice struct {
+	Index     int     // index into the decision's modelRefs
+	Algorithm string  // algorithm that actually chose
+	Fallback  string  // why a simpler rule chose instead; empty when none
+	Score     float64 // the winning score when the algorithm computes one
+}
+
+// Selector chooses one of the candidates it was built with.
+type Selector interface {
+	Select(in Input) (Choice, error)
+}
+
+// StaticSelector always picks the first candidate.
+type StaticSelector struct {
+	// Reason, when set, is reported as the fallback reason (used when a
+	// configured algorithm is not supported and static stands in).
+	Reason string
+}
+
+var _ Selector = StaticSelector{}
+
+// Select returns the first candidate.
+func (s StaticSelector) Select(Input) (Choice, error) {
+	return Choice{Index: 0, Algorithm: Static, Fallback: s.Reason}, nil
+}
+
+// Metric names a latency measurement.
+type Metric uint8
+
+// Latency metrics.
+const (
+	TTFT Metric = iota // time to first token
+	TPOT               // time per output token
+)
+
+// LatencyStats answers latency percentiles per model. Implementations read a
+// sliding window ending at now; ok is false when no observation is in it.
+type LatencyStats interface {
+	Percentile(model string, m Metric, p float64, now time.Time) (d time.Duration, ok bool)
+}
+
+// LoadSource reports the number of requests currently in flight per model.
+type LoadSource interface {
+	InFlight(model string) (n int, ok bool)
+}

@@ -1,0 +1,11 @@
+module github.com/semrouter/semrouter/tests/integration
+
+go 1.26
+replace github.com/semrouter/semrouter/gen => ../../gen
+replace github.com/semrouter/semrouter/pkg => ../../pkg
+replace github.com/semrouter/semrouter/services/gateway-extproc => ../../services/gateway-extproc
+replace github.com/semrouter/semrouter/services/classifier => ../../services/classifier
+replace github.com/semrouter/semrouter/services/embedder-gpu => ../../services/embedder-gpu
+replace github.com/semrouter/semrouter/services/cache => ../../services/cache
+replace github.com/semrouter/semrouter/services/config-hub => ../../services/config-hub
+replace github.com/semrouter/semrouter/cmd/semrouter => ../../cmd/semrouter
