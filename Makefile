@@ -11,7 +11,7 @@ export LC_ALL := en_US.UTF-8
 MODULES := gen pkg services/gateway-extproc services/classifier services/embedder-gpu \
 	services/cache services/config-hub services/operator cmd/semrouter tests/integration
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/semrouter/semrouter/cmd/semrouter/internal/cli.Version=$(VERSION)
+LDFLAGS := -X github.com/semrouter/semrouter/cmd/semrouter/internal/cli.version=$(VERSION)
 CONFIG ?= config/quickstart.yaml
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
