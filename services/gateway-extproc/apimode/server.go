@@ -1,0 +1,186 @@
+// Package apimode serves the OpenAI-compatible API directly (no Envoy): one
+// HTTP server per configured listener running the gateway processor and
+// proxying to the selected model's backends with failover.
+package apimode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
+	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+)
+
+// DefaultRequestTimeout applies when a listener has no timeout.
+const DefaultRequestTimeout = 300 * time.Second
+
+// Option tunes a Server.
+type Option func(*Server)
+
+// WithHTTPClient sets the client used to reach backends.
+func WithHTTPClient(c *http.Client) Option { return func(s *Server) { s.client = c } }
+
+// WithRandom injects the weighted-choice source: intN returns a value in [0,n).
+func WithRandom(intN func(n int) int) Option { return func(s *Server) { s.intN = intN } }
+
+// WithEnv injects the environment lookup used for api_key_env.
+func WithEnv(lookup func(string) string) Option { return func(s *Server) { s.env = lookup } }
+
+// Server is the API-mode front end. It is safe for concurrent use.
+type Server struct {
+	gw     *gateway.Gateway
+	log    *slog.Logger
+	client *http.Client
+	intN   func(int) int
+	env    func(string) string
+}
+
+// New builds a Server over gw.
+func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
+	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.client == nil {
+		s.client = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}}
+	}
+	return s
+}
+
+// Handler serves one listener; timeout bounds each request (0: default).
+func (s *Server) Handler(timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		s.serve(ctx, w, r)
+	})
+}
+
+// Serve runs one HTTP server per listener of the active routes until ctx
+// ends, then shuts them down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	ls := s.gw.Routes().Listeners
+	if len(ls) == 0 {
+		return errors.New("serve api mode: no listeners configured")
+	}
+	errc := make(chan error, len(ls))
+	servers := make([]*http.Server, 0, len(ls))
+	for _, l := range ls {
+		addr := net.JoinHostPort(l.Address, strconv.Itoa(l.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, srv := range servers {
+				_ = srv.Close()
+			}
+			return fmt.Errorf("listen %s (%s): %w", l.Name, addr, err)
+		}
+		srv := &http.Server{Handler: s.Handler(l.Timeout), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		s.log.Info("api mode listening", slog.String("listener", l.Name), slog.String("addr", ln.Addr().String()))
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutCtx)
+	}
+	s.gw.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	x := s.gw.NewExchange()
+	kind, imm := x.RequestHeaders(r.Method, r.URL.Path, headerGetter(r.Header))
+	switch kind {
+	case gateway.KindImmediate:
+		writeImmediate(w, imm)
+		return
+	case gateway.KindPassthrough:
+		writeImmediate(w, &gateway.Immediate{Status: http.StatusNotFound,
+			Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}},
+			Body:    chatreq.NotFound("unknown path " + r.URL.Path).Body()})
+		return
+	}
+	limit := x.Table().MaxBodyBytes
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		writeImmediate(w, &gateway.Immediate{Status: http.StatusBadRequest,
+			Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}},
+			Body:    chatreq.BadRequest("", "read_error", "read request body: "+err.Error()).Body()})
+		return
+	}
+	imm, fwd := x.RequestBody(ctx, body)
+	if imm != nil {
+		writeImmediate(w, imm)
+		return
+	}
+	cut := s.proxy(ctx, w, r, x, fwd)
+	x.Finish(ctx)
+	if cut {
+		// Abort the connection so the client sees the failure instead of a
+		// silently truncated completion.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func headerGetter(h http.Header) func(string) string {
+	return func(name string) string { return h.Get(name) }
+}
+
+func writeImmediate(w http.ResponseWriter, imm *gateway.Immediate) {
+	for _, h := range imm.Headers {
+		w.Header().Set(h.Name, h.Value)
+	}
+	w.Header().Set("content-length", strconv.Itoa(len(imm.Body)))
+	w.WriteHeader(imm.Status)
+	_, _ = w.Write(imm.Body)
+}
+
+// backendURL is the chat URL of b.
+func backendURL(b *routes.Backend) string {
+	if b.BaseURL != "" {
+		p := b.ChatPath
+		if p == "" {
+			p = "/chat/completions"
+		}
+		return strings.TrimSuffix(b.BaseURL, "/") + p
+	}
+	scheme := "http"
+	if strings.EqualFold(b.Protocol, "https") {
+		scheme = "https"
+	}
+	p := b.ChatPath
+	if p == "" {
+		p = "/v1/chat/completions"
+	}
+	return scheme + "://" + b.Endpoint + p
+}

@@ -1,0 +1,83 @@
+// Package chatreq parses an OpenAI chat-completions request body once into a
+// compact view and rewrites the raw JSON byte-preservingly: only the fields
+// the router must change are touched, everything else is copied verbatim.
+package chatreq
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Error types used in OpenAI-style error bodies.
+const (
+	TypeInvalidRequest = "invalid_request_error"
+	TypeNotFound       = "not_found_error"
+	TypeServer         = "server_error"
+)
+
+// APIError is an error that reaches the client as an OpenAI-style body
+// {"error":{"message","type","param","code"}} with Status.
+type APIError struct {
+	Status  int
+	Message string
+	Type    string
+	Param   string
+	Code    string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+// Body renders the OpenAI error envelope.
+func (e *APIError) Body() []byte {
+	b := make([]byte, 0, 96+len(e.Message))
+	b = append(b, `{"error":{"message":`...)
+	b = AppendJSONString(b, e.Message)
+	b = append(b, `,"type":`...)
+	b = strconv.AppendQuote(b, e.Type)
+	b = append(b, `,"param":`...)
+	b = appendNullableString(b, e.Param)
+	b = append(b, `,"code":`...)
+	b = appendNullableString(b, e.Code)
+	b = append(b, "}}"...)
+	return b
+}
+
+func appendNullableString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return AppendJSONString(b, s)
+}
+
+// BadRequest is a 400 invalid_request_error.
+func BadRequest(param, code, msg string) *APIError {
+	return &APIError{Status: http.StatusBadRequest, Message: msg, Type: TypeInvalidRequest, Param: param, Code: code}
+}
+
+// NotFound is a 404 for an unknown path.
+func NotFound(msg string) *APIError {
+	return &APIError{Status: http.StatusNotFound, Message: msg, Type: TypeInvalidRequest, Code: "not_found"}
+}
+
+// MethodNotAllowed is a 405 for a wrong HTTP method.
+func MethodNotAllowed(method, path string) *APIError {
+	return &APIError{Status: http.StatusMethodNotAllowed, Message: "method " + method + " is not allowed on " + path,
+		Type: TypeInvalidRequest, Code: "method_not_allowed"}
+}
+
+// TooLarge is a 413 for a body above the configured limit.
+func TooLarge(limit int64) *APIError {
+	return &APIError{Status: http.StatusRequestEntityTooLarge,
+		Message: "request body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes",
+		Type:    TypeInvalidRequest, Code: "request_too_large"}
+}
+
+// ModelNotAvailable is the 400 for a concrete model the router does not serve.
+func ModelNotAvailable(model string) *APIError {
+	return BadRequest("model", "model_not_found", "model "+strconv.Quote(model)+" is not available")
+}
+
+// Upstream is a 502 returned when no backend could answer.
+func Upstream(msg string) *APIError {
+	return &APIError{Status: http.StatusBadGateway, Message: msg, Type: TypeServer, Code: "upstream_unavailable"}
+}

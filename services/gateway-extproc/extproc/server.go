@@ -1,0 +1,275 @@
+// Package extproc serves Envoy's external processing protocol
+// (envoy.service.ext_proc.v3) with the gateway processor: request headers →
+// buffered request body → response headers (switching SSE responses to
+// STREAMED body mode) → response body chunks.
+//
+// Envoy's ext_proc filter must be configured with request_body_mode
+// BUFFERED, response_header_mode SEND, response_body_mode BUFFERED (or
+// STREAMED) and allow_mode_override: true.
+package extproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
+)
+
+// Server is the ext_proc gRPC service.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	gw  *gateway.Gateway
+	log *slog.Logger
+}
+
+var _ extprocv3.ExternalProcessorServer = (*Server)(nil)
+
+// New builds a Server over gw.
+func New(gw *gateway.Gateway, log *slog.Logger) *Server {
+	return &Server{gw: gw, log: log}
+}
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g *grpc.Server) { extprocv3.RegisterExternalProcessorServer(g, s) }
+
+// stream is the state of one HTTP request's ext_proc stream.
+type stream struct {
+	s        *Server
+	x        *gateway.Exchange
+	kind     gateway.Kind
+	body     []byte
+	respSeen bool
+}
+
+// Process handles one HTTP request's lifecycle.
+func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
+	ctx := srv.Context()
+	st := &stream{s: s, x: s.gw.NewExchange()}
+	defer func() {
+		if st.respSeen {
+			st.x.Finish(ctx)
+		}
+	}()
+	for {
+		req, err := srv.Recv()
+		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		resp := st.handle(ctx, req)
+		if resp == nil {
+			continue
+		}
+		if err := srv.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	switch v := req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return st.requestHeaders(ctx, v.RequestHeaders)
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return st.requestBody(ctx, v.RequestBody)
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return st.responseHeaders(v.ResponseHeaders)
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		b := v.ResponseBody
+		if st.kind == gateway.KindChat {
+			st.x.ResponseBody(b.Body, b.EndOfStream)
+			if b.EndOfStream {
+				st.x.Finish(ctx)
+			}
+		}
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}}}}
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
+			RequestTrailers: &extprocv3.TrailersResponse{}}}
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{
+			ResponseTrailers: &extprocv3.TrailersResponse{}}}
+	}
+	return nil
+}
+
+func headerLookup(hm *corev3.HeaderMap) func(string) string {
+	return func(name string) string {
+		if hm == nil {
+			return ""
+		}
+		for _, h := range hm.Headers {
+			if strings.EqualFold(h.Key, name) {
+				if len(h.RawValue) > 0 {
+					return string(h.RawValue)
+				}
+				return h.Value
+			}
+		}
+		return ""
+	}
+}
+
+func (st *stream) requestHeaders(ctx context.Context, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	get := headerLookup(h.GetHeaders())
+	kind, imm := st.x.RequestHeaders(get(":method"), get(":path"), get)
+	st.kind = kind
+	switch kind {
+	case gateway.KindImmediate:
+		return immediate(imm)
+	case gateway.KindChat:
+		if h.EndOfStream { // a POST without a body
+			imm, _ := st.x.RequestBody(ctx, nil)
+			return immediate(imm)
+		}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
+		RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{}}}}
+}
+
+func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if st.kind != gateway.KindChat {
+		return continueBody()
+	}
+	limit := st.x.Table().MaxBodyBytes
+	if int64(len(st.body)+len(b.Body)) > limit {
+		return immediate(&gateway.Immediate{Status: 413,
+			Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}},
+			Body:    chatreq.TooLarge(limit).Body()})
+	}
+	if !b.EndOfStream {
+		// Streamed request bodies are gathered; each chunk is held back by
+		// replacing it with nothing until the whole body is known.
+		st.body = append(st.body, b.Body...)
+		return holdBack()
+	}
+	body := b.Body
+	if len(st.body) > 0 {
+		body = append(st.body, b.Body...)
+	}
+	imm, fwd := st.x.RequestBody(ctx, body)
+	if imm != nil {
+		return immediate(imm)
+	}
+	cr := &extprocv3.CommonResponse{ClearRouteCache: fwd.ClearRouteCache}
+	hm := &extprocv3.HeaderMutation{RemoveHeaders: fwd.RemoveHeaders}
+	for _, h := range fwd.SetHeaders {
+		hm.SetHeaders = append(hm.SetHeaders, headerOption(h.Name, h.Value))
+	}
+	if fwd.BodyChanged || len(st.body) > 0 {
+		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-length", strconv.Itoa(len(fwd.Body))))
+		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: fwd.Body}}
+	}
+	if len(hm.SetHeaders) > 0 || len(hm.RemoveHeaders) > 0 {
+		cr.HeaderMutation = hm
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+		RequestBody: &extprocv3.BodyResponse{Response: cr}}}
+}
+
+func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	resp := &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{}}
+	out := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: resp}}
+	if st.kind != gateway.KindChat {
+		return out
+	}
+	get := headerLookup(h.GetHeaders())
+	code, _ := strconv.Atoi(get(":status"))
+	st.respSeen = true
+	vsr := st.x.ResponseHeaders(code, get("content-type"))
+	if len(vsr) > 0 {
+		hm := &extprocv3.HeaderMutation{}
+		for _, v := range vsr {
+			hm.SetHeaders = append(hm.SetHeaders, headerOption(v.Name, v.Value))
+		}
+		resp.Response.HeaderMutation = hm
+	}
+	if st.x.StreamingResponse() {
+		out.ModeOverride = &filterv3.ProcessingMode{ResponseBodyMode: filterv3.ProcessingMode_STREAMED}
+	}
+	if h.EndOfStream {
+		st.x.ResponseBody(nil, true)
+	}
+	return out
+}
+
+func continueBody() *extprocv3.ProcessingResponse {
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+		RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}}}}
+}
+
+// holdBack answers a partial request-body chunk by replacing it with
+// nothing; the whole (rewritten) body goes out with the last chunk.
+func holdBack() *extprocv3.ProcessingResponse {
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+		RequestBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+			BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: []byte{}}}}}}}
+}
+
+func headerOption(name, value string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: name, RawValue: []byte(value)},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
+
+func immediate(imm *gateway.Immediate) *extprocv3.ProcessingResponse {
+	hm := &extprocv3.HeaderMutation{}
+	for _, h := range imm.Headers {
+		hm.SetHeaders = append(hm.SetHeaders, headerOption(h.Name, h.Value))
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
+		ImmediateResponse: &extprocv3.ImmediateResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(imm.Status)},
+			Headers: hm,
+			Body:    imm.Body,
+		}}}
+}
+
+// Serve runs the ext_proc gRPC service on ln until ctx ends, then stops
+// gracefully (bounded by grace) and waits for background publications.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration, opts ...grpc.ServerOption) error {
+	g := grpc.NewServer(opts...)
+	s.Register(g)
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(ln) }()
+	s.log.Info("ext_proc listening", slog.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve ext_proc: %w", err)
+	case <-ctx.Done():
+	}
+	stopped := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(stopped)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+		g.Stop()
+	}
+	s.gw.Wait()
+	return nil
+}

@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+)
+
+// Stages are the router services the gateway fans out to. Any of them may
+// be nil: the gateway then runs degraded for that stage.
+type Stages struct {
+	Embedder   Embedder
+	Classifier Classifier
+	Cache      Cache
+	Latency    LatencyPublisher
+}
+
+// Option tunes a Gateway.
+type Option func(*Gateway)
+
+// WithClock injects the time source (tests).
+func WithClock(now func() time.Time) Option { return func(g *Gateway) { g.now = now } }
+
+// WithMaxResponseBytes caps how much of a response is buffered for usage
+// accounting and cache publication (default 4 MiB).
+func WithMaxResponseBytes(n int) Option { return func(g *Gateway) { g.maxResp = n } }
+
+// Gateway holds the active routes and the stage clients. It is safe for
+// concurrent use; each request gets its own Exchange.
+type Gateway struct {
+	table   atomic.Pointer[routes.Table]
+	stages  Stages
+	log     *slog.Logger
+	now     func() time.Time
+	maxResp int
+	// background tracks cache/latency publications after a response.
+	background sync.WaitGroup
+}
+
+// New builds a Gateway serving table.
+func New(table *routes.Table, stages Stages, log *slog.Logger, opts ...Option) *Gateway {
+	g := &Gateway{stages: stages, log: log, now: time.Now, maxResp: 4 << 20}
+	for _, o := range opts {
+		o(g)
+	}
+	g.table.Store(table)
+	return g
+}
+
+// Swap atomically replaces the active routes; exchanges already running
+// keep the table they started with.
+func (g *Gateway) Swap(t *routes.Table) { g.table.Store(t) }
+
+// Routes returns the active routes.
+func (g *Gateway) Routes() *routes.Table { return g.table.Load() }
+
+// Wait blocks until background publications (cache stores, latency) end.
+func (g *Gateway) Wait() { g.background.Wait() }
+
+// Header is one HTTP header.
+type Header struct{ Name, Value string }
+
+// Immediate is a response the gateway produces itself.
+type Immediate struct {
+	Status  int
+	Headers []Header
+	Body    []byte
+}
+
+// Kind is what a request path maps to.
+type Kind int
+
+// Request kinds.
+const (
+	// KindPassthrough is a path the router does not handle (ext_proc lets
+	// it through untouched; API mode answers 404).
+	KindPassthrough Kind = iota
+	// KindChat is POST /v1/chat/completions: the body is needed.
+	KindChat
+	// KindImmediate means RequestHeaders returned an immediate response.
+	KindImmediate
+)
+
+// Exchange is the per-request processor.
+type Exchange struct {
+	g     *Gateway
+	t     *routes.Table
+	start time.Time
+	debug bool
+	hdr   func(string) string
+
+	req    *chatreq.Request
+	recipe string
+	auto   bool
+	routed route
+
+	resp responseState
+}
+
+// NewExchange starts processing one request against the active routes.
+func (g *Gateway) NewExchange() *Exchange {
+	return &Exchange{g: g, t: g.table.Load(), start: g.now(), hdr: noHeader}
+}
+
+// Table is the routes snapshot this exchange uses.
+func (x *Exchange) Table() *routes.Table { return x.t }
+
+// RequestHeaders dispatches on method and path. header returns a request
+// header value by lower-case name (nil: none). For KindImmediate the
+// response is returned.
+func (x *Exchange) RequestHeaders(method, path string, header func(string) string) (Kind, *Immediate) {
+	if header == nil {
+		header = noHeader
+	}
+	x.hdr = header
+	x.debug = strings.EqualFold(header("x-vsr-debug"), "true")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	switch path {
+	case "/v1/chat/completions":
+		if method != http.MethodPost {
+			return KindImmediate, errorResponse(chatreq.MethodNotAllowed(method, path))
+		}
+		return KindChat, nil
+	case "/v1/models":
+		if method != http.MethodGet {
+			return KindImmediate, errorResponse(chatreq.MethodNotAllowed(method, path))
+		}
+		return KindImmediate, x.modelsList()
+	}
+	if strings.HasPrefix(path, "/v1/") {
+		return KindImmediate, errorResponse(chatreq.NotFound("unknown path " + path))
+	}
+	return KindPassthrough, nil
+}
+
+// modelsList answers GET /v1/models: auto names, entrypoint names and the
+// configured models.
+func (x *Exchange) modelsList() *Immediate {
+	created := x.start.Unix()
+	b := make([]byte, 0, 256)
+	b = append(b, `{"object":"list","data":[`...)
+	first := true
+	add := func(id, owner string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, `{"id":`...)
+		b = chatreq.AppendJSONString(b, id)
+		b = append(b, `,"object":"model","created":`...)
+		b = strconv.AppendInt(b, created, 10)
+		b = append(b, `,"owned_by":`...)
+		b = chatreq.AppendJSONString(b, owner)
+		b = append(b, '}')
+	}
+	seen := map[string]bool{}
+	for _, n := range x.t.AutoModelNames {
+		if !seen[n] {
+			seen[n] = true
+			add(n, "semrouter")
+		}
+	}
+	for _, n := range x.t.EntrypointNames() {
+		if !seen[n] {
+			seen[n] = true
+			add(n, "semrouter")
+		}
+	}
+	for _, m := range x.t.Models {
+		if !seen[m.Name] {
+			seen[m.Name] = true
+			add(m.Name, "semrouter-config")
+		}
+	}
+	b = append(b, "]}"...)
+	return &Immediate{Status: http.StatusOK, Headers: []Header{{"content-type", "application/json"}}, Body: b}
+}
+
+func errorResponse(e *chatreq.APIError) *Immediate {
+	return &Immediate{Status: e.Status, Headers: []Header{{"content-type", "application/json"}}, Body: e.Body()}
+}
+
+func noHeader(string) string { return "" }

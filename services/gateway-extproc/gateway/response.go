@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/sse"
+)
+
+// publishTimeout bounds background cache stores and latency publications.
+const publishTimeout = 2 * time.Second
+
+type responseState struct {
+	streaming  bool // request asked for a stream
+	started    bool
+	status     int
+	sseBody    bool
+	reasm      *sse.Reassembler
+	buf        []byte
+	overflow   bool
+	ended      bool
+	headersAt  time.Time
+	firstToken time.Time
+	finished   bool
+	usage      sse.Usage
+	hasUsage   bool
+}
+
+func (x *Exchange) responseStarted(status int, contentType string) {
+	s := &x.resp
+	s.started, s.status, s.headersAt = true, status, x.g.now()
+	s.sseBody = strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/event-stream")
+	if s.sseBody {
+		s.reasm = sse.New(x.g.maxResp)
+	}
+}
+
+// StreamingResponse reports whether the upstream answered with SSE (ext_proc
+// then switches the response body to STREAMED mode).
+func (x *Exchange) StreamingResponse() bool { return x.resp.sseBody }
+
+// ResponseBody observes response bytes as they pass to the client; end
+// marks the last chunk. It never alters the bytes.
+func (x *Exchange) ResponseBody(chunk []byte, end bool) {
+	s := &x.resp
+	if s.ended || x.req == nil {
+		return
+	}
+	if s.reasm != nil {
+		if s.reasm.Write(chunk) {
+			s.firstToken = x.g.now()
+		}
+		if end {
+			s.reasm.Close()
+		}
+	} else if !s.overflow {
+		if len(s.buf)+len(chunk) > x.g.maxResp {
+			s.overflow, s.buf = true, nil
+		} else {
+			s.buf = append(s.buf, chunk...)
+		}
+	}
+	if end {
+		s.ended = true
+	}
+}
+
+// Finish ends the exchange: it publishes the latency observation and, for a
+// complete 2xx response of a decision that enables the response cache, the
+// completion to the cache. Publications run in the background with their
+// own deadline (Gateway.Wait waits for them). Calling Finish twice is a
+// no-op.
+func (x *Exchange) Finish(ctx context.Context) {
+	s := &x.resp
+	if s.finished || x.req == nil || !s.started || x.routed.path != "upstream" {
+		return
+	}
+	s.finished = true
+	end := x.g.now()
+	obs := &LatencyObservation{Status: s.status, Streamed: s.sseBody, Total: end.Sub(x.start)}
+	if m := x.routed.target.Model; m != nil {
+		obs.Model = m.Name
+	}
+	if d := x.routed.decision; d != nil {
+		obs.Decision = d.Name
+	}
+	var completion []byte
+	complete := false
+	if s.reasm != nil {
+		r := s.reasm
+		s.usage, s.hasUsage = r.Usage, r.HasUsage
+		complete = s.ended && r.Complete()
+		if complete {
+			if b, err := r.Completion(); err == nil {
+				completion = b
+			}
+		}
+		if !s.firstToken.IsZero() {
+			obs.TTFT = s.firstToken.Sub(x.start)
+		}
+	} else {
+		complete = s.ended && !s.overflow && gjson.ValidBytes(s.buf)
+		if complete {
+			completion = s.buf
+			if u := gjson.GetBytes(s.buf, "usage"); u.IsObject() {
+				s.hasUsage = true
+				s.usage = sse.Usage{PromptTokens: u.Get("prompt_tokens").Int(),
+					CompletionTokens: u.Get("completion_tokens").Int(), TotalTokens: u.Get("total_tokens").Int()}
+			}
+		}
+		obs.TTFT = s.headersAt.Sub(x.start)
+	}
+	obs.PromptTokens, obs.CompletionTokens = s.usage.PromptTokens, s.usage.CompletionTokens
+	if obs.CompletionTokens > 1 && obs.TTFT > 0 {
+		obs.TPOT = (obs.Total - obs.TTFT) / time.Duration(obs.CompletionTokens-1)
+	}
+	var entry *CacheEntry
+	rc := x.responseCachePlugin()
+	if rc != nil && complete && completion != nil && s.status >= 200 && s.status < 300 && x.g.stages.Cache != nil &&
+		!x.cacheDirective(rc, "no-store") {
+		entry = &CacheEntry{Decision: x.routed.decision.Name, Model: obs.Model, Query: x.req.LastUserText(),
+			Embedding: x.routed.embedding, Body: completion, TTL: rc.TTL}
+	}
+	lat := x.g.stages.Latency
+	if entry == nil && lat == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	x.g.background.Add(1)
+	go func() {
+		defer x.g.background.Done()
+		ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+		if entry != nil {
+			if err := x.g.stages.Cache.Store(ctx, entry); err != nil {
+				x.g.log.Warn("cache store", "decision", entry.Decision, "error", err)
+			}
+		}
+		if lat != nil {
+			if err := lat.PublishLatency(ctx, obs); err != nil {
+				x.g.log.Warn("publish latency", "model", obs.Model, "error", err)
+			}
+		}
+	}()
+}

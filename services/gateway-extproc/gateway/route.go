@@ -1,0 +1,376 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+)
+
+// Degraded stage names used in x-vsr-degraded.
+const (
+	StageEmbedder   = "embedder"
+	StageClassifier = "classifier"
+	StageCache      = "cache"
+	StageRewrite    = "rewrite"
+)
+
+// Target is one model the request may be sent to, with its reasoning mode.
+type Target struct {
+	Model     *routes.Model
+	Reasoning bool
+	Effort    string
+}
+
+// Forward is the plan for a request that goes upstream.
+type Forward struct {
+	// Body is the body for Targets[0]; BodyChanged says it differs from
+	// what the client sent (content-length must then be recomputed).
+	Body        []byte
+	BodyChanged bool
+	// SetHeaders / RemoveHeaders mutate the upstream request headers
+	// (x-selected-model, header_mutation plugin).
+	SetHeaders    []Header
+	RemoveHeaders []string
+	// ClearRouteCache asks Envoy to re-pick the route: it is set whenever
+	// x-selected-model is set.
+	ClearRouteCache bool
+	// Targets is the failover order: the selection, the decision's other
+	// modelRefs, then the default model.
+	Targets []Target
+}
+
+// route is the routing outcome kept for rewrites and headers.
+type route struct {
+	decision    *Decision
+	cfgDecision *routes.Decision
+	target      Target
+	targets     []Target
+	degraded    []string
+	path        string // x-vsr-response-path
+	cacheHit    bool
+	similarity  float32
+	embedding   []float32
+	plugins     chatreq.Rewrite // plugin edits, without model/reasoning
+	fastReply   bool
+	injected    bool
+	latency     time.Duration // time spent choosing the model
+}
+
+// RequestBody processes the buffered chat-completions body. Exactly one of
+// the results is non-nil.
+func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *Forward) {
+	if int64(len(body)) > x.t.MaxBodyBytes {
+		return errorResponse(chatreq.TooLarge(x.t.MaxBodyBytes)), nil
+	}
+	req, err := chatreq.Parse(body)
+	if err != nil {
+		var ae *chatreq.APIError
+		if errors.As(err, &ae) {
+			return errorResponse(ae), nil
+		}
+		return errorResponse(chatreq.BadRequest("", "invalid_request", err.Error())), nil
+	}
+	x.req = req
+	x.resp.streaming = req.Stream
+	recipe, auto := x.t.IsAuto(req.Model)
+	if !auto {
+		m, ok := x.t.Model(req.Model)
+		if !ok {
+			return errorResponse(chatreq.ModelNotAvailable(req.Model)), nil
+		}
+		return nil, x.passthrough(m)
+	}
+	x.auto, x.recipe = true, recipe
+	return x.route(ctx)
+}
+
+// passthrough forwards a concrete model name: only the model id changes,
+// and only when the provider id differs from the requested name.
+func (x *Exchange) passthrough(m *routes.Model) *Forward {
+	x.routed.target = Target{Model: m}
+	x.routed.targets = []Target{x.routed.target}
+	x.routed.path = "upstream"
+	f := &Forward{Body: x.req.Raw(), Targets: x.routed.targets, ClearRouteCache: true,
+		SetHeaders: []Header{{"x-selected-model", m.Name}}}
+	if id := m.UpstreamModelID(); id != x.req.Model {
+		body, changed, err := x.req.Apply(&chatreq.Rewrite{Model: id})
+		if err == nil {
+			f.Body, f.BodyChanged = body, changed
+		}
+	}
+	return f
+}
+
+type cacheResult struct {
+	hits []CachedResponse
+	err  error
+}
+
+// route runs the fan-out and applies the decision.
+func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
+	r := &x.routed
+	t := x.t
+	rr := &RouteRequest{Model: x.req.Model, Recipe: x.recipe, Messages: x.req.Messages,
+		LastUser: x.req.LastUser, HasTools: x.req.HasTools, Header: x.hdr}
+	if t.NeedsEmbedding && x.req.LastUser >= 0 {
+		r.embedding = x.embed(ctx)
+		rr.Embedding = r.embedding
+		rr.EmbeddingDegraded = r.embedding == nil
+	}
+	var cacheCh chan cacheResult
+	var cacheCtx context.Context
+	if x.g.stages.Cache != nil && x.cacheEnabledAnywhere() && x.req.LastUser >= 0 {
+		cacheCh = make(chan cacheResult, 1)
+		q := &CacheQuery{Model: x.req.Model, Recipe: x.recipe, Query: x.req.LastUserText(), Embedding: r.embedding}
+		var cancel context.CancelFunc
+		cacheCtx, cancel = context.WithTimeout(ctx, t.StageTimeout)
+		defer cancel()
+		cache := x.g.stages.Cache
+		go func() {
+			hits, err := cache.Lookup(cacheCtx, q)
+			cacheCh <- cacheResult{hits, err}
+		}()
+	}
+	dec := x.classify(ctx, rr)
+	var hits []CachedResponse
+	if cacheCh != nil {
+		var res cacheResult
+		select {
+		case res = <-cacheCh:
+		case <-cacheCtx.Done():
+			// A lookup that ignores its deadline is abandoned.
+			res.err = cacheCtx.Err()
+		}
+		if res.err != nil {
+			x.degrade(StageCache, res.err)
+		}
+		hits = res.hits
+	}
+	x.resolve(dec)
+	r.latency = x.g.now().Sub(x.start)
+	if dec != nil && dec.Block != nil {
+		return x.blocked(dec.Block), nil
+	}
+	if imm := x.cacheHit(hits); imm != nil {
+		return imm, nil
+	}
+	if fr := x.fastResponsePlugin(); fr != nil {
+		return x.fastResponse(fr.Message), nil
+	}
+	return nil, x.forward()
+}
+
+func (x *Exchange) embed(ctx context.Context) []float32 {
+	e := x.g.stages.Embedder
+	if e == nil {
+		x.degrade(StageEmbedder, nil)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.t.StageTimeout)
+	defer cancel()
+	texts := [1]string{x.req.LastUserText()}
+	vecs, err := e.Embed(ctx, texts[:])
+	if err == nil && (len(vecs) != 1 || len(vecs[0]) == 0) {
+		err = errors.New("embedder returned no vector")
+	}
+	if err != nil {
+		x.degrade(StageEmbedder, err)
+		return nil
+	}
+	return vecs[0]
+}
+
+func (x *Exchange) classify(ctx context.Context, rr *RouteRequest) *Decision {
+	c := x.g.stages.Classifier
+	if c == nil {
+		x.degrade(StageClassifier, nil)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.t.StageTimeout)
+	defer cancel()
+	dec, err := c.Classify(ctx, rr)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // answered, but after the deadline
+	}
+	if err != nil {
+		x.degrade(StageClassifier, err)
+		return nil
+	}
+	return dec
+}
+
+func (x *Exchange) degrade(stage string, err error) {
+	x.routed.degraded = append(x.routed.degraded, stage)
+	if err != nil {
+		x.g.log.Warn("router stage degraded", "stage", stage, "error", err)
+	}
+}
+
+func (x *Exchange) cacheEnabledAnywhere() bool {
+	for i := range x.t.Decisions {
+		if rc := x.t.Decisions[i].Plugins.ResponseCache; rc != nil && rc.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve turns the decision into targets and plugin edits.
+func (x *Exchange) resolve(dec *Decision) {
+	r := &x.routed
+	t := x.t
+	r.decision = dec
+	r.path = "upstream"
+	var refs []routes.ModelRef
+	if dec != nil && dec.Name != "" {
+		if d, ok := t.Decision(dec.Name); ok {
+			r.cfgDecision = d
+			refs = d.ModelRefs
+		}
+	}
+	seen := make(map[string]bool, len(refs)+2)
+	add := func(name string, reasoning bool, effort string) {
+		m, ok := t.Model(name)
+		if !ok || seen[m.Name] {
+			return
+		}
+		seen[m.Name] = true
+		if effort == "" {
+			effort = t.DefaultReasoningEffort
+		}
+		r.targets = append(r.targets, Target{Model: m, Reasoning: reasoning, Effort: effort})
+	}
+	if dec != nil && dec.Model != "" {
+		reasoning, effort := false, dec.ReasoningEffort
+		for _, ref := range refs {
+			if ref.Model == dec.Model {
+				reasoning = ref.UseReasoning
+				if effort == "" {
+					effort = ref.ReasoningEffort
+				}
+			}
+		}
+		if dec.UseReasoning != nil {
+			reasoning = *dec.UseReasoning
+		}
+		add(dec.Model, reasoning, effort)
+	}
+	for i, ref := range refs {
+		reasoning, effort := ref.UseReasoning, ref.ReasoningEffort
+		if i == 0 && len(r.targets) == 0 && dec.UseReasoning != nil {
+			reasoning = *dec.UseReasoning
+		}
+		if i == 0 && len(r.targets) == 0 && dec.ReasoningEffort != "" {
+			effort = dec.ReasoningEffort
+		}
+		add(ref.Model, reasoning, effort)
+	}
+	add(t.DefaultModel, false, "")
+	if len(r.targets) == 0 && len(t.Models) > 0 {
+		add(t.Models[0].Name, false, "")
+	}
+	if len(r.targets) > 0 {
+		r.target = r.targets[0]
+	}
+	if d := r.cfgDecision; d != nil {
+		p := d.Plugins
+		if sp := p.SystemPrompt; sp != nil && sp.Enabled && sp.SystemPrompt != "" {
+			r.plugins.SystemPrompt = &chatreq.SystemPrompt{Mode: sp.Mode, Text: sp.SystemPrompt}
+			r.injected = true
+		}
+		if rp := p.RequestParams; rp != nil {
+			r.plugins.Params = &chatreq.Params{Blocked: rp.BlockedParams, MaxTokensLimit: rp.MaxTokensLimit, MaxN: rp.MaxN}
+		}
+	}
+	r.plugins.IncludeUsage = true
+}
+
+func (x *Exchange) fastResponsePlugin() *routes.FastResponsePlugin {
+	if d := x.routed.cfgDecision; d != nil {
+		return d.Plugins.FastResponse
+	}
+	return nil
+}
+
+func (x *Exchange) responseCachePlugin() *routes.ResponseCachePlugin {
+	if d := x.routed.cfgDecision; d != nil {
+		if rc := d.Plugins.ResponseCache; rc != nil && rc.Enabled {
+			return rc
+		}
+	}
+	return nil
+}
+
+// forward renders the upstream request for the first target.
+func (x *Exchange) forward() *Forward {
+	r := &x.routed
+	f := &Forward{Body: x.req.Raw(), Targets: r.targets}
+	if r.target.Model == nil {
+		// No model configured at all: let the request through unchanged.
+		return f
+	}
+	body, changed, err := x.BodyFor(r.target)
+	if err != nil {
+		x.degrade(StageRewrite, err)
+		body, changed = x.req.Raw(), false
+	}
+	f.Body, f.BodyChanged = body, changed
+	f.SetHeaders = append(f.SetHeaders, Header{"x-selected-model", r.target.Model.Name})
+	// The route depends on x-selected-model, which did not exist when Envoy
+	// first picked it.
+	f.ClearRouteCache = true
+	if d := r.cfgDecision; d != nil && d.Plugins.HeaderMutation != nil {
+		hm := d.Plugins.HeaderMutation
+		for _, h := range hm.Add {
+			f.SetHeaders = append(f.SetHeaders, Header{strings.ToLower(h.Name), h.Value})
+		}
+		for _, h := range hm.Update {
+			f.SetHeaders = append(f.SetHeaders, Header{strings.ToLower(h.Name), h.Value})
+		}
+		for _, n := range hm.Delete {
+			f.RemoveHeaders = append(f.RemoveHeaders, strings.ToLower(n))
+		}
+	}
+	return f
+}
+
+// BodyFor renders the request body for target t: model id, the family's
+// reasoning fields, and the decision's plugin edits.
+func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
+	w := x.routed.plugins
+	if !x.auto {
+		w = chatreq.Rewrite{}
+	}
+	w.Model = t.Model.UpstreamModelID()
+	if x.auto {
+		if fam, ok := x.t.Family(t.Model); ok {
+			w.Reasoning = &chatreq.Reasoning{Type: fam.Type, Parameter: fam.Parameter, On: t.Reasoning, Effort: t.Effort}
+		}
+	}
+	return x.req.Apply(&w)
+}
+
+// UseTarget records that t (a failover target) is now serving the request.
+func (x *Exchange) UseTarget(t Target) { x.routed.target = t }
+
+// blocked answers a guardrail block.
+func (x *Exchange) blocked(b *Block) *Immediate {
+	x.routed.path = "blocked"
+	status := b.Status
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	msg := b.Message
+	if msg == "" {
+		msg = "request blocked by router policy"
+	}
+	e := &chatreq.APIError{Status: status, Message: msg, Type: chatreq.TypeInvalidRequest, Code: "content_policy_violation"}
+	imm := errorResponse(e)
+	imm.Headers = x.appendRouteHeaders(imm.Headers)
+	return imm
+}

@@ -1,0 +1,311 @@
+// Package routes is the gateway's own runtime view of the v0.3 config: only
+// what the edge needs (listeners, model names, backends, reasoning families,
+// decision plugins). The field comments name the YAML keys they mirror; an
+// adapter from pkg/config fills Spec and Compile turns it into an immutable
+// Table.
+package routes
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// defaultAutoNames are used when global.router.auto_model_names is unset.
+func defaultAutoNames() []string { return []string{"auto", "MoM", "vllm-sr/auto"} }
+
+// Spec is the mutable input an adapter builds from the config.
+type Spec struct {
+	// Revision identifies the config revision this view was built from.
+	Revision string
+	// Listeners mirrors listeners[].
+	Listeners []Listener
+	// AutoModelNames mirrors global.router.auto_model_names (+ auto_model_name).
+	AutoModelNames []string
+	// Entrypoints mirrors entrypoints[].
+	Entrypoints []Entrypoint
+	// DefaultModel mirrors providers.defaults.default_model.
+	DefaultModel string
+	// DefaultReasoningEffort mirrors providers.defaults.default_reasoning_effort.
+	DefaultReasoningEffort string
+	// ReasoningFamilies mirrors providers.defaults.reasoning_families.
+	ReasoningFamilies map[string]ReasoningFamily
+	// Models mirrors providers.models[] (order is kept for /v1/models).
+	Models []Model
+	// Decisions mirrors routing.decisions[] (name, modelRefs, plugins).
+	Decisions []Decision
+	// NeedsEmbedding is true when the active config has embedding-dependent
+	// signals or a semantic response cache: only then does the gateway call
+	// the embedder.
+	NeedsEmbedding bool
+	// MaxBodyBytes caps request bodies (global.router.streamed_body.max_bytes);
+	// 0 means 10 MiB.
+	MaxBodyBytes int64
+	// StageTimeout bounds each fan-out stage (embed, classify, cache lookup);
+	// 0 means 150ms.
+	StageTimeout time.Duration
+}
+
+// Listener mirrors listeners[] {name, address, port, timeout}.
+type Listener struct {
+	Name    string
+	Address string
+	Port    int
+	Timeout time.Duration
+}
+
+// Entrypoint mirrors entrypoints[] {model_names, recipe}.
+type Entrypoint struct {
+	ModelNames []string
+	Recipe     string
+}
+
+// ReasoningFamily mirrors reasoning_families.<name> {type, parameter}.
+type ReasoningFamily struct {
+	Type      string
+	Parameter string
+}
+
+// Model mirrors providers.models[].
+type Model struct {
+	Name            string
+	ProviderModelID string
+	ReasoningFamily string
+	// RetryCount mirrors reliability.retry_count.
+	RetryCount int
+	Backends   []Backend
+}
+
+// Backend mirrors providers.models[].backend_refs[].
+type Backend struct {
+	Name string
+	// Endpoint is host:port (scheme from Protocol); BaseURL wins when set.
+	Endpoint string
+	BaseURL  string
+	Protocol string
+	Weight   int
+	// ChatPath defaults to /v1/chat/completions for Endpoint and
+	// /chat/completions for BaseURL.
+	ChatPath     string
+	APIKey       string
+	APIKeyEnv    string
+	AuthHeader   string
+	AuthPrefix   string
+	ExtraHeaders map[string]string
+}
+
+// ModelRef mirrors routing.decisions[].modelRefs[].
+type ModelRef struct {
+	Model           string
+	UseReasoning    bool
+	ReasoningEffort string
+}
+
+// Decision mirrors routing.decisions[] for what the edge applies.
+type Decision struct {
+	Name      string
+	ModelRefs []ModelRef
+	Plugins   Plugins
+}
+
+// Plugins holds the decision plugins the gateway executes.
+type Plugins struct {
+	SystemPrompt   *SystemPromptPlugin
+	HeaderMutation *HeaderMutationPlugin
+	RequestParams  *RequestParamsPlugin
+	FastResponse   *FastResponsePlugin
+	ResponseCache  *ResponseCachePlugin
+}
+
+// SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.
+type SystemPromptPlugin struct {
+	Enabled      bool
+	Mode         string // insert | replace
+	SystemPrompt string
+}
+
+// HeaderMutationPlugin mirrors plugins[type=header_mutation].configuration.
+type HeaderMutationPlugin struct {
+	Add    []Header
+	Update []Header
+	Delete []string
+}
+
+// Header is one name/value pair.
+type Header struct{ Name, Value string }
+
+// RequestParamsPlugin mirrors plugins[type=request_params].configuration.
+type RequestParamsPlugin struct {
+	BlockedParams  []string
+	MaxTokensLimit int64
+	MaxN           int64
+}
+
+// FastResponsePlugin mirrors plugins[type=fast_response].configuration.
+type FastResponsePlugin struct {
+	Message string
+}
+
+// ResponseCachePlugin mirrors plugins[type=response_cache].configuration.
+type ResponseCachePlugin struct {
+	Enabled bool
+	// SimilarityThreshold mirrors semantic.similarity_threshold.
+	SimilarityThreshold float32
+	// TTL mirrors ttl_seconds.
+	TTL time.Duration
+	// Controls mirrors request_controls (nil: clients cannot steer the cache).
+	Controls *CacheControls
+}
+
+// CacheControls mirrors response_cache.request_controls {header, allowed}.
+type CacheControls struct {
+	// Header defaults to x-vsr-cache-control.
+	Header string
+	// Allowed lists the directives clients may use: no-cache (skip the
+	// lookup), no-store (skip the store), bypass (both).
+	Allowed []string
+}
+
+// Table is the compiled, immutable form of a Spec.
+type Table struct {
+	Spec
+	models      map[string]*Model
+	autoNames   map[string]struct{}
+	entrypoints map[string]string
+	decisions   map[string]*Decision
+}
+
+// Compile validates spec and builds its lookup indexes. It reports every
+// problem it finds at once.
+func Compile(spec Spec) (*Table, error) {
+	t := &Table{Spec: spec,
+		models:      make(map[string]*Model, 2*len(spec.Models)),
+		autoNames:   map[string]struct{}{},
+		entrypoints: map[string]string{},
+		decisions:   make(map[string]*Decision, len(spec.Decisions)),
+	}
+	if len(t.AutoModelNames) == 0 {
+		t.AutoModelNames = defaultAutoNames()
+	}
+	if t.MaxBodyBytes <= 0 {
+		t.MaxBodyBytes = 10 << 20
+	}
+	if t.StageTimeout <= 0 {
+		t.StageTimeout = 150 * time.Millisecond
+	}
+	var errs []error
+	for _, n := range t.AutoModelNames {
+		t.autoNames[n] = struct{}{}
+	}
+	for i := range t.Models {
+		m := &t.Models[i]
+		path := fmt.Sprintf("providers.models[%d]", i)
+		if m.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: must be set", path))
+			continue
+		}
+		if _, dup := t.models[m.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s.name: duplicate model %q", path, m.Name))
+		}
+		if m.ReasoningFamily != "" {
+			if _, ok := t.ReasoningFamilies[m.ReasoningFamily]; !ok {
+				errs = append(errs, fmt.Errorf("%s.reasoning_family: unknown family %q", path, m.ReasoningFamily))
+			}
+		}
+		for j, b := range m.Backends {
+			if b.Endpoint == "" && b.BaseURL == "" {
+				errs = append(errs, fmt.Errorf("%s.backend_refs[%d]: endpoint or base_url must be set", path, j))
+			}
+			if b.Weight < 0 {
+				errs = append(errs, fmt.Errorf("%s.backend_refs[%d].weight: must not be negative", path, j))
+			}
+		}
+		t.models[m.Name] = m
+		if m.ProviderModelID != "" && m.ProviderModelID != m.Name {
+			if _, taken := t.models[m.ProviderModelID]; !taken {
+				t.models[m.ProviderModelID] = m
+			}
+		}
+	}
+	for name, f := range t.ReasoningFamilies {
+		switch f.Type {
+		case "chat_template_kwargs", "reasoning_effort", "top_level_reasoning_effort":
+		default:
+			errs = append(errs, fmt.Errorf("providers.defaults.reasoning_families.%s.type: unknown type %q", name, f.Type))
+		}
+	}
+	if t.DefaultModel != "" {
+		if _, ok := t.models[t.DefaultModel]; !ok {
+			errs = append(errs, fmt.Errorf("providers.defaults.default_model: unknown model %q", t.DefaultModel))
+		}
+	}
+	for i, e := range t.Entrypoints {
+		for _, n := range e.ModelNames {
+			t.entrypoints[n] = e.Recipe
+		}
+		if len(e.ModelNames) == 0 {
+			errs = append(errs, fmt.Errorf("entrypoints[%d].model_names: must not be empty", i))
+		}
+	}
+	for i := range t.Decisions {
+		d := &t.Decisions[i]
+		for j, ref := range d.ModelRefs {
+			if _, ok := t.models[ref.Model]; !ok {
+				errs = append(errs, fmt.Errorf("routing.decisions[%d].modelRefs[%d].model: unknown model %q", i, j, ref.Model))
+			}
+		}
+		t.decisions[d.Name] = d
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("compile routes: %w", err)
+	}
+	return t, nil
+}
+
+// Model looks a model up by name or provider_model_id.
+func (t *Table) Model(name string) (*Model, bool) {
+	m, ok := t.models[name]
+	return m, ok
+}
+
+// IsAuto reports whether name is an auto model name or an entrypoint name,
+// and returns the entrypoint recipe ("" for plain auto names).
+func (t *Table) IsAuto(name string) (recipe string, ok bool) {
+	if _, ok := t.autoNames[name]; ok {
+		return "", true
+	}
+	recipe, ok = t.entrypoints[name]
+	return recipe, ok
+}
+
+// Decision returns the named decision.
+func (t *Table) Decision(name string) (*Decision, bool) {
+	d, ok := t.decisions[name]
+	return d, ok
+}
+
+// Family returns the reasoning family of a model.
+func (t *Table) Family(m *Model) (ReasoningFamily, bool) {
+	if m == nil || m.ReasoningFamily == "" {
+		return ReasoningFamily{}, false
+	}
+	f, ok := t.ReasoningFamilies[m.ReasoningFamily]
+	return f, ok
+}
+
+// UpstreamModelID is the model id sent upstream for m.
+func (m *Model) UpstreamModelID() string {
+	if m.ProviderModelID != "" {
+		return m.ProviderModelID
+	}
+	return m.Name
+}
+
+// EntrypointNames lists every entrypoint model name in config order.
+func (t *Table) EntrypointNames() []string {
+	var out []string
+	for _, e := range t.Entrypoints {
+		out = append(out, e.ModelNames...)
+	}
+	return out
+}
