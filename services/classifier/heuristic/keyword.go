@@ -146,6 +146,16 @@ func compileKeywords(rules []KeywordRule, errs *errorList) *keywordFamily {
 				}
 				re, err := regexp.Compile(pat)
 				if err != nil {
+					// Configs written for other routers use patterns RE2
+					// rejects (e.g. `C:\Program Files\\`): such a keyword is
+					// matched literally rather than refusing the config.
+					lit := regexp.QuoteMeta(k)
+					if !r.CaseSensitive {
+						lit = "(?i)" + lit
+					}
+					re, err = regexp.Compile(lit)
+				}
+				if err != nil {
 					errs.add(fmt.Sprintf("%s.keywords[%d]", p, j), r.Name, fmt.Errorf("invalid regex %q: %w", k, err))
 					continue
 				}

@@ -1,6 +1,7 @@
 package heuristic
 
 import (
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -146,7 +147,7 @@ func TestKeywordThresholds(t *testing.T) {
 func TestKeywordCompileErrors(t *testing.T) {
 	_, err := Compile(Rules{Keywords: []KeywordRule{
 		{Name: "a", Operator: "XOR", Keywords: []string{"x"}},
-		{Name: "a", Operator: "OR", Keywords: []string{"("}, Method: "regex"},
+		{Name: "a", Operator: "OR", Keywords: []string{"x"}, Method: "regex"},
 		{Name: "c", Operator: "OR", Method: "semantic", Keywords: []string{"x"}},
 		{Name: "d", Operator: "OR"},
 		{Name: "e", Method: "fuzzy", Keywords: []string{"x"}, FuzzyThreshold: 120},
@@ -156,7 +157,6 @@ func TestKeywordCompileErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		"keywords[0].operator", `unknown operator "XOR"`,
-		"keywords[1].keywords[0]", "invalid regex",
 		"keywords[1].name", "duplicate rule name",
 		"keywords[2].method", "keywords[3].keywords", "keywords[4].fuzzy_threshold",
 	} {
@@ -167,6 +167,32 @@ func TestKeywordCompileErrors(t *testing.T) {
 	var re *RuleError
 	if !errors.As(err, &re) || re.Path == "" {
 		t.Fatalf("want *RuleError with a path, got %T", err)
+	}
+}
+
+func TestRegexKeywordsRE2RejectsMatchLiterally(t *testing.T) {
+	ev, err := Compile(Rules{Keywords: []KeywordRule{
+		{Name: "paths", Operator: "OR", Method: "regex", Keywords: []string{`C:\Program Files\\`, "("}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]bool{
+		`install it under C:\Program Files\\ please`: true,
+		"a smiley :( here":                           true,
+		"nothing to see":                             false,
+	} {
+		req := &Request{Messages: []Message{{Role: "user", Text: text}}}
+		req.Prepare()
+		var got bool
+		for _, o := range ev.Evaluate(context.Background(), req) {
+			if o.Family == signal.Keyword {
+				got = len(o.Matches) == 1
+			}
+		}
+		if got != want {
+			t.Errorf("%q: matched=%v, want %v", text, got, want)
+		}
 	}
 }
 

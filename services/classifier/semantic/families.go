@@ -126,7 +126,7 @@ func (r *ComplexityRule) Classify(query []float32) (Level, float64, float64) {
 	t := r.Threshold
 	switch {
 	case margin > t:
-		return Hard, clamp01(0.5 + (margin-t)), margin
+		return Hard, clamp01(0.5 + (margin - t)), margin
 	case margin < -t:
 		return Easy, clamp01(0.5 + (-t - margin)), margin
 	default:

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/classifier/classifier"
+	"github.com/semrouter/semrouter/services/classifier/heuristic"
+	"github.com/semrouter/semrouter/services/classifier/jailbreak"
+)
+
+// Main is the classifier command: it parses args, connects to NATS and
+// serves until ctx ends.
+func Main(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("classifier", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
+	httpAddr := fs.String("http-addr", ":8090", "HTTP listen address for Connect and the JSON API (empty: none)")
+	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
+	embedModel := fs.String("embed-model", os.Getenv("SEMROUTER_EMBED_MODEL"), "embedding model to ask the embedder service for (empty: embedding signals are degraded)")
+	embedTimeout := fs.Duration("embed-timeout", 30*time.Second, "timeout of one embedder request")
+	guardDir := fs.String("guard-dir", os.Getenv("SEMROUTER_GUARD_DIR"), "directory of the unpacked "+jailbreak.GuardPackage+" package (jailbreak model; empty: pattern-only jailbreak rules)")
+	headDir := fs.String("domain-heads", os.Getenv("SEMROUTER_DOMAIN_HEADS"), "directory of trained domain heads, <model>.json (empty: domain signals are degraded)")
+	highAccuracy := fs.Bool("language-high-accuracy", false, "use lingua's high-accuracy language detection (more memory and time)")
+	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	log, err := telemetry.NewLogger(stderr, telemetry.LogConfig{Level: *logLevel, Format: *logFormat})
+	if err != nil {
+		return err
+	}
+	var jb heuristic.JailbreakScorer
+	if *guardDir != "" {
+		s, err := jailbreak.Load(*guardDir)
+		if err != nil {
+			return fmt.Errorf("load jailbreak model: %w", err)
+		}
+		jb = s
+	}
+	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-classifier"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
+	}
+	defer nc.Close()
+
+	o := Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance, Jailbreak: jb}
+	if *embedModel != "" {
+		o.Embedder = NewNATSEmbedder(nc, *embedModel, 0, *embedTimeout)
+	} else {
+		log.Warn("no --embed-model: embedding, complexity, preference and domain signals will not match")
+	}
+	if *headDir != "" {
+		o.CompileOptions = append(o.CompileOptions, classifier.WithDomainHeadDir(*headDir))
+	}
+	if *highAccuracy {
+		o.CompileOptions = append(o.CompileOptions, classifier.WithHighAccuracyLanguageDetection())
+	}
+	log.Info("classifier starting", slog.String("nats", *natsURL), slog.String("http", *httpAddr))
+	return Run(ctx, o)
+}
