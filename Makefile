@@ -70,5 +70,8 @@ lint: ## go vet and gofmt on every module
 bench: setup ## run the Go benchmarks of every module
 	@for m in $(MODULES); do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
 
+compose-check: ## validate deploy/compose (docker-compose config -q) and its generated Envoy bootstrap
+	@cd tests/integration && go test -count=1 -run 'TestCompose' ./...
+
 clean: ## remove build outputs (keeps the setup cache)
 	rm -rf bin
