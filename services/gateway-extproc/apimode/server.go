@@ -37,18 +37,37 @@ func WithRandom(intN func(n int) int) Option { return func(s *Server) { s.intN =
 // WithEnv injects the environment lookup used for api_key_env.
 func WithEnv(lookup func(string) string) Option { return func(s *Server) { s.env = lookup } }
 
+// WithOnListen is called with each listener's bound address once Serve
+// listens (useful with port 0).
+func WithOnListen(f func(listener string, addr net.Addr)) Option {
+	return func(s *Server) { s.onListen = f }
+}
+
+// WithListen replaces how a listener's socket is opened (default
+// net.Listen("tcp", addr)); tests use it to bind free ports.
+func WithListen(f func(listener, addr string) (net.Listener, error)) Option {
+	return func(s *Server) { s.listen = f }
+}
+
+// WithShutdownTimeout bounds how long Serve waits for in-flight requests
+// when ctx ends (default 10s).
+func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.shutdown = d } }
+
 // Server is the API-mode front end. It is safe for concurrent use.
 type Server struct {
-	gw     *gateway.Gateway
-	log    *slog.Logger
-	client *http.Client
-	intN   func(int) int
-	env    func(string) string
+	gw       *gateway.Gateway
+	log      *slog.Logger
+	client   *http.Client
+	intN     func(int) int
+	env      func(string) string
+	onListen func(string, net.Addr)
+	listen   func(string, string) (net.Listener, error)
+	shutdown time.Duration
 }
 
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv}
+	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second}
 	for _, o := range opts {
 		o(s)
 	}
@@ -88,7 +107,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	servers := make([]*http.Server, 0, len(ls))
 	for _, l := range ls {
 		addr := net.JoinHostPort(l.Address, strconv.Itoa(l.Port))
-		ln, err := net.Listen("tcp", addr)
+		var ln net.Listener
+		var err error
+		if s.listen != nil {
+			ln, err = s.listen(l.Name, addr)
+		} else {
+			ln, err = net.Listen("tcp", addr)
+		}
 		if err != nil {
 			for _, srv := range servers {
 				_ = srv.Close()
@@ -98,6 +123,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		srv := &http.Server{Handler: s.Handler(l.Timeout), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		s.log.Info("api mode listening", slog.String("listener", l.Name), slog.String("addr", ln.Addr().String()))
+		if s.onListen != nil {
+			s.onListen(l.Name, ln.Addr())
+		}
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	var err error
@@ -105,7 +133,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
 	defer cancel()
 	for _, srv := range servers {
 		_ = srv.Shutdown(shutCtx)

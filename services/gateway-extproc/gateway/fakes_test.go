@@ -78,9 +78,13 @@ type fakeCache struct {
 	release chan struct{}
 	mu      sync.Mutex
 	stored  []*CacheEntry
+	queries []*CacheQuery
 }
 
 func (f *fakeCache) Lookup(ctx context.Context, q *CacheQuery) ([]CachedResponse, error) {
+	f.mu.Lock()
+	f.queries = append(f.queries, q)
+	f.mu.Unlock()
 	if f.stuck {
 		<-f.release
 		return f.hits, nil

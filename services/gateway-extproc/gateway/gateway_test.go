@@ -272,6 +272,7 @@ func TestEntrypointPassesRecipe(t *testing.T) {
 
 func TestDegradedStages(t *testing.T) {
 	biz := &Decision{Name: "complex"}
+	cached := &Decision{Name: "business"} // the decision that enables the cache
 	cases := []struct {
 		name      string
 		stages    func() Stages
@@ -293,16 +294,19 @@ func TestDegradedStages(t *testing.T) {
 			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: biz, block: true}}
 		}, "classifier", "qwen3-8b", false},
 		{"cache errors", func() Stages {
-			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: biz}, Cache: &fakeCache{err: errStage}}
-		}, "cache", "qwen3-32b", false},
+			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: cached}, Cache: &fakeCache{err: errStage}}
+		}, "cache", "qwen3-8b", false},
 		{"cache late", func() Stages {
-			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: biz}, Cache: &fakeCache{block: true}}
-		}, "cache", "qwen3-32b", false},
+			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: cached}, Cache: &fakeCache{block: true}}
+		}, "cache", "qwen3-8b", false},
 		{"cache ignores its deadline", func() Stages {
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) })
-			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: biz}, Cache: &fakeCache{stuck: true, release: release}}
-		}, "cache", "qwen3-32b", false},
+			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: cached}, Cache: &fakeCache{stuck: true, release: release}}
+		}, "cache", "qwen3-8b", false},
+		{"cache not asked for a decision without it", func() Stages {
+			return Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: biz}, Cache: &fakeCache{err: errStage}}
+		}, "", "qwen3-32b", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

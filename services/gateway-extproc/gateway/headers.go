@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 	"github.com/semrouter/semrouter/services/gateway-extproc/sse"
 )
 
@@ -147,45 +146,6 @@ func (x *Exchange) ResponseHeaders(status int, contentType string) []Header {
 	return h
 }
 
-// cacheHit returns the immediate response for the best cache candidate
-// scoped to the selected decision, when the decision enables the cache.
-func (x *Exchange) cacheHit(hits []CachedResponse) *Immediate {
-	rc := x.responseCachePlugin()
-	if rc == nil || len(hits) == 0 || x.cacheDirective(rc, "no-cache") {
-		return nil
-	}
-	name := x.routed.decision.Name
-	best := -1
-	for i, c := range hits {
-		if c.Decision != name || len(c.Body) == 0 || (!c.Exact && c.Similarity < rc.SimilarityThreshold) {
-			continue
-		}
-		if best < 0 || c.Exact || c.Similarity > hits[best].Similarity {
-			best = i
-		}
-	}
-	if best < 0 {
-		return nil
-	}
-	hit := hits[best]
-	body, ctype := hit.Body, "application/json"
-	if x.req.Stream {
-		replay, err := sse.Replay(hit.Body)
-		if err != nil {
-			x.degrade(StageCache, err)
-			return nil
-		}
-		body, ctype = replay, "text/event-stream"
-	}
-	x.routed.path, x.routed.cacheHit = "cache", true
-	x.routed.similarity = hit.Similarity
-	if hit.Exact {
-		x.routed.similarity = 1
-	}
-	return &Immediate{Status: http.StatusOK, Body: body,
-		Headers: x.appendRouteHeaders([]Header{{"content-type", ctype}})}
-}
-
 // fastResponse answers with the fast_response plugin message.
 func (x *Exchange) fastResponse(msg string) *Immediate {
 	x.routed.path, x.routed.fastReply = "fast_response", true
@@ -208,34 +168,4 @@ func (x *Exchange) fastResponse(msg string) *Immediate {
 	}
 	return &Immediate{Status: http.StatusOK, Body: b,
 		Headers: x.appendRouteHeaders([]Header{{"content-type", ctype}})}
-}
-
-// cacheDirective reports whether the client asked for directive (or for
-// "bypass", which implies both no-cache and no-store) through the decision's
-// request_controls header, and the decision allows it.
-func (x *Exchange) cacheDirective(rc *routes.ResponseCachePlugin, directive string) bool {
-	c := rc.Controls
-	if c == nil || x.hdr == nil {
-		return false
-	}
-	name := c.Header
-	if name == "" {
-		name = "x-vsr-cache-control"
-	}
-	v := x.hdr(strings.ToLower(name))
-	if v == "" {
-		return false
-	}
-	for _, d := range strings.Split(v, ",") {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if d != directive && d != "bypass" {
-			continue
-		}
-		for _, a := range c.Allowed {
-			if strings.EqualFold(a, d) {
-				return true
-			}
-		}
-	}
-	return false
 }

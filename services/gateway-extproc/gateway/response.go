@@ -118,11 +118,10 @@ func (x *Exchange) Finish(ctx context.Context) {
 		obs.TPOT = (obs.Total - obs.TTFT) / time.Duration(obs.CompletionTokens-1)
 	}
 	var entry *CacheEntry
-	rc := x.responseCachePlugin()
-	if rc != nil && complete && completion != nil && s.status >= 200 && s.status < 300 && x.g.stages.Cache != nil &&
-		!x.cacheDirective(rc, "no-store") {
-		entry = &CacheEntry{Decision: x.routed.decision.Name, Model: obs.Model, Query: x.req.LastUserText(),
-			Embedding: x.routed.embedding, Body: completion, TTL: rc.TTL}
+	if complete && completion != nil && s.status >= 200 && s.status < 300 {
+		if entry = x.cacheEntry(completion, obs.Model); entry != nil {
+			entry.PromptTokens, entry.CompletionTokens = obs.PromptTokens, obs.CompletionTokens
+		}
 	}
 	lat := x.g.stages.Latency
 	if entry == nil && lat == nil {

@@ -59,6 +59,7 @@ type route struct {
 	fastReply   bool
 	injected    bool
 	latency     time.Duration // time spent choosing the model
+	cache       cacheKeys
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
@@ -106,83 +107,76 @@ func (x *Exchange) passthrough(m *routes.Model) *Forward {
 	return f
 }
 
-type cacheResult struct {
-	hits []CachedResponse
-	err  error
-}
-
-// route runs the fan-out and applies the decision.
+// route runs the fan-out and applies the decision: embed, classify, then
+// (once the decision and the selected model, which key the cache
+// partition, are known) the cache lookup of a decision that enables it.
 func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	r := &x.routed
 	t := x.t
 	rr := &RouteRequest{Model: x.req.Model, Recipe: x.recipe, Messages: x.req.Messages,
-		LastUser: x.req.LastUser, HasTools: x.req.HasTools, Header: x.hdr}
+		LastUser: x.req.LastUser, HasTools: x.req.HasTools, Header: x.hdr, Identity: x.identity(), Request: x.req,
+		ConfigRevision: t.RevisionNumber()}
 	if t.NeedsEmbedding && x.req.LastUser >= 0 {
-		r.embedding = x.embed(ctx)
+		r.embedding, rr.History = x.embed(ctx)
 		rr.Embedding = r.embedding
 		rr.EmbeddingDegraded = r.embedding == nil
 	}
-	var cacheCh chan cacheResult
-	var cacheCtx context.Context
-	if x.g.stages.Cache != nil && x.cacheEnabledAnywhere() && x.req.LastUser >= 0 {
-		cacheCh = make(chan cacheResult, 1)
-		q := &CacheQuery{Model: x.req.Model, Recipe: x.recipe, Query: x.req.LastUserText(), Embedding: r.embedding}
-		var cancel context.CancelFunc
-		cacheCtx, cancel = context.WithTimeout(ctx, t.StageTimeout)
-		defer cancel()
-		cache := x.g.stages.Cache
-		go func() {
-			hits, err := cache.Lookup(cacheCtx, q)
-			cacheCh <- cacheResult{hits, err}
-		}()
-	}
 	dec := x.classify(ctx, rr)
-	var hits []CachedResponse
-	if cacheCh != nil {
-		var res cacheResult
-		select {
-		case res = <-cacheCh:
-		case <-cacheCtx.Done():
-			// A lookup that ignores its deadline is abandoned.
-			res.err = cacheCtx.Err()
-		}
-		if res.err != nil {
-			x.degrade(StageCache, res.err)
-		}
-		hits = res.hits
-	}
 	x.resolve(dec)
-	r.latency = x.g.now().Sub(x.start)
 	if dec != nil && dec.Block != nil {
+		r.latency = x.g.now().Sub(x.start)
 		return x.blocked(dec.Block), nil
 	}
-	if imm := x.cacheHit(hits); imm != nil {
+	if imm := x.cacheHit(x.cacheLookup(ctx, rr.Identity)); imm != nil {
+		r.latency = x.g.now().Sub(x.start)
 		return imm, nil
 	}
+	r.latency = x.g.now().Sub(x.start)
 	if fr := x.fastResponsePlugin(); fr != nil {
 		return x.fastResponse(fr.Message), nil
 	}
 	return nil, x.forward()
 }
 
-func (x *Exchange) embed(ctx context.Context) []float32 {
+// identity reads the caller from the trusted identity headers.
+func (x *Exchange) identity() Identity {
+	id := Identity{User: strings.TrimSpace(x.hdr(x.t.Identity.UserIDHeader))}
+	if g := x.hdr(x.t.Identity.UserGroupsHeader); g != "" {
+		for _, p := range strings.Split(g, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				id.Groups = append(id.Groups, p)
+			}
+		}
+	}
+	return id
+}
+
+// embed embeds the last user turn and, in the same batch, up to
+// HistoryTurns earlier user turns (newest first).
+func (x *Exchange) embed(ctx context.Context) ([]float32, [][]float32) {
 	e := x.g.stages.Embedder
 	if e == nil {
 		x.degrade(StageEmbedder, nil)
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, x.t.StageTimeout)
 	defer cancel()
-	texts := [1]string{x.req.LastUserText()}
-	vecs, err := e.Embed(ctx, texts[:])
-	if err == nil && (len(vecs) != 1 || len(vecs[0]) == 0) {
+	texts := make([]string, 1, 1+x.t.HistoryTurns)
+	texts[0] = x.req.LastUserText()
+	for i := x.req.LastUser - 1; i >= 0 && len(texts) <= x.t.HistoryTurns; i-- {
+		if m := x.req.Messages[i]; m.Role == "user" {
+			texts = append(texts, m.Text)
+		}
+	}
+	vecs, err := e.Embed(ctx, texts)
+	if err == nil && (len(vecs) != len(texts) || len(vecs[0]) == 0) {
 		err = errors.New("embedder returned no vector")
 	}
 	if err != nil {
 		x.degrade(StageEmbedder, err)
-		return nil
+		return nil, nil
 	}
-	return vecs[0]
+	return vecs[0], vecs[1:]
 }
 
 func (x *Exchange) classify(ctx context.Context, rr *RouteRequest) *Decision {
@@ -211,15 +205,6 @@ func (x *Exchange) degrade(stage string, err error) {
 	}
 }
 
-func (x *Exchange) cacheEnabledAnywhere() bool {
-	for i := range x.t.Decisions {
-		if rc := x.t.Decisions[i].Plugins.ResponseCache; rc != nil && rc.Enabled {
-			return true
-		}
-	}
-	return false
-}
-
 // resolve turns the decision into targets and plugin edits.
 func (x *Exchange) resolve(dec *Decision) {
 	r := &x.routed
@@ -228,7 +213,7 @@ func (x *Exchange) resolve(dec *Decision) {
 	r.path = "upstream"
 	var refs []routes.ModelRef
 	if dec != nil && dec.Name != "" {
-		if d, ok := t.Decision(dec.Name); ok {
+		if d, ok := t.RecipeDecision(x.recipe, dec.Name); ok {
 			r.cfgDecision = d
 			refs = d.ModelRefs
 		}

@@ -8,9 +8,21 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/semrouter/semrouter/services/gateway-extproc/cachekey"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+)
+
+// Sentinel errors stage adapters wrap so that logs and callers can tell
+// why a stage degraded.
+var (
+	// ErrStageUnavailable: nobody serves the stage (no responders, closed
+	// connection, overload).
+	ErrStageUnavailable = errors.New("router stage unavailable")
+	// ErrStageTimeout: the stage did not answer within its deadline.
+	ErrStageTimeout = errors.New("router stage timed out")
 )
 
 // Embedder turns texts into embeddings (one batched call per request).
@@ -49,8 +61,25 @@ type RouteRequest struct {
 	// needs none or the embedder was unavailable (EmbeddingDegraded).
 	Embedding         []float32
 	EmbeddingDegraded bool
+	// History holds the embeddings of earlier user turns, newest first
+	// (routes.Spec.HistoryTurns of them at most), from the same batch.
+	History [][]float32
 	// Header returns a request header value (lower-case name).
 	Header func(name string) string
+	// Identity is the caller as named by the trusted identity headers
+	// (routes.Spec.Identity).
+	Identity Identity
+	// Request is the parsed body (raw bytes via Request.Raw()).
+	Request *chatreq.Request
+	// ConfigRevision is the config revision the gateway routes with (0:
+	// unknown).
+	ConfigRevision uint64
+}
+
+// Identity is the caller of a request.
+type Identity struct {
+	User   string
+	Groups []string
 }
 
 // Decision is the classifier's answer.
@@ -84,12 +113,41 @@ type Block struct {
 	Signal string
 }
 
-// CacheQuery is a cache lookup.
+// CacheQuery is a cache lookup. It is made once the decision and the
+// selected model are known, for a decision whose response_cache plugin is
+// enabled.
 type CacheQuery struct {
-	Model     string
-	Recipe    string
+	// Model is the model name the client asked for.
+	Model  string
+	Recipe string
+	// Decision is the decision asking (Partition.Decision is "" when the
+	// plugin's scope is global).
+	Decision  string
+	Partition CachePartition
+	Keys      cachekey.Keys
+	// Query is the last user turn; Embedding its embedding (nil when none).
 	Query     string
 	Embedding []float32
+	// Mode is the plugin's mode (exact, semantic, exact_then_semantic).
+	Mode                string
+	SimilarityThreshold float32
+	// MaxAge bounds the age of an answer (client max-age=N); 0: no bound.
+	MaxAge time.Duration
+}
+
+// CachePartition isolates cache entries: a lookup only sees entries stored
+// under an equal partition.
+type CachePartition struct {
+	Recipe string
+	// Decision is "" for scope global.
+	Decision string
+	// Model is the selected (serving) model.
+	Model string
+	// Scope is global, decision or user; ScopeID is the user id for user.
+	Scope   string
+	ScopeID string
+	// Revision is the plugin's revision salt.
+	Revision string
 }
 
 // CachedResponse is one cache candidate.
@@ -106,10 +164,16 @@ type CachedResponse struct {
 type CacheEntry struct {
 	Decision  string
 	Model     string
+	Partition CachePartition
+	Keys      cachekey.Keys
 	Query     string
 	Embedding []float32
-	Body      []byte
-	TTL       time.Duration
+	// Body is a chat.completion JSON body (SSE responses are reassembled).
+	Body []byte
+	// Usage is the completion's token usage, when reported.
+	PromptTokens, CompletionTokens int64
+	// TTL is the plugin's TTL, or the client's ttl=N (capped).
+	TTL time.Duration
 }
 
 // LatencyObservation describes one upstream response.

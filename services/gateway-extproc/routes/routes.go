@@ -8,6 +8,7 @@ package routes
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -38,12 +39,29 @@ type Spec struct {
 	// signals or a semantic response cache: only then does the gateway call
 	// the embedder.
 	NeedsEmbedding bool
+	// HistoryTurns is how many earlier user turns are embedded with the
+	// query (the largest reasks[].lookback_turns): re-ask signals compare
+	// the query with them.
+	HistoryTurns int
 	// MaxBodyBytes caps request bodies (global.router.streamed_body.max_bytes);
 	// 0 means 10 MiB.
 	MaxBodyBytes int64
 	// StageTimeout bounds each fan-out stage (embed, classify, cache lookup);
 	// 0 means 150ms.
 	StageTimeout time.Duration
+	// Identity names the trusted identity headers
+	// (global.services.authz.identity).
+	Identity Identity
+}
+
+// Identity names the request headers that carry the caller's identity, set
+// by a trusted auth layer in front of the router.
+type Identity struct {
+	// UserIDHeader defaults to x-authz-user-id.
+	UserIDHeader string
+	// UserGroupsHeader (comma-separated groups) defaults to
+	// x-authz-user-groups.
+	UserGroupsHeader string
 }
 
 // Listener mirrors listeners[] {name, address, port, timeout}.
@@ -101,8 +119,12 @@ type ModelRef struct {
 	ReasoningEffort string
 }
 
-// Decision mirrors routing.decisions[] for what the edge applies.
+// Decision mirrors routing.decisions[] (Recipe "") and
+// recipes[].routing.decisions[] for what the edge applies.
 type Decision struct {
+	// Recipe is the recipe the decision belongs to ("" for the top-level
+	// routing block).
+	Recipe    string
 	Name      string
 	ModelRefs []ModelRef
 	Plugins   Plugins
@@ -149,6 +171,15 @@ type FastResponsePlugin struct {
 // ResponseCachePlugin mirrors plugins[type=response_cache].configuration.
 type ResponseCachePlugin struct {
 	Enabled bool
+	// Mode mirrors mode: exact, semantic or exact_then_semantic ("" is
+	// semantic).
+	Mode string
+	// Scope mirrors scope: global (shared by every decision), decision
+	// (the default) or user (per caller, needs the identity header).
+	Scope string
+	// Revision is the revision salt (revision.cache_epoch, model_revision,
+	// prompt_revision, policy_revision joined by "|"; "" when none is set).
+	Revision string
 	// SimilarityThreshold mirrors semantic.similarity_threshold.
 	SimilarityThreshold float32
 	// TTL mirrors ttl_seconds.
@@ -162,18 +193,43 @@ type CacheControls struct {
 	// Header defaults to x-vsr-cache-control.
 	Header string
 	// Allowed lists the directives clients may use: no-cache (skip the
-	// lookup), no-store (skip the store), bypass (both).
+	// lookup), no-store (skip the store), bypass (both), max-age=N (only
+	// entries at most N seconds old), ttl=N (store with that TTL).
 	Allowed []string
+	// MaxTTL caps ttl=N (0: no cap).
+	MaxTTL time.Duration
+}
+
+// Cache modes of ResponseCachePlugin.Mode.
+const (
+	CacheModeExact             = "exact"
+	CacheModeSemantic          = "semantic"
+	CacheModeExactThenSemantic = "exact_then_semantic"
+)
+
+// Cache scopes of ResponseCachePlugin.Scope.
+const (
+	CacheScopeGlobal   = "global"
+	CacheScopeDecision = "decision"
+	CacheScopeUser     = "user"
+)
+
+// Semantic reports whether the plugin's mode uses embeddings.
+func (p *ResponseCachePlugin) Semantic() bool {
+	return p.Mode == "" || p.Mode == CacheModeSemantic || p.Mode == CacheModeExactThenSemantic
 }
 
 // Table is the compiled, immutable form of a Spec.
 type Table struct {
 	Spec
+	revision    uint64
 	models      map[string]*Model
 	autoNames   map[string]struct{}
 	entrypoints map[string]string
-	decisions   map[string]*Decision
+	decisions   map[decisionKey]*Decision
 }
+
+type decisionKey struct{ recipe, name string }
 
 // Compile validates spec and builds its lookup indexes. It reports every
 // problem it finds at once.
@@ -182,7 +238,7 @@ func Compile(spec Spec) (*Table, error) {
 		models:      make(map[string]*Model, 2*len(spec.Models)),
 		autoNames:   map[string]struct{}{},
 		entrypoints: map[string]string{},
-		decisions:   make(map[string]*Decision, len(spec.Decisions)),
+		decisions:   make(map[decisionKey]*Decision, len(spec.Decisions)),
 	}
 	if len(t.AutoModelNames) == 0 {
 		t.AutoModelNames = defaultAutoNames()
@@ -193,7 +249,14 @@ func Compile(spec Spec) (*Table, error) {
 	if t.StageTimeout <= 0 {
 		t.StageTimeout = 150 * time.Millisecond
 	}
+	if t.Identity.UserIDHeader == "" {
+		t.Identity.UserIDHeader = "x-authz-user-id"
+	}
+	if t.Identity.UserGroupsHeader == "" {
+		t.Identity.UserGroupsHeader = "x-authz-user-groups"
+	}
 	var errs []error
+	t.revision, _ = strconv.ParseUint(t.Revision, 10, 64)
 	for _, n := range t.AutoModelNames {
 		t.autoNames[n] = struct{}{}
 	}
@@ -254,13 +317,32 @@ func Compile(spec Spec) (*Table, error) {
 				errs = append(errs, fmt.Errorf("routing.decisions[%d].modelRefs[%d].model: unknown model %q", i, j, ref.Model))
 			}
 		}
-		t.decisions[d.Name] = d
+		if rc := d.Plugins.ResponseCache; rc != nil {
+			switch rc.Mode {
+			case "", CacheModeExact, CacheModeSemantic, CacheModeExactThenSemantic:
+			default:
+				errs = append(errs, fmt.Errorf("routing.decisions[%d].plugins.response_cache.mode: unknown mode %q", i, rc.Mode))
+			}
+			switch rc.Scope {
+			case "", CacheScopeGlobal, CacheScopeDecision, CacheScopeUser:
+			default:
+				errs = append(errs, fmt.Errorf("routing.decisions[%d].plugins.response_cache.scope: unknown scope %q", i, rc.Scope))
+			}
+		}
+		k := decisionKey{d.Recipe, d.Name}
+		if _, dup := t.decisions[k]; dup {
+			errs = append(errs, fmt.Errorf("routing.decisions[%d].name: duplicate decision %q in recipe %q", i, d.Name, d.Recipe))
+		}
+		t.decisions[k] = d
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("compile routes: %w", err)
 	}
 	return t, nil
 }
+
+// RevisionNumber is Revision as a number (0 when it is not one).
+func (t *Table) RevisionNumber() uint64 { return t.revision }
 
 // Model looks a model up by name or provider_model_id.
 func (t *Table) Model(name string) (*Model, bool) {
@@ -278,9 +360,18 @@ func (t *Table) IsAuto(name string) (recipe string, ok bool) {
 	return recipe, ok
 }
 
-// Decision returns the named decision.
+// Decision returns the named decision of the top-level routing block.
 func (t *Table) Decision(name string) (*Decision, bool) {
-	d, ok := t.decisions[name]
+	return t.RecipeDecision("", name)
+}
+
+// RecipeDecision returns the named decision of a recipe ("" or "default":
+// the top-level routing block).
+func (t *Table) RecipeDecision(recipe, name string) (*Decision, bool) {
+	if recipe == "default" {
+		recipe = ""
+	}
+	d, ok := t.decisions[decisionKey{recipe, name}]
 	return d, ok
 }
 

@@ -92,6 +92,11 @@ func NewRegistry() *Registry {
 	r.Register(versionCommand())
 	r.Register(validateCommand())
 	r.Register(migrateCommand())
+	RegisterEmbed(r)
+	r.Register(configEnvoyCommand())
+	r.Register(configXDSCommand())
+	r.Register(devllmCommand())
+	registerQualityCommands(r)
 	return r
 }
 

@@ -1,0 +1,500 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/semrouter/semrouter/services/classifier/domain"
+	"github.com/semrouter/semrouter/services/classifier/quality"
+)
+
+// routeCase is one item of the routing task: its embedding, whether each
+// model answers it, and its true domain when known (-1 otherwise).
+type routeCase struct {
+	vec            []float32
+	text           string
+	weak, strong   bool
+	category       int
+	probs          []float64 // the domain head's posterior
+	predictedLabel int
+}
+
+// policySummary are the figures of one routing policy.
+type policySummary struct {
+	Name string `json:"name"`
+	// At50 is the accuracy with 50% of the calls sent to the strong model.
+	At50  float64 `json:"accuracy_at_50pct_strong"`
+	PGR50 float64 `json:"gap_recovered_at_50pct_strong"`
+	APGR  float64 `json:"apgr"`
+	// CPT50 and CPT80 are the smallest strong-call fractions recovering
+	// 50% and 80% of the gap.
+	CPT50 float64 `json:"strong_fraction_for_50pct_gap"`
+	CPT80 float64 `json:"strong_fraction_for_80pct_gap"`
+	// Threshold50 is the policy score cut-off for a 50% budget.
+	Threshold50 float64              `json:"threshold_at_50pct_strong"`
+	Curve       []quality.RoutePoint `json:"-"`
+}
+
+// routingSummary is the --json output of the routing task.
+type routingSummary struct {
+	Task         string          `json:"task"`
+	Data         string          `json:"data"`
+	Split        string          `json:"split"`
+	Model        string          `json:"model"`
+	Weak         string          `json:"weak"`
+	Strong       string          `json:"strong"`
+	TrainN       int             `json:"train_n"`
+	N            int             `json:"n"`
+	WeakAccuracy float64         `json:"always_weak_accuracy"`
+	StrongAcc    float64         `json:"always_strong_accuracy"`
+	OracleAcc    float64         `json:"oracle_accuracy"`
+	OracleStrong float64         `json:"oracle_strong_fraction"`
+	Random50     float64         `json:"random_accuracy_at_50pct_strong"`
+	Primary      string          `json:"primary_policy"`
+	Policies     []policySummary `json:"policies"`
+	Note         string          `json:"note,omitempty"`
+}
+
+// routingPrimary is the policy reported first, chosen on the MMLU-Pro dev
+// split (best gap recovered at 50% strong calls; see docs/quality.md).
+const routingPrimary = "knn-gain"
+
+// knnK is the number of neighbours of the knn-gain policy (chosen on the
+// MMLU-Pro dev split among 32, 64, 128 and 256).
+const knnK = 64
+
+func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any, *quality.Report, error) {
+	lm, err := loadModel(ctx, env.Logger, o.model)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer lm.Close()
+	headPath := o.head
+	if headPath == "" {
+		headPath = q.headPath(lm.Model())
+	}
+	h, err := readHead(headPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.Model != lm.Model() {
+		return nil, nil, fmt.Errorf("domain head %s was trained on %q, not %q", headPath, h.Model, lm.Model())
+	}
+	path := q.dataPath(o, "mmlu_pro")
+	var train, eval []routeCase
+	s := routingSummary{Task: "routing", Split: o.split, Model: lm.Model(), Primary: routingPrimary}
+	if isDir(path) {
+		train, eval, err = mmluProCases(ctx, env, q, lm, h, path, o, &s)
+	} else {
+		train, eval, err = routeLLMCases(ctx, env, q, lm, path, o, &s)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Data = path
+	for _, set := range [][]routeCase{train, eval} {
+		probs := make([]float64, len(h.Labels))
+		for i := range set {
+			p, err := h.Predict(set[i].vec, probs)
+			if err != nil {
+				return nil, nil, err
+			}
+			set[i].probs = append([]float64(nil), probs[:len(h.Labels)]...)
+			set[i].predictedLabel = p.Index
+		}
+	}
+	scores, err := routingPolicies(ctx, train, eval, len(h.Labels))
+	if err != nil {
+		return nil, nil, err
+	}
+	weak, strong := make([]bool, len(eval)), make([]bool, len(eval))
+	for i, c := range eval {
+		weak[i], strong[i] = c.weak, c.strong
+	}
+	s.TrainN, s.N = len(train), len(eval)
+	oracle := quality.OracleCurve(weak, strong)
+	s.WeakAccuracy, s.OracleAcc = oracle.Points[0].Accuracy, oracle.Points[1].Accuracy
+	s.OracleStrong = oracle.Points[1].StrongFraction
+	for _, v := range strong {
+		if v {
+			s.StrongAcc++
+		}
+	}
+	s.StrongAcc /= float64(len(eval))
+	random := quality.RandomCurve(s.WeakAccuracy, s.StrongAcc)
+	s.Random50 = random.AccuracyAt(0.5)
+	curves := []quality.RouteCurve{}
+	for _, p := range scores {
+		c, err := quality.CostQuality(p.name, p.scores, weak, strong)
+		if err != nil {
+			return nil, nil, err
+		}
+		curves = append(curves, c)
+		ps := policySummary{Name: p.name, At50: c.AccuracyAt(0.5), APGR: c.APGR(s.WeakAccuracy, s.StrongAcc),
+			Threshold50: c.ThresholdAt(0.5), Curve: c.Points}
+		ps.PGR50 = quality.GapRecovered(ps.At50, s.WeakAccuracy, s.StrongAcc)
+		ps.CPT50, _ = c.MinFractionFor(0.5, s.WeakAccuracy, s.StrongAcc)
+		ps.CPT80, _ = c.MinFractionFor(0.8, s.WeakAccuracy, s.StrongAcc)
+		s.Policies = append(s.Policies, ps)
+	}
+	return s, routingReport(s, curves, random, oracle), nil
+}
+
+type policyScores struct {
+	name   string
+	scores []float64
+}
+
+// routingPolicies scores the eval cases by every policy (higher: send to
+// the strong model), each learned on the train cases only.
+//
+// The policies:
+//   - knn-gain: the mean of strong − weak correctness over the knnK train
+//     questions most similar (cosine) to the query;
+//   - domain-weak-acc: 1 − the weak model's train accuracy in the head's
+//     predicted category (the category policy);
+//   - domain-weak-acc-soft: the same, averaged over the head's posterior;
+//   - domain-gain-soft: the expected strong − weak accuracy gap under the
+//     posterior;
+//   - difficulty-head: a logistic head on the embedding, the posterior and
+//     three text features predicting whether the weak model answers,
+//     averaged with domain-weak-acc-soft.
+func routingPolicies(ctx context.Context, train, eval []routeCase, k int) ([]policyScores, error) {
+	// Per-category success rates of each model on the train cases, by the
+	// true category when known, else weighted by the head's posterior;
+	// Laplace-smoothed.
+	wHit, sHit, n := make([]float64, k), make([]float64, k), make([]float64, k)
+	for _, c := range train {
+		for j := 0; j < k; j++ {
+			w := c.probs[j]
+			if c.category >= 0 {
+				w = 0
+				if j == c.category {
+					w = 1
+				}
+			}
+			n[j] += w
+			if c.weak {
+				wHit[j] += w
+			}
+			if c.strong {
+				sHit[j] += w
+			}
+		}
+	}
+	accW, accS := make([]float64, k), make([]float64, k)
+	for j := range accW {
+		accW[j] = (wHit[j] + 1) / (n[j] + 2)
+		accS[j] = (sHit[j] + 1) / (n[j] + 2)
+	}
+	hard, soft, gain := make([]float64, len(eval)), make([]float64, len(eval)), make([]float64, len(eval))
+	for i, c := range eval {
+		hard[i] = 1 - accW[c.predictedLabel]
+		var ew, es float64
+		for j, p := range c.probs {
+			ew += p * accW[j]
+			es += p * accS[j]
+		}
+		soft[i] = 1 - ew
+		gain[i] = es - ew
+	}
+	diff, err := difficultyScores(ctx, train, eval, soft)
+	if err != nil {
+		return nil, err
+	}
+	knn := knnGain(train, eval, knnK)
+	return []policyScores{
+		{name: "knn-gain", scores: knn},
+		{name: "domain-weak-acc", scores: hard},
+		{name: "domain-weak-acc-soft", scores: soft},
+		{name: "domain-gain-soft", scores: gain},
+		{name: "difficulty-head", scores: diff},
+	}, nil
+}
+
+func routingReport(s routingSummary, curves []quality.RouteCurve, random, oracle quality.RouteCurve) *quality.Report {
+	rep := quality.NewReport(fmt.Sprintf("Routing: %s vs %s (%s, %s)", s.Weak, s.Strong, filepath.Base(s.Data), s.Split))
+	rep.Para("%d evaluation items; policies learned on %d train items. Always-weak accuracy %.4f, always-strong %.4f, "+
+		"oracle %.4f (with %.1f%% strong calls). Random routing at 50%% strong calls: %.4f (recovers 50%% of the gap).",
+		s.N, s.TrainN, s.WeakAccuracy, s.StrongAcc, s.OracleAcc, 100*s.OracleStrong, s.Random50)
+	if s.Note != "" {
+		rep.Para("%s", s.Note)
+	}
+	var rows [][]string
+	for _, p := range s.Policies {
+		name := p.Name
+		if name == s.Primary {
+			name += " (primary)"
+		}
+		rows = append(rows, []string{name, quality.F(p.At50), quality.F(p.PGR50), quality.F(p.APGR),
+			fmtFrac(p.CPT50), fmtFrac(p.CPT80), fmt.Sprintf("%.4f", p.Threshold50)})
+	}
+	rows = append(rows, []string{"random", quality.F(s.Random50), "0.5000", "0.5000", "0.5000", "0.8000", "-"})
+	rep.Table([]string{"policy", "acc @50% strong", "gap recovered @50%", "APGR", "strong share for 50% gap", "for 80% gap", "score threshold @50%"}, rows)
+	series := []quality.Series{}
+	for i, c := range curves {
+		series = append(series, routeSeries(c, i, false))
+	}
+	series = append(series, routeSeries(random, len(curves), true), routeSeries(oracle, len(curves)+1, true),
+		quality.Series{Name: "always weak / strong", X: []float64{0, 1}, Y: []float64{s.WeakAccuracy, s.StrongAcc}, Color: quality.Palette()[6], Markers: true})
+	lo := math.Min(s.WeakAccuracy, s.StrongAcc) - 0.02
+	hi := s.OracleAcc + 0.02
+	rep.Image("routing_cost_quality.png", "cost-quality curve", quality.LineChart{
+		Title:  strings.ToUpper(fmt.Sprintf("COST-QUALITY: %s / %s (%s)", shortModel(s.Weak), shortModel(s.Strong), s.Split)),
+		XLabel: "FRACTION OF CALLS TO THE STRONG MODEL", YLabel: "ACCURACY",
+		XMin: 0, XMax: 1, YMin: lo, YMax: hi, Series: series,
+	}.Render(900, 620))
+	return rep
+}
+
+func routeSeries(c quality.RouteCurve, colour int, dashed bool) quality.Series {
+	s := quality.Series{Name: c.Name, Color: quality.Palette()[colour%len(quality.Palette())], Dashed: dashed}
+	for _, p := range c.Points {
+		s.X = append(s.X, p.StrongFraction)
+		s.Y = append(s.Y, p.Accuracy)
+	}
+	return s
+}
+
+func fmtFrac(f float64) string { return fmt.Sprintf("%.3f", f) }
+
+func shortModel(m string) string {
+	if i := strings.LastIndex(m, "/"); i >= 0 {
+		m = m[i+1:]
+	}
+	return m
+}
+
+// mmluProCases builds the train (policy learning) and eval cases from the
+// MMLU-Pro folder: train is the train split, eval the --split.
+func mmluProCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel, h *domain.Head, dir string, o evalOptions, s *routingSummary) ([]routeCase, []routeCase, error) {
+	mp, err := quality.ReadMMLUPro(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	weakName, strongName := o.weak, o.strong
+	if weakName == "" {
+		weakName = "llama-3.1-8b"
+	}
+	if strongName == "" {
+		strongName = "gpt-4o"
+	}
+	weak, wn, err := mp.Correct(weakName)
+	if err != nil {
+		return nil, nil, err
+	}
+	strong, sn, err := mp.Correct(strongName)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Weak, s.Strong = wn, sn
+	idx := categoryIndex(h.Labels)
+	build := func(split quality.Split, limit int) ([]routeCase, error) {
+		qs := mp.Split(split)
+		if limit > 0 && limit < len(qs) {
+			qs = qs[:limit]
+		}
+		x, err := embedQuestions(ctx, env, q, lm, qs, quality.TextRaw, string(split))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]routeCase, len(qs))
+		for i, qq := range qs {
+			cat, ok := idx[qq.Category]
+			if !ok {
+				cat = -1
+			}
+			out[i] = routeCase{vec: x[i], text: qq.Question, weak: weak[qq.ID], strong: strong[qq.ID], category: cat}
+		}
+		return out, nil
+	}
+	train, err := build(quality.SplitTrain, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	split, err := quality.ParseSplit(o.split)
+	if err != nil {
+		return nil, nil, usageErrorf("%v", err)
+	}
+	eval, err := build(split, o.limit)
+	return train, eval, err
+}
+
+// routeLLMCases builds the cases from a RouteLLM file: the rows are split
+// by a hash of their id (50% train, 20% dev, 30% test); contaminated rows
+// are dropped, MMLU-Pro test questions are kept out of train, and MMLU-Pro
+// train/dev questions out of dev/test (the domain head saw them).
+func routeLLMCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel, path string, o evalOptions, s *routingSummary) ([]routeCase, []routeCase, error) {
+	items, err := quality.ReadRouteItems(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil, fmt.Errorf("%s has no rows", path)
+	}
+	pick := func(flag, def string) (string, error) {
+		want := flag
+		if want == "" {
+			want = def
+		}
+		var hits []string
+		for name := range items[0].Correct {
+			if name == want {
+				return name, nil
+			}
+			if strings.Contains(name, want) {
+				hits = append(hits, name)
+			}
+		}
+		if len(hits) != 1 {
+			return "", fmt.Errorf("model %q: %d matches among the file's models", want, len(hits))
+		}
+		return hits[0], nil
+	}
+	if s.Weak, err = pick(o.weak, "Mixtral"); err != nil {
+		return nil, nil, err
+	}
+	if s.Strong, err = pick(o.strong, "gpt-4"); err != nil {
+		return nil, nil, err
+	}
+	var trainItems, evalItems []quality.RouteItem
+	for _, it := range items {
+		if it.Contaminated {
+			continue
+		}
+		b := pairHashString(it.ID) % 10
+		switch {
+		case b < 5:
+			if it.MMLUProSplit != "test" {
+				trainItems = append(trainItems, it)
+			}
+		case it.MMLUProSplit == "train" || it.MMLUProSplit == "dev":
+		case b < 7 && o.split == "dev", b >= 7 && o.split == "test":
+			evalItems = append(evalItems, it)
+		}
+	}
+	if o.limit > 0 && o.limit < len(evalItems) {
+		evalItems = evalItems[:o.limit]
+	}
+	s.Note = "RouteLLM rows split by FNV-64a of the id: 50% train (policy rates and difficulty head), 20% dev, 30% test. " +
+		"Contaminated rows dropped; MMLU-Pro test questions kept out of train and MMLU-Pro train/dev questions out of dev/test. " +
+		"Categories are the domain head's predictions (the file has no MMLU-Pro category)."
+	build := func(its []quality.RouteItem, what string) ([]routeCase, error) {
+		texts := make([]string, len(its))
+		for i, it := range its {
+			texts[i] = it.Prompt
+		}
+		x, err := embedTexts(ctx, env, q, lm, texts, "embed "+what)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]routeCase, len(its))
+		for i, it := range its {
+			out[i] = routeCase{vec: x[i], text: it.Prompt, weak: it.Correct[s.Weak], strong: it.Correct[s.Strong], category: -1}
+		}
+		return out, nil
+	}
+	train, err := build(trainItems, "train rows")
+	if err != nil {
+		return nil, nil, err
+	}
+	eval, err := build(evalItems, o.split+" rows")
+	return train, eval, err
+}
+
+func pairHashString(id string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// textFeatures are cheap properties of the text a router can compute at
+// run time: log length, share of digits, share of math symbols.
+func textFeatures(s string) []float32 {
+	var digits, sym float64
+	n := 0
+	for _, r := range s {
+		n++
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("=+*/^_\\$()[]{}<>%", r):
+			sym++
+		}
+	}
+	fn := float64(max(n, 1))
+	return []float32{float32(math.Log1p(fn) / 8), float32(digits / fn), float32(sym / fn)}
+}
+
+// difficultyScores trains a logistic (two-label softmax) head on the train
+// cases' embeddings, domain posteriors and text features predicting
+// whether the weak model answers, and scores the eval cases by
+// 0.5·(1 − P(weak right)) + 0.5·prior.
+func difficultyScores(ctx context.Context, train, eval []routeCase, prior []float64) ([]float64, error) {
+	feat := func(c routeCase) []float32 {
+		v := append([]float32(nil), c.vec...)
+		for _, p := range c.probs {
+			v = append(v, float32(p))
+		}
+		return append(v, textFeatures(c.text)...)
+	}
+	x := make([][]float32, len(train))
+	y := make([]int, len(train))
+	for i, c := range train {
+		x[i] = feat(c)
+		if c.weak {
+			y[i] = 1
+		}
+	}
+	h, err := trainHead(ctx, x, y, []string{"weak-wrong", "weak-right"}, trainCandidate{Epochs: 20, L2: 1e-3, LR: 0.005, Standardize: true}, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(eval))
+	probs := make([]float64, 2)
+	for i, c := range eval {
+		if _, err := h.Predict(feat(c), probs); err != nil {
+			return nil, err
+		}
+		out[i] = 0.5*probs[0] + 0.5*prior[i]
+	}
+	return out, nil
+}
+
+// knnGain scores each eval case by its k most similar train cases
+// (cosine of the unit embeddings): their strong − weak accuracy.
+func knnGain(train, eval []routeCase, k int) []float64 {
+	out := make([]float64, len(eval))
+	sims := make([]float64, len(train))
+	idx := make([]int, len(train))
+	k = min(k, len(train))
+	for i, c := range eval {
+		for j, t := range train {
+			var dot float32
+			for d, v := range c.vec {
+				dot += v * t.vec[d]
+			}
+			sims[j] = float64(dot)
+			idx[j] = j
+		}
+		sort.Slice(idx, func(a, b int) bool { return sims[idx[a]] > sims[idx[b]] })
+		var g float64
+		for _, j := range idx[:k] {
+			if train[j].strong {
+				g++
+			}
+			if train[j].weak {
+				g--
+			}
+		}
+		out[i] = g / float64(k)
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package routes
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/semrouter/semrouter/pkg/config"
+)
+
+// DefaultRetryCount is the retry budget of a model whose
+// providers.models[].reliability.retry_count is unset (or 0): one retry,
+// so a request survives one failed backend (the next backend of the model
+// or the decision's next model).
+const DefaultRetryCount = 1
+
+// FromConfig maps a parsed, defaulted v0.3 config to a Spec. Every
+// decision of the top-level routing block and of every recipe is kept
+// (Decision.Recipe names the recipe). The result still has to pass
+// Compile, which checks the cross references.
+//
+// Field mapping:
+//
+//	listeners[]                               → Listeners
+//	global.router.auto_model_names (+ _name)  → AutoModelNames
+//	entrypoints[]                             → Entrypoints
+//	providers.defaults.*                      → DefaultModel, DefaultReasoningEffort, ReasoningFamilies
+//	providers.models[]                        → Models (retry_count: DefaultRetryCount when unset)
+//	routing.decisions[], recipes[].routing.decisions[] → Decisions
+//	embedding-dependent signals / semantic response_cache → NeedsEmbedding
+//	max reasks[].lookback_turns               → HistoryTurns
+//	global.router.streamed_body.max_bytes     → MaxBodyBytes
+//	global.services.authz.identity            → Identity
+func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
+	if cfg == nil {
+		return Spec{}, errors.New("routes from config: config is nil")
+	}
+	spec := Spec{
+		Revision:               strconv.FormatUint(revision, 10),
+		AutoModelNames:         cfg.AutoModelNames(),
+		DefaultModel:           cfg.Providers.Defaults.DefaultModel,
+		DefaultReasoningEffort: cfg.Providers.Defaults.DefaultReasoningEffort,
+	}
+	for _, l := range cfg.Listeners {
+		spec.Listeners = append(spec.Listeners, Listener{Name: l.Name, Address: l.Address, Port: l.Port, Timeout: l.Timeout.Std()})
+	}
+	for _, e := range cfg.Entrypoints {
+		spec.Entrypoints = append(spec.Entrypoints, Entrypoint{ModelNames: append([]string(nil), e.ModelNames...), Recipe: e.Recipe})
+	}
+	if fams := cfg.Providers.Defaults.ReasoningFamilies; len(fams) > 0 {
+		spec.ReasoningFamilies = make(map[string]ReasoningFamily, len(fams))
+		for name, f := range fams {
+			spec.ReasoningFamilies[name] = ReasoningFamily{Type: f.Type, Parameter: f.Parameter}
+		}
+	}
+	for _, m := range cfg.Providers.Models {
+		spec.Models = append(spec.Models, modelFromConfig(m))
+	}
+	store := cfg.Global.Stores.ResponseCache
+	if store == nil {
+		store = cfg.Global.Stores.SemanticCache
+	}
+	addDecisions := func(recipe string, r *config.Routing) {
+		for i := range r.Decisions {
+			d := decisionFromConfig(recipe, &r.Decisions[i], store)
+			spec.Decisions = append(spec.Decisions, d)
+			if rc := d.Plugins.ResponseCache; rc != nil && rc.Enabled && rc.Semantic() {
+				spec.NeedsEmbedding = true
+			}
+		}
+		if needsEmbedding(&r.Signals) {
+			spec.NeedsEmbedding = true
+		}
+		for _, rs := range r.Signals.Reasks {
+			spec.HistoryTurns = max(spec.HistoryTurns, rs.LookbackTurns, 1)
+		}
+	}
+	addDecisions("", &cfg.Routing)
+	for i := range cfg.Recipes {
+		addDecisions(cfg.Recipes[i].Name, &cfg.Recipes[i].Routing)
+	}
+	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
+		spec.MaxBodyBytes = sb.MaxBytes
+	}
+	if a := cfg.Global.Services.Authz; a != nil && a.Identity != nil {
+		spec.Identity = Identity{UserIDHeader: strings.ToLower(a.Identity.UserIDHeader),
+			UserGroupsHeader: strings.ToLower(a.Identity.UserGroupsHeader)}
+	}
+	return spec, nil
+}
+
+// needsEmbedding reports whether a routing profile has signals the
+// classifier evaluates on the query embedding.
+func needsEmbedding(s *config.Signals) bool {
+	return len(s.Embeddings) > 0 || len(s.Complexity) > 0 || len(s.Reasks) > 0 ||
+		len(s.Preferences) > 0 || len(s.Domains) > 0
+}
+
+func modelFromConfig(m config.Model) Model {
+	out := Model{Name: m.Name, ProviderModelID: m.ProviderModelID, ReasoningFamily: m.ReasoningFamily, RetryCount: DefaultRetryCount}
+	if r := m.Reliability; r != nil && r.RetryCount > 0 {
+		out.RetryCount = r.RetryCount
+	}
+	for _, b := range m.BackendRefs {
+		be := Backend{Name: b.Name, Endpoint: b.Endpoint, BaseURL: b.BaseURL, Protocol: b.Protocol, Weight: b.Weight,
+			ChatPath: b.ChatPath, APIKey: b.APIKey, APIKeyEnv: b.APIKeyEnv, AuthHeader: b.AuthHeader, AuthPrefix: b.AuthPrefix}
+		if len(b.ExtraHeaders) > 0 {
+			be.ExtraHeaders = make(map[string]string, len(b.ExtraHeaders))
+			for k, v := range b.ExtraHeaders {
+				be.ExtraHeaders[k] = v
+			}
+		}
+		out.Backends = append(out.Backends, be)
+	}
+	return out
+}
+
+func decisionFromConfig(recipe string, d *config.Decision, store *config.ResponseCacheStore) Decision {
+	out := Decision{Recipe: recipe, Name: d.Name}
+	for _, ref := range d.ModelRefs {
+		out.ModelRefs = append(out.ModelRefs, ModelRef{Model: ref.Model,
+			UseReasoning: ref.UseReasoning != nil && *ref.UseReasoning, ReasoningEffort: ref.ReasoningEffort})
+	}
+	for _, p := range d.Plugins {
+		switch {
+		case p.SystemPrompt() != nil:
+			sp := p.SystemPrompt()
+			out.Plugins.SystemPrompt = &SystemPromptPlugin{Enabled: sp.IsEnabled(), Mode: sp.Mode, SystemPrompt: sp.SystemPrompt}
+		case p.HeaderMutation() != nil:
+			hm := p.HeaderMutation()
+			m := &HeaderMutationPlugin{Delete: append([]string(nil), hm.Delete...)}
+			for _, h := range hm.Add {
+				m.Add = append(m.Add, Header{Name: h.Name, Value: h.Value})
+			}
+			for _, h := range hm.Update {
+				m.Update = append(m.Update, Header{Name: h.Name, Value: h.Value})
+			}
+			out.Plugins.HeaderMutation = m
+		case p.RequestParams() != nil:
+			rp := p.RequestParams()
+			out.Plugins.RequestParams = &RequestParamsPlugin{BlockedParams: append([]string(nil), rp.BlockedParams...),
+				MaxTokensLimit: int64(rp.MaxTokensLimit), MaxN: int64(rp.MaxN)}
+		case p.FastResponse() != nil:
+			out.Plugins.FastResponse = &FastResponsePlugin{Message: p.FastResponse().Message}
+		case p.ResponseCache() != nil:
+			out.Plugins.ResponseCache = cacheFromConfig(p.ResponseCache(), store)
+		}
+	}
+	return out
+}
+
+// cacheFromConfig maps a response_cache plugin; the similarity threshold
+// and TTL fall back to global.stores.response_cache, then to the config
+// defaults.
+func cacheFromConfig(rc *config.ResponseCachePlugin, store *config.ResponseCacheStore) *ResponseCachePlugin {
+	out := &ResponseCachePlugin{Enabled: rc.IsEnabled(), Mode: rc.Mode, Scope: rc.Scope}
+	switch {
+	case rc.Threshold() != nil:
+		out.SimilarityThreshold = float32(*rc.Threshold())
+	case store != nil && store.SimilarityThreshold != nil:
+		out.SimilarityThreshold = float32(*store.SimilarityThreshold)
+	default:
+		out.SimilarityThreshold = config.DefaultCacheSimilarity
+	}
+	switch {
+	case rc.TTLSeconds > 0:
+		out.TTL = time.Duration(rc.TTLSeconds) * time.Second
+	case store != nil && store.TTLSeconds > 0:
+		out.TTL = time.Duration(store.TTLSeconds) * time.Second
+	}
+	if c := rc.RequestControls; c != nil && c.Enabled {
+		out.Controls = &CacheControls{Header: strings.ToLower(c.Header), Allowed: append([]string(nil), c.Allowed...),
+			MaxTTL: time.Duration(c.MaxTTLSeconds) * time.Second}
+	}
+	if r := rc.Revision; r != nil && (r.CacheEpoch != "" || r.ModelRevision != "" || r.PromptRevision != "" || r.PolicyRevision != "") {
+		out.Revision = strings.Join([]string{r.CacheEpoch, r.ModelRevision, r.PromptRevision, r.PolicyRevision}, "|")
+	}
+	return out
+}

@@ -1,0 +1,317 @@
+// Package service runs the gateway as a semrouter service: it follows the
+// config KV (hot reload, bad revisions rejected), builds the router stages
+// over NATS, and serves the Envoy ext_proc gRPC server and/or the
+// OpenAI-compatible API mode until its context ends, then drains.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/pkg/configwatch"
+	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
+	"github.com/semrouter/semrouter/services/gateway-extproc/extproc"
+	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
+	"github.com/semrouter/semrouter/services/gateway-extproc/natsstages"
+	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+)
+
+// ServiceName names the gateway in config status reports.
+const ServiceName = "gateway"
+
+// Options configure Run.
+type Options struct {
+	// NATS is the connection used for the config KV and every stage.
+	NATS *nats.Conn
+	// ExtProcAddr is the ext_proc gRPC listen address (e.g. ":50051");
+	// empty means no ext_proc server unless ExtProcListener is set.
+	ExtProcAddr string
+	// ExtProcListener, when set, is used instead of listening on ExtProcAddr.
+	ExtProcListener net.Listener
+	// APIMode serves the OpenAI-compatible API on the config's listeners[]
+	// (the listeners of the first revision; routes hot-reload, addresses
+	// do not).
+	APIMode bool
+	// OnAPIListen is called with each API listener's bound address.
+	OnAPIListen func(listener string, addr net.Addr)
+	// APIListen, when set, opens the API listeners' sockets (tests bind
+	// free ports with it).
+	APIListen func(listener, addr string) (net.Listener, error)
+	Logger    *slog.Logger
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics.
+	MetricsAddr string
+	// EmbedModel is the embedding model asked of the embedder pool; empty
+	// asks the pool's default model (derived by the embedder from
+	// global.model_catalog.embeddings). Use the classifier's --embed-model.
+	EmbedModel string
+	// EmbedDimensions truncates query embeddings when > 0.
+	EmbedDimensions int32
+	// StageTimeout overrides the per-stage deadline (default 150ms).
+	StageTimeout time.Duration
+	// Instance names this replica in config status reports (default: host name).
+	Instance string
+	// DrainTimeout bounds the graceful shutdown (default 30s).
+	DrainTimeout time.Duration
+	// OnSwap is called after a config revision has been swapped in.
+	OnSwap func(revision uint64)
+	// HTTPClient reaches the upstream backends in API mode (default: a
+	// pooled client).
+	HTTPClient *http.Client
+}
+
+// Compile turns one published config document into the gateway's routes:
+// strict parse and validation (pkg/config), FromConfig, then routes.Compile.
+func Compile(doc []byte, revision uint64, stageTimeout time.Duration) (*routes.Table, error) {
+	cfg, _, err := config.Parse(doc, "config revision "+strconv.FormatUint(revision, 10))
+	if err != nil {
+		return nil, err
+	}
+	spec, err := routes.FromConfig(cfg, revision)
+	if err != nil {
+		return nil, err
+	}
+	if stageTimeout > 0 {
+		spec.StageTimeout = stageTimeout
+	}
+	return routes.Compile(spec)
+}
+
+// Stages builds the NATS stage clients.
+func Stages(nc *nats.Conn, embedModel string, dims int32) (gateway.Stages, error) {
+	emb := natsstages.NewEmbedder(nc, embedModel, dims)
+	cache, err := natsstages.NewCache(nc, emb.ResolvedModel)
+	if err != nil {
+		return gateway.Stages{}, err
+	}
+	return gateway.Stages{
+		Embedder:   emb,
+		Classifier: natsstages.NewClassifier(nc, emb.Keys),
+		Cache:      cache,
+		Latency:    natsstages.NewLatency(nc),
+	}, nil
+}
+
+// Run serves until ctx ends. It waits for the first config revision that
+// compiles before serving; later revisions are swapped in atomically and a
+// revision that fails to compile is rejected (reported on
+// subjects.ConfigStatus) while the previous one keeps serving. On
+// shutdown it stops taking requests, drains in-flight ones and the
+// background cache/latency publications.
+func Run(ctx context.Context, o Options) error {
+	if o.NATS == nil {
+		return errors.New("gateway: a NATS connection is required")
+	}
+	if o.ExtProcAddr == "" && o.ExtProcListener == nil && !o.APIMode {
+		return errors.New("gateway: nothing to serve: set an ext_proc address or enable API mode")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Instance == "" {
+		o.Instance, _ = os.Hostname()
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+	var met *metrics
+	if o.MetricsAddr != "" {
+		met = newMetrics()
+	}
+	js, err := jetstream.New(o.NATS)
+	if err != nil {
+		return fmt.Errorf("open jetstream: %w", err)
+	}
+	kv, err := configBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	stages, err := Stages(o.NATS, o.EmbedModel, o.EmbedDimensions)
+	if err != nil {
+		return err
+	}
+
+	var gw atomic.Pointer[gateway.Gateway]
+	var w *configwatch.Watcher[*routes.Table]
+	report := configwatch.NATSReporter(o.NATS, subjects.ConfigStatus(ServiceName, o.Instance), log)
+	w = configwatch.New(kv, subjects.ConfigKey(),
+		func(_ context.Context, doc []byte, rev uint64) (*routes.Table, error) {
+			return Compile(doc, rev, o.StageTimeout)
+		},
+		configwatch.WithLogger(log),
+		configwatch.WithIdentity(ServiceName, o.Instance),
+		configwatch.WithReporter(func(ctx context.Context, st configwatch.Status) {
+			met.config(st.Accepted, st.Serving)
+			report(ctx, st)
+		}),
+		configwatch.WithOnSwap(func(rev uint64) {
+			if g := gw.Load(); g != nil {
+				g.Swap(w.Current().Value)
+			}
+			if o.OnSwap != nil {
+				o.OnSwap(rev)
+			}
+		}),
+	)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	errc := make(chan error, 4)
+	go func() {
+		if err := w.Run(wctx); err != nil && wctx.Err() == nil {
+			errc <- err
+		}
+	}()
+
+	if met != nil {
+		stop, err := serveMetrics(o.MetricsAddr, met, errc, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	log.Info("gateway waiting for the first config revision", slog.String("bucket", subjects.ConfigBucket()), slog.String("key", subjects.ConfigKey()))
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	case <-w.Ready():
+	}
+	g := gateway.New(w.Current().Value, stages, log)
+	gw.Store(g)
+	// A revision swapped in between Ready and Store is picked up here.
+	g.Swap(w.Current().Value)
+	log.Info("gateway serving", slog.Uint64("revision", w.Current().Revision))
+
+	return serve(ctx, o, g, errc, log)
+}
+
+// serve runs the ext_proc and API-mode servers until ctx ends or one fails.
+func serve(ctx context.Context, o Options, g *gateway.Gateway, errc chan error, log *slog.Logger) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 2)
+	running := 0
+
+	var grpcSrv *grpc.Server
+	if ln := o.ExtProcListener; ln != nil || o.ExtProcAddr != "" {
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", o.ExtProcAddr); err != nil {
+				return fmt.Errorf("listen for ext_proc on %s: %w", o.ExtProcAddr, err)
+			}
+		}
+		grpcSrv = grpc.NewServer()
+		extproc.New(g, log).Register(grpcSrv)
+		running++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			log.Info("ext_proc listening", slog.String("addr", ln.Addr().String()))
+			if err := grpcSrv.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				errc <- fmt.Errorf("serve ext_proc: %w", err)
+			}
+		}()
+	}
+	if o.APIMode {
+		opts := []apimode.Option{apimode.WithShutdownTimeout(o.DrainTimeout)}
+		if o.OnAPIListen != nil {
+			opts = append(opts, apimode.WithOnListen(o.OnAPIListen))
+		}
+		if o.APIListen != nil {
+			opts = append(opts, apimode.WithListen(o.APIListen))
+		}
+		if o.HTTPClient != nil {
+			opts = append(opts, apimode.WithHTTPClient(o.HTTPClient))
+		}
+		api := apimode.New(g, log, opts...)
+		running++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := api.Serve(sctx); err != nil {
+				errc <- fmt.Errorf("serve api mode: %w", err)
+			}
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("gateway draining")
+	cancel() // API mode: Shutdown waits for in-flight requests.
+	if grpcSrv != nil {
+		stopped := make(chan struct{})
+		go func() {
+			grpcSrv.GracefulStop()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-time.After(o.DrainTimeout):
+			grpcSrv.Stop()
+		}
+	}
+	for range running {
+		<-done
+	}
+	g.Wait()
+	return runErr
+}
+
+func serveMetrics(addr string, m *metrics, errc chan error, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve metrics: %w", err)
+		}
+	}()
+	log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// configBucket opens the config KV bucket, creating it when config-hub has
+// not yet.
+func configBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, subjects.ConfigBucket())
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("open config bucket: %w", err)
+	}
+	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: subjects.ConfigBucket(),
+		Description: "semrouter canonical configuration revisions", History: 32})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, subjects.ConfigBucket())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create config bucket: %w", err)
+	}
+	return kv, nil
+}
