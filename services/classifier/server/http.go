@@ -13,6 +13,7 @@ import (
 	classifierv1 "github.com/semrouter/semrouter/gen/semrouter/classifier/v1"
 	"github.com/semrouter/semrouter/gen/semrouter/classifier/v1/classifierv1connect"
 	commonv1 "github.com/semrouter/semrouter/gen/semrouter/common/v1"
+	"github.com/semrouter/semrouter/services/classifier/classifier"
 )
 
 // maxJSONBody bounds the JSON endpoints' request bodies.
@@ -152,35 +153,7 @@ func (h *Handler) httpEval(w http.ResponseWriter, r *http.Request) {
 		writeConnectError(w, classifyErr(err))
 		return
 	}
-	out := EvalResponse{
-		ConfigRevision: res.Revision,
-		Decision: EvalDecision{
-			Name: res.Decision, Confidence: res.Confidence, Model: res.Model, ProviderModelID: res.ProviderModelID,
-			UseReasoning: res.UseReasoning, ReasoningEffort: res.ReasoningEffort, LoRAName: res.LoRAName,
-			IsDefault: res.IsDefault, Plugins: []EvalPlugin{},
-		},
-		Signals:     map[string][]EvalSignal{},
-		Projections: EvalProjections{Scores: map[string]float64{}, Outputs: map[string]float64{}},
-	}
-	for _, p := range res.Plugins {
-		out.Decision.Plugins = append(out.Decision.Plugins, EvalPlugin{Type: p.Type, Configuration: p.Configuration})
-	}
-	for _, s := range res.Signals {
-		f := string(s.Family)
-		out.Signals[f] = append(out.Signals[f], EvalSignal{Name: s.Name, Matched: s.Matched, Confidence: s.Confidence, Value: s.Value})
-	}
-	for _, s := range res.Scores {
-		if !s.Unknown {
-			out.Projections.Scores[s.Name] = s.Value
-		}
-	}
-	for _, p := range res.Projections {
-		out.Projections.Outputs[p.Name] = p.Confidence
-	}
-	for _, d := range res.Degraded {
-		out.Degraded = append(out.Degraded, EvalDegraded{Stage: d.Stage, Family: string(d.Family), Error: d.Err})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, NewEvalResponse(res))
 }
 
 // classifyOptions is the upstream classify API's options object.
@@ -317,4 +290,38 @@ func writeConnectError(w http.ResponseWriter, err error) {
 		status = 499
 	}
 	writeError(w, status, strings.ToUpper(code.String()), msg)
+}
+
+// NewEvalResponse is the eval answer for one classification result (the
+// shape of POST /api/v1/eval and `semrouter eval --json`).
+func NewEvalResponse(res *classifier.Result) EvalResponse {
+	out := EvalResponse{
+		ConfigRevision: res.Revision,
+		Decision: EvalDecision{
+			Name: res.Decision, Confidence: res.Confidence, Model: res.Model, ProviderModelID: res.ProviderModelID,
+			UseReasoning: res.UseReasoning, ReasoningEffort: res.ReasoningEffort, LoRAName: res.LoRAName,
+			IsDefault: res.IsDefault, Plugins: []EvalPlugin{},
+		},
+		Signals:     map[string][]EvalSignal{},
+		Projections: EvalProjections{Scores: map[string]float64{}, Outputs: map[string]float64{}},
+	}
+	for _, p := range res.Plugins {
+		out.Decision.Plugins = append(out.Decision.Plugins, EvalPlugin{Type: p.Type, Configuration: p.Configuration})
+	}
+	for _, s := range res.Signals {
+		f := string(s.Family)
+		out.Signals[f] = append(out.Signals[f], EvalSignal{Name: s.Name, Matched: s.Matched, Confidence: s.Confidence, Value: s.Value})
+	}
+	for _, s := range res.Scores {
+		if !s.Unknown {
+			out.Projections.Scores[s.Name] = s.Value
+		}
+	}
+	for _, p := range res.Projections {
+		out.Projections.Outputs[p.Name] = p.Confidence
+	}
+	for _, d := range res.Degraded {
+		out.Degraded = append(out.Degraded, EvalDegraded{Stage: d.Stage, Family: string(d.Family), Error: d.Err})
+	}
+	return out
 }

@@ -60,7 +60,7 @@ func TestMetricsRecordClassifications(t *testing.T) {
 	for _, want := range []string{
 		`semrouter_classifier_requests_total{decision="coding",outcome="ok"} 1`,
 		`semrouter_classifier_degraded_total{family="embedding"} 1`,
-		`semrouter_classifier_degraded_total{family="jailbreak"} 1`,
+		`semrouter_classifier_degraded_total{family="domain"} 1`,
 		`semrouter_classifier_duration_seconds_count 1`,
 	} {
 		if !strings.Contains(string(body), want) {

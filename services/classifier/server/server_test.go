@@ -37,8 +37,9 @@ func degradedFamilies(ev *classifierv1.Evaluation) map[string]bool {
 
 // TestClassifyTransports calls the generated Connect client over NATS
 // (natsrpc) and over HTTP and expects identical evaluations.
-// The jailbreak model is not wired here: the jailbreak family is degraded
-// (its rule needs the model) and routing continues without it.
+// The test embedder has no trained domain head: the domain family is
+// degraded and routing continues without it. The quickstart's hybrid
+// jailbreak rule falls back to its patterns without the model.
 func TestClassifyTransports(t *testing.T) {
 	e := start(t, quickstart(t), nil)
 	clients := map[string]classifierv1connect.ClassifierServiceClient{
@@ -52,8 +53,8 @@ func TestClassifyTransports(t *testing.T) {
 		query    bool
 		degraded []string
 	}{
-		{name: "with query embedding", query: true, degraded: []string{"jailbreak"}},
-		{name: "without query embedding degrades embedding families", degraded: []string{"embedding", "complexity", "jailbreak"}},
+		{name: "with query embedding", query: true, degraded: []string{"domain"}},
+		{name: "without query embedding degrades embedding families", degraded: []string{"embedding", "complexity", "domain"}},
 	}
 	for tname, client := range clients {
 		for _, tc := range tests {

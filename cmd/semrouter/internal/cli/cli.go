@@ -96,6 +96,8 @@ func NewRegistry() *Registry {
 	r.Register(configEnvoyCommand())
 	r.Register(configXDSCommand())
 	r.Register(devllmCommand())
+	r.Register(serveCommand())
+	r.Register(evalCommand())
 	registerQualityCommands(r)
 	return r
 }

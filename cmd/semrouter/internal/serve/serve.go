@@ -1,0 +1,167 @@
+// Package serve runs the whole router in one process: an embedded NATS
+// server with JetStream (or an external one), and the config hub, embedder,
+// classifier, cache and gateway services, each on its own NATS connection,
+// talking exactly as they would across a network.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/pkg/natsembed"
+)
+
+// Options configures the all-in-one process.
+type Options struct {
+	// ConfigPath is the v0.3 config (required). The hub publishes it and
+	// republishes it when the file changes.
+	ConfigPath string
+	// DataDir holds JetStream storage of the embedded NATS server.
+	DataDir string
+	// NATSURL joins an external NATS instead of embedding one.
+	NATSURL string
+	// NATSAddr is the embedded server's client address (default
+	// 127.0.0.1:4222, so separate service processes can join it).
+	NATSAddr string
+	// ManagementAddr, XDSAddr, ExtProcAddr and MetricsAddr are the
+	// listening addresses ("off" disables one; empty uses the defaults).
+	ManagementAddr string
+	XDSAddr        string
+	ExtProcAddr    string
+	MetricsAddr    string
+	// ModelsDir holds the built embedding models (default: the
+	// SEMROUTER_MODELS_DIR variable or the checkout's .cache/models).
+	ModelsDir string
+	// DomainHeadDir holds trained domain heads (default: the ones shipped
+	// with the classifier).
+	DomainHeadDir string
+	// GuardDir holds the prompt-guard package (default: the checkout's
+	// .cache/npm/llm_guardrail@2.1.2/package).
+	GuardDir string
+	Logger   *slog.Logger
+	// Ready is called once every service serves.
+	Ready func(Info)
+	// Getenv reads the environment (default os.Getenv).
+	Getenv func(string) string
+}
+
+// Info describes a running process.
+type Info struct {
+	NATSURL string
+}
+
+// component is one service of the process.
+type component struct {
+	name string
+	run  func(ctx context.Context, nc *nats.Conn) error
+}
+
+// Run serves until ctx ends, then shuts every service down gracefully:
+// the gateway drains in-flight requests, the services drain their NATS
+// subscriptions, and the embedded server flushes JetStream.
+func Run(ctx context.Context, o Options) error {
+	if o.ConfigPath == "" {
+		return errors.New("serve: --config is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	log := o.Logger
+	// Refuse an invalid config before starting anything.
+	cfg, probs, err := config.Load(o.ConfigPath)
+	for _, p := range probs.Warnings() {
+		log.Warn("config", slog.String("problem", p.Error()))
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	url := o.NATSURL
+	if url == "" {
+		if o.DataDir == "" {
+			o.DataDir = filepath.Join(os.TempDir(), "semrouter")
+		}
+		addr := o.NATSAddr
+		if addr == "" {
+			addr = "127.0.0.1:4222"
+		}
+		srv, err := natsembed.Start(natsembed.Options{DataDir: filepath.Join(o.DataDir, "nats"), Addr: addr, Logger: log})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer srv.Shutdown()
+		url = srv.ClientURL()
+		log.Info("embedded NATS with JetStream", slog.String("url", url), slog.String("data_dir", o.DataDir))
+	}
+
+	env, err := newEnvironment(ctx, o, cfg)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer env.close()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	start := func(c component) error {
+		nc, err := nats.Connect(url, nats.Name("semrouter-"+c.name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+		if err != nil {
+			return fmt.Errorf("serve: connect %s to NATS: %w", c.name, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer nc.Close()
+			err := c.run(ctx, nc)
+			if err != nil && ctx.Err() == nil {
+				log.Error("service stopped", slog.String("service", c.name), slog.String("error", err.Error()))
+				cancel(fmt.Errorf("%s: %w", c.name, err))
+				return
+			}
+			if drainErr := nc.Drain(); drainErr != nil && !errors.Is(drainErr, nats.ErrConnectionClosed) {
+				log.Warn("drain NATS connection", slog.String("service", c.name), slog.String("error", drainErr.Error()))
+			}
+		}()
+		return nil
+	}
+	// The embedder first: the classifier embeds its candidate phrases when
+	// it compiles a revision.
+	for _, group := range env.components() {
+		for _, c := range group.components {
+			if err := start(c); err != nil {
+				cancel(err)
+				wg.Wait()
+				return err
+			}
+		}
+		if group.wait != nil {
+			if err := group.wait(ctx); err != nil {
+				cancel(err)
+				wg.Wait()
+				return fmt.Errorf("serve: %w", context.Cause(ctx))
+			}
+		}
+	}
+	if o.Ready != nil {
+		o.Ready(Info{NATSURL: url})
+	}
+	log.Info("semrouter serving", slog.String("config", o.ConfigPath))
+	<-ctx.Done()
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("serve: %w", cause)
+	}
+	return nil
+}
