@@ -15,7 +15,7 @@ LDFLAGS := -X github.com/semrouter/semrouter/cmd/semrouter/internal/cli.version=
 CONFIG ?= config/quickstart.yaml
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-unit test-integration check check-generate generate lint lint-proto bench compose-check clean help
+.PHONY: all setup build run test test-unit test-integration check check-generate generate lint lint-proto bench compose-check eval train-domain clean help
 
 all: build
 
@@ -72,6 +72,30 @@ bench: setup ## run the Go benchmarks of every module
 
 compose-check: ## validate deploy/compose (docker-compose config -q) and its generated Envoy bootstrap
 	@cd tests/integration && go test -count=1 -run 'TestCompose' ./...
+
+EVAL_SPLIT ?= test
+EVAL_OUT ?= $(CACHE)/eval/reports
+EVAL_DATA ?= $(or $(SEMROUTER_DATASETS),$(abspath $(ROOT)/../shared/datasets))
+
+eval: setup ## measure routing quality on the public datasets (docs/quality.md); reports in .cache/eval/reports
+	@mkdir -p bin $(EVAL_OUT)
+	go build -ldflags "$(LDFLAGS)" -o bin/semrouter ./cmd/semrouter
+	@set -e; for m in use-lite glove-sif-100d; do \
+		echo "==> eval domain, cache: $$m"; \
+		./bin/semrouter eval dataset --task domain --split $(EVAL_SPLIT) --model $$m --json --report $(EVAL_OUT)/domain-$$m > $(EVAL_OUT)/domain-$$m.json; \
+		./bin/semrouter eval dataset --task cache --model $$m --json --report $(EVAL_OUT)/cache-$$m > $(EVAL_OUT)/cache-$$m.json; \
+	done
+	./bin/semrouter eval dataset --task routing --split $(EVAL_SPLIT) --config config/quickstart.yaml --json --report $(EVAL_OUT)/routing-mmlu-pro > $(EVAL_OUT)/routing-mmlu-pro.json
+	@set -e; for f in mmlu gsm8k; do \
+		echo "==> eval routing: routellm/$$f"; \
+		./bin/semrouter eval dataset --task routing --split $(EVAL_SPLIT) --data $(EVAL_DATA)/routellm/$$f.jsonl --json --report $(EVAL_OUT)/routing-routellm-$$f > $(EVAL_OUT)/routing-routellm-$$f.json; \
+	done
+	./bin/semrouter eval dataset --task jailbreak --split test --json --report $(EVAL_OUT)/jailbreak > $(EVAL_OUT)/jailbreak.json
+	@echo "reports: $(EVAL_OUT)/<task>/report.md (summaries: $(EVAL_OUT)/*.json)"
+
+train-domain: setup ## retrain the committed domain heads (MMLU-Pro train split, selected on dev)
+	go run ./cmd/semrouter train domain --model use-lite
+	go run ./cmd/semrouter train domain --model glove-sif-100d
 
 clean: ## remove build outputs (keeps the setup cache)
 	rm -rf bin

@@ -13,6 +13,7 @@ import (
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/classifier/domain"
+	"github.com/semrouter/semrouter/services/classifier/domain/heads"
 	"github.com/semrouter/semrouter/services/classifier/engine"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
 	"github.com/semrouter/semrouter/services/classifier/semantic"
@@ -469,8 +470,9 @@ func domainSettings(cfg *config.Config) domainCfg {
 }
 
 // loadHead returns the domain head for the embedding model: one given with
-// WithDomainHead, else the file in the head directory, else nil (the
-// domain family then reports domain.ErrNoHead).
+// WithDomainHead, else the file in the head directory, else the head
+// shipped in the binary, else nil (the domain family then reports
+// domain.ErrNoHead).
 func loadHead(o options, model string) (*domain.Head, error) {
 	if model == "" {
 		return nil, nil
@@ -479,12 +481,12 @@ func loadHead(o options, model string) (*domain.Head, error) {
 		return h, nil
 	}
 	if o.headDir == "" {
-		return nil, nil
+		return shippedHead(model)
 	}
 	path := DomainHeadPath(o.headDir, model)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return shippedHead(model)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open domain head %q: %w", path, err)
@@ -496,6 +498,15 @@ func loadHead(o options, model string) (*domain.Head, error) {
 	}
 	if h.Model != model {
 		return nil, fmt.Errorf("domain head %q was trained on %q, the embedder is %q", path, h.Model, model)
+	}
+	return h, nil
+}
+
+// shippedHead is the head built into the binary for model, if any.
+func shippedHead(model string) (*domain.Head, error) {
+	h, ok, err := heads.Shipped(model)
+	if err != nil || !ok {
+		return nil, err
 	}
 	return h, nil
 }

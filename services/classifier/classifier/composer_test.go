@@ -87,4 +87,3 @@ func TestComplexityComposer(t *testing.T) {
 		})
 	}
 }
-

@@ -70,7 +70,6 @@ func user(text string) *classifier.Request {
 	return &classifier.Request{Messages: []heuristic.Message{{Role: heuristic.RoleUser, Text: text}}}
 }
 
-
 func TestCompileEveryConfig(t *testing.T) {
 	for _, path := range configPaths(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {

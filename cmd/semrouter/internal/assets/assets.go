@@ -41,7 +41,8 @@ type Assets struct {
 	Models []catalog.Loaded
 	// Guard is the prompt-guard scorer; nil when it is not installed.
 	Guard heuristic.JailbreakScorer
-	// DomainHeadDir holds trained domain heads ("" when none is known).
+	// DomainHeadDir holds extra trained domain heads ("" uses only the
+	// heads shipped in the binary).
 	DomainHeadDir string
 	log           *slog.Logger
 }
@@ -92,10 +93,9 @@ func Load(ctx context.Context, cfg *config.Config, configPath string, o Options)
 			log.Warn("no prompt-guard model: jailbreak rules that need it degrade", slog.String("error", err.Error()))
 		}
 	}
+	// Heads for the built-in models ship inside the binary; a folder is
+	// only needed for heads trained on other models.
 	a.DomainHeadDir = first(o.DomainHeadDir, o.Getenv(EnvDomainHeads))
-	if a.DomainHeadDir == "" && inCheckout {
-		a.DomainHeadDir = filepath.Join(root, "services", "classifier", "domain", "heads")
-	}
 	return a, nil
 }
 

@@ -28,6 +28,8 @@ type evalOptions struct {
 	weak      string
 	strong    string
 	threshold float64
+	// configStrong lists the config models counted as strong calls.
+	configStrong string
 	// domainThreshold and fallback come from --config
 	// (global.model_catalog.modules.classifier.domain): predictions below
 	// the threshold become the fallback category, as in the router.
@@ -44,7 +46,7 @@ func evalDatasetCommand() *Command {
 		fs.StringVar(&o.task, "task", "", "what to evaluate: domain, jailbreak, cache or routing")
 		fs.StringVar(&o.data, "data", "", "dataset file or folder (default: the task's folder under $SEMROUTER_DATASETS or ../shared/datasets)")
 		fs.StringVar(&o.split, "split", "dev", "dev or test (test is for final figures only)")
-		fs.StringVar(&o.config, "config", "", "v0.3 config; its embedding model and domain threshold are used when given")
+		fs.StringVar(&o.config, "config", "", "v0.3 config. domain: its domain threshold and fallback_category are applied to the predictions; routing: the compiled config classifies every question and its operating point is reported")
 		fs.StringVar(&o.model, "model", embedding.ModelUSELite, "embedding model (a folder under .cache/models)")
 		fs.StringVar(&o.head, "head", "", "domain head file (default services/classifier/domain/heads/<model>.json)")
 		fs.BoolVar(&o.asJSON, "json", false, "print the summary as JSON on stdout")
@@ -53,6 +55,7 @@ func evalDatasetCommand() *Command {
 		fs.IntVar(&o.latencyN, "latency-samples", 300, "domain: items timed one by one (embedding + head) for p50/p99")
 		fs.StringVar(&o.weak, "weak", "", "routing: weak model (default llama-3.1-8b-instruct; RouteLLM: Mixtral)")
 		fs.StringVar(&o.strong, "strong", "", "routing: strong model (default gpt-4o; RouteLLM: gpt-4-1106-preview)")
+		fs.StringVar(&o.configStrong, "config-strong", "", "routing with --config: comma-separated config models counted as strong calls (default: every model but providers.defaults.default_model)")
 		fs.Float64Var(&o.threshold, "threshold", 0.5, "jailbreak: score at and above which a prompt is an attack")
 		pos, err := parseFlags(env, c, fs, args, "Evaluates one learned part of the router on public data and prints the\nfigures (--json: a JSON summary). Long runs show a progress bar on stderr.\nEmbeddings are cached under .cache/eval/ (keyed by model and texts).\n\nTasks:\n  domain     MMLU-Pro category accuracy, macro-F1, per-category F1, latency\n  jailbreak  precision/recall/F1/FPR on warden_test, recall on jbb_attacks\n  cache      QQP duplicate detection by cosine: precision/recall vs threshold\n  routing    accuracy vs strong-call fraction of a domain-head router\n             against random, always-weak/strong and the oracle")
 		if err != nil {
@@ -64,7 +67,7 @@ func evalDatasetCommand() *Command {
 		if o.limit < 0 {
 			return usageErrorf("--limit must not be negative")
 		}
-		if o.split != "dev" && o.split != "test" && !(o.task == "routing" && o.split == "train") {
+		if o.split != "dev" && o.split != "test" {
 			return usageErrorf("--split must be dev or test, got %q", o.split)
 		}
 		q, err := newQualityEnv("")

@@ -57,6 +57,8 @@ type routingSummary struct {
 	Primary      string          `json:"primary_policy"`
 	Policies     []policySummary `json:"policies"`
 	Note         string          `json:"note,omitempty"`
+	// Config is the operating point of the --config decisions.
+	Config *configPoint `json:"config,omitempty"`
 }
 
 // routingPrimary is the policy reported first, chosen on the MMLU-Pro dev
@@ -140,6 +142,11 @@ func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (a
 		ps.CPT50, _ = c.MinFractionFor(0.5, s.WeakAccuracy, s.StrongAcc)
 		ps.CPT80, _ = c.MinFractionFor(0.8, s.WeakAccuracy, s.StrongAcc)
 		s.Policies = append(s.Policies, ps)
+	}
+	if o.config != "" {
+		if s.Config, err = configRouting(ctx, env, q, lm, h, o, eval, &s); err != nil {
+			return nil, nil, err
+		}
 	}
 	return s, routingReport(s, curves, random, oracle), nil
 }
@@ -240,7 +247,14 @@ func routingReport(s routingSummary, curves []quality.RouteCurve, random, oracle
 		series = append(series, routeSeries(c, i, false))
 	}
 	series = append(series, routeSeries(random, len(curves), true), routeSeries(oracle, len(curves)+1, true),
-		quality.Series{Name: "always weak / strong", X: []float64{0, 1}, Y: []float64{s.WeakAccuracy, s.StrongAcc}, Color: quality.Palette()[6], Markers: true})
+		quality.Series{Name: "always weak", X: []float64{0}, Y: []float64{s.WeakAccuracy}, Color: quality.Palette()[6]},
+		quality.Series{Name: "always strong", X: []float64{1}, Y: []float64{s.StrongAcc}, Color: quality.Palette()[6]})
+	if c := s.Config; c != nil {
+		series = append(series, quality.Series{Name: "config decisions", X: []float64{c.StrongFraction}, Y: []float64{c.Accuracy}, Color: quality.Palette()[4]})
+		rep.Para("The decisions of `%s` (strong models: %s) send %.1f%% of the questions to a strong model and reach accuracy %.4f "+
+			"(gap recovered %.3f; random routing at the same share: %.4f). Decisions: %v. Requests with a degraded family: %d.",
+			c.Config, strings.Join(c.StrongModels, ", "), 100*c.StrongFraction, c.Accuracy, c.GapRecovered, c.RandomAtSame, c.Decisions, c.Degraded)
+	}
 	lo := math.Min(s.WeakAccuracy, s.StrongAcc) - 0.02
 	hi := s.OracleAcc + 0.02
 	rep.Image("routing_cost_quality.png", "cost-quality curve", quality.LineChart{

@@ -131,3 +131,130 @@ func TestTrainDomainHelp(t *testing.T) {
 		t.Errorf("exit %d, help:\n%s", code, out)
 	}
 }
+
+func TestTrainDomainRealData(t *testing.T) {
+	root := needQualityData(t)
+	if _, err := os.Stat(filepath.Join(root, ".cache", "models", "glove-sif-100d", "model.onnx")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but the glove-sif-100d model is missing: %v", err)
+		}
+		t.Skip("skipping: glove-sif-100d model is absent (run make setup)")
+	}
+	out := filepath.Join(t.TempDir(), "head.json")
+	stdout, errOut, code := runHere(t, "train", "domain", "--model", "glove-sif-100d", "--out", out,
+		"--epochs", "3", "--l2", "0,1e-5", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", code, errOut)
+	}
+	var s trainSummary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("decode summary: %v\n%s", err, stdout)
+	}
+	if len(s.Candidates) != 2 || s.Train != 8423 || s.Dev != 1203 || s.Out != out {
+		t.Errorf("summary %+v", s)
+	}
+	h, err := readHead(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// three epochs already put a linear head far above chance (1/14)
+	if h.Model != "glove-sif-100d" || h.Dims != 100 || h.Metrics["dev_accuracy"] < 0.4 || h.Metrics["dev_accuracy"] != s.Selected.DevAccuracy {
+		t.Errorf("head model %q dims %d metrics %v", h.Model, h.Dims, h.Metrics)
+	}
+	if !strings.Contains(errOut, "dev accuracy") {
+		t.Errorf("no progress on stderr: %q", errOut)
+	}
+}
+
+func TestEvalDatasetRoutingRealData(t *testing.T) {
+	root := needQualityData(t)
+	rep := t.TempDir()
+	// glove keeps the train-split embedding cheap on a cold cache
+	out, errOut, code := runHere(t, "eval", "dataset", "--task", "routing", "--split", "dev", "--limit", "100",
+		"--model", "glove-sif-100d", "--config", filepath.Join(root, "config", "quickstart.yaml"), "--json", "--report", rep)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", code, errOut)
+	}
+	var s routingSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("decode summary: %v\n%s", err, out)
+	}
+	if s.N != 100 || s.TrainN != 8423 || s.Weak != "llama-3.1-8b-instruct" || s.Strong != "gpt-4o-2024-05-13" {
+		t.Errorf("summary header %+v", s)
+	}
+	if !(s.WeakAccuracy < s.StrongAcc && s.StrongAcc <= s.OracleAcc) {
+		t.Errorf("weak %.3f strong %.3f oracle %.3f", s.WeakAccuracy, s.StrongAcc, s.OracleAcc)
+	}
+	if len(s.Policies) != 5 || s.Policies[0].Name != routingPrimary {
+		t.Fatalf("policies %+v", s.Policies)
+	}
+	for _, p := range s.Policies {
+		if p.At50 < s.WeakAccuracy-0.1 || p.At50 > s.OracleAcc || p.APGR < -1 || p.APGR > 2 {
+			t.Errorf("%s: acc@50 %.3f APGR %.3f", p.Name, p.At50, p.APGR)
+		}
+	}
+	c := s.Config
+	if c == nil {
+		t.Fatal("no config operating point")
+	}
+	total := 0
+	for _, n := range c.Decisions {
+		total += n
+	}
+	if total != 100 || c.StrongFraction < 0 || c.StrongFraction > 1 || len(c.StrongModels) != 2 {
+		t.Errorf("config point %+v", c)
+	}
+	f, err := os.Open(filepath.Join(rep, "routing_cost_quality.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Errorf("cost-quality PNG: %v", err)
+	}
+}
+
+func TestEvalDatasetCacheAndJailbreakRealData(t *testing.T) {
+	root := needQualityData(t)
+	t.Run("cache", func(t *testing.T) {
+		out, errOut, code := runHere(t, "eval", "dataset", "--task", "cache", "--model", "glove-sif-100d", "--limit", "300", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d\nstderr: %s", code, errOut)
+		}
+		var s cacheSummary
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("decode summary: %v\n%s", err, out)
+		}
+		// cosine separates duplicates better than chance (AP = base rate)
+		base := float64(s.Duplicates) / float64(s.Pairs)
+		if s.Pairs != 300 || s.AP <= base || len(s.Targets) != 5 || len(s.Curve) != 11 {
+			t.Errorf("pairs %d AP %.3f (base %.3f) targets %d curve %d", s.Pairs, s.AP, base, len(s.Targets), len(s.Curve))
+		}
+		if s.Default.Threshold != 0.8 || s.Default.TP+s.Default.FP+s.Default.TN+s.Default.FN != 300 {
+			t.Errorf("default point %+v", s.Default)
+		}
+	})
+	t.Run("jailbreak", func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join(root, ".cache", "npm", "llm_guardrail@2.1.2")); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("CI is set but the guard weights are missing: %v", err)
+			}
+			t.Skip("skipping: guard weights absent (run make setup)")
+		}
+		out, errOut, code := runHere(t, "eval", "dataset", "--task", "jailbreak", "--split", "test", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d\nstderr: %s", code, errOut)
+		}
+		var s jailbreakSummary
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("decode summary: %v\n%s", err, out)
+		}
+		if s.WardenN != 258 || s.WardenDropped != 4 || s.JBBN != 1097 {
+			t.Errorf("counts: warden %d (dropped %d), jbb %d", s.WardenN, s.WardenDropped, s.JBBN)
+		}
+		// the shipped head is far better than chance on warden_test
+		if s.F1 < 0.8 || s.FPR > 0.2 || s.JBBRecall <= 0 || s.JBBRecall > 1 {
+			t.Errorf("F1 %.3f FPR %.3f jbb recall %.3f", s.F1, s.FPR, s.JBBRecall)
+		}
+	})
+}
