@@ -98,6 +98,7 @@ func NewRegistry() *Registry {
 	r.Register(devllmCommand())
 	r.Register(serveCommand())
 	r.Register(evalCommand())
+	r.Register(chatCommand())
 	registerQualityCommands(r)
 	return r
 }
