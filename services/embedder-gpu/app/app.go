@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/embedder-gpu/batching"
 	"github.com/semrouter/semrouter/services/embedder-gpu/catalog"
 	"github.com/semrouter/semrouter/services/embedder-gpu/embedding"
@@ -53,6 +55,8 @@ type flags struct {
 	maxConcurrency int
 	configPath     string
 	logLevel       string
+	metricsAddr    string
+	tracing        *telemetry.Flags
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -71,6 +75,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.maxConcurrency, "max-concurrency", 0, "requests handled at once per model over NATS (0 = natsrpc default)")
 	fs.StringVar(&f.configPath, "config", "", "semrouter v0.3 config file: models from global.model_catalog.embeddings.semantic")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", `address for Prometheus /metrics, e.g. ":9191" ("" = off)`)
+	f.tracing = telemetry.AddFlags(fs, "semrouter-embedder", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -153,6 +159,35 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 	}
 	if f.batchWindow == 0 {
 		opts.Batching.Window = -1 // --batch-window 0: no waiting
+	}
+	tcfg, err := f.tracing.Config()
+	if err != nil {
+		return fmt.Errorf("embedder-gpu: %w", err)
+	}
+	tel, err := telemetry.New(ctx, tcfg)
+	if err != nil {
+		return fmt.Errorf("embedder-gpu: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			logger.Warn("flush traces", slog.String("error", err.Error()))
+		}
+	}()
+	opts.TracerProvider = tel.TracerProvider
+	if f.metricsAddr != "" {
+		reg := metrics.NewRegistry()
+		opts.Registerer = reg
+		msrv, err := metrics.Serve(f.metricsAddr, reg, logger)
+		if err != nil {
+			return fmt.Errorf("embedder-gpu: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = msrv.Shutdown(sctx)
+		}()
 	}
 	if f.natsURL != "" {
 		nc, err := nats.Connect(f.natsURL, nats.Name("embedder-gpu"), nats.MaxReconnects(-1))

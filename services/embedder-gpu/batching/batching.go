@@ -46,6 +46,11 @@ type Config struct {
 	// more). Batches are formed one at a time, by the next free runner.
 	Concurrency int
 
+	// OnBatch, when set, is called after every model run with the model
+	// name, the number of texts in the batch, the run's duration and its
+	// error (metrics).
+	OnBatch func(model string, texts int, elapsed time.Duration, err error)
+
 	// afterEnqueue, when set (tests only), is called after a request entered the queue.
 	afterEnqueue func()
 }
@@ -121,6 +126,9 @@ func New(logger *slog.Logger, model embedding.Embedder, cfg Config) *Batcher {
 	}()
 	return b
 }
+
+// QueueLen is the number of requests waiting for a batch.
+func (b *Batcher) QueueLen() int { return len(b.queue) }
 
 // Model is the embedder the batcher feeds.
 func (b *Batcher) Model() embedding.Embedder { return b.model }
@@ -270,6 +278,9 @@ func (b *Batcher) run(batch []*request) {
 	elapsed := time.Since(start)
 	if err == nil && len(vecs) != len(texts) {
 		err = fmt.Errorf("embed: model %q returned %d vectors for %d texts", b.model.Name(), len(vecs), len(texts))
+	}
+	if b.cfg.OnBatch != nil {
+		b.cfg.OnBatch(b.model.Name(), len(texts), elapsed, err)
 	}
 	offset := 0
 	for _, r := range live {

@@ -28,6 +28,7 @@ type Client struct {
 	rpc      embeddingv1connect.EmbeddingServiceClient
 	viaNATS  bool
 	defaults Defaults
+	coalesce *coalescer // nil: every Embed call is its own request
 }
 
 // Defaults are applied to every Embed call.
@@ -78,19 +79,13 @@ func NewFromConnect(rpc embeddingv1connect.EmbeddingServiceClient, opts ...Optio
 // ("" = default model). Errors are *connect.Error values: NOT_FOUND (no
 // replica or no such model), INVALID_ARGUMENT (empty text, bad dimension),
 // DEADLINE_EXCEEDED, UNAVAILABLE (no replica answered).
+//
+// With WithCoalescing, concurrent calls for the same model share requests.
 func (c *Client) Embed(ctx context.Context, model string, texts []string) ([][]float32, error) {
-	res, err := c.EmbedRequest(ctx, &embeddingv1.EmbedRequest{Model: model, Texts: texts})
-	if err != nil {
-		return nil, err
+	if co := c.coalesce; co != nil && len(texts) > 0 && len(texts) < co.maxTexts {
+		return co.embed(ctx, c, model, texts)
 	}
-	out := make([][]float32, len(res.GetEmbeddings()))
-	for i, e := range res.GetEmbeddings() {
-		out[i] = e.GetValues()
-	}
-	if len(out) != len(texts) {
-		return nil, fmt.Errorf("embed with %q: %d vectors for %d texts", model, len(out), len(texts))
-	}
-	return out, nil
+	return c.embedOnce(ctx, model, texts)
 }
 
 // EmbedRequest sends a full request (dimensions, max_tokens, normalize) and

@@ -4,7 +4,8 @@
 //	model.onnx (or onnx/model.onnx)   inputs input_ids, attention_mask[, token_type_ids]
 //	                                  output last_hidden_state / token_embeddings [B,T,H]
 //	                                  or a pooled sentence_embedding [B,H]
-//	tokenizer.json                    a WordPiece tokenizer (BERT, MiniLM, ...)
+//	tokenizer.json                    a WordPiece (BERT, MiniLM, ...), Unigram
+//	                                  (SentencePiece-style) or WordLevel tokenizer
 //	1_Pooling/config.json             pooling_mode_cls_token / pooling_mode_mean_tokens /
 //	                                  pooling_mode_max_tokens (default: mean)
 //	modules.json                      the module list (Normalize is noted)
@@ -29,6 +30,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/semrouter/semrouter/services/embedder-gpu/embedding"
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/hftokenizer"
 	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/wordpiece"
 	"github.com/semrouter/semrouter/services/embedder-gpu/ortrt"
 )
@@ -76,7 +78,9 @@ type Model struct {
 	pooling   string
 	pooled    bool // the graph already pools (output [B,H])
 	typeIDs   bool // the graph takes token_type_ids
-	tok       *wordpiece.Tokenizer
+	tok       textTokenizer
+	head      int // special ids the tokenizer puts before the text
+	tail      int // and after it
 	logger    *slog.Logger
 
 	mu      sync.RWMutex
@@ -84,6 +88,44 @@ type Model struct {
 }
 
 var _ embedding.Embedder = (*Model)(nil)
+
+// textTokenizer is what a Model needs from a tokenizer.json reader.
+type textTokenizer interface {
+	Encode(text string, addSpecial bool) []int32
+	MaxLength() int
+	Specials() (head, tail int)
+}
+
+var (
+	_ textTokenizer = (*wordpiece.Tokenizer)(nil)
+	_ textTokenizer = (*hftokenizer.Tokenizer)(nil)
+)
+
+// loadTokenizer reads tokenizer.json with the reader for its model type:
+// Unigram (also an untyped list vocabulary) and WordLevel with package
+// hftokenizer, anything else with package wordpiece (which refuses what is
+// not WordPiece, naming the type).
+func loadTokenizer(path string) (textTokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokenizer: %w", err)
+	}
+	typ, err := hftokenizer.ModelTypeOf(data)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %q: %w", path, err)
+	}
+	var tok textTokenizer
+	switch typ {
+	case hftokenizer.ModelUnigram, hftokenizer.ModelWordLevel:
+		tok, err = hftokenizer.Parse(data)
+	default:
+		tok, err = wordpiece.Parse(data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %q: %w", path, err)
+	}
+	return tok, nil
+}
 
 // Config is embedding.Config plus the served name.
 type Config struct {
@@ -110,11 +152,12 @@ func Load(ctx context.Context, logger *slog.Logger, rt *ortrt.Runtime, cfg Confi
 	if err != nil {
 		return fail(err)
 	}
-	tok, err := wordpiece.LoadFile(filepath.Join(dir, "tokenizer.json"))
+	tok, err := loadTokenizer(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return fail(err)
 	}
 	m := &Model{name: name, tok: tok, pooling: PoolMean, maxBatch: cfg.MaxBatch, logger: logger}
+	m.head, m.tail = tok.Specials()
 	if m.maxBatch <= 0 {
 		m.maxBatch = embedding.DefaultMaxBatch
 	}
@@ -330,8 +373,10 @@ func (m *Model) runBatch(texts []string, dst []float32, info *embedding.Info, of
 		}
 		ids := m.tok.Encode(text, true)
 		if len(ids) > maxTokens {
-			last := ids[len(ids)-1] // [SEP] when the tokenizer adds special tokens
-			ids = append(ids[:maxTokens-1], last)
+			// Keep the leading specials, cut the text, keep the trailing
+			// specials ([SEP], </s>, ...).
+			tail := min(m.tail, len(ids), max(maxTokens-m.head, 0))
+			ids = append(ids[:maxTokens-tail], ids[len(ids)-tail:]...)
 			info.Truncated[offset+i] = true
 		}
 		encoded[i] = ids

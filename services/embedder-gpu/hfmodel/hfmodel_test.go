@@ -13,8 +13,10 @@ import (
 
 	"github.com/semrouter/semrouter/services/embedder-gpu/embedding"
 	"github.com/semrouter/semrouter/services/embedder-gpu/hfmodel"
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/hffixture"
 	"github.com/semrouter/semrouter/services/embedder-gpu/internal/modeltest"
 	"github.com/semrouter/semrouter/services/embedder-gpu/internal/testenv"
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/hftokenizer"
 	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/wordpiece"
 )
 
@@ -25,6 +27,18 @@ const hidden = 8
 // real all-MiniLM-L6-v2 tokenizer.json.
 func tinyFolder(t *testing.T, pooling string, maxSeq int) string {
 	t.Helper()
+	tokJSON := testenv.RequireFile(t, filepath.Join(testenv.RepoRoot(t), ".cache", "models", "hf-tokenizers", "all-minilm-l6-v2.json"), "MiniLM tokenizer.json")
+	data, err := os.ReadFile(tokJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tinyFolderWith(t, "tiny-minilm", data, 30522, pooling, maxSeq)
+}
+
+// tinyFolderWith builds the folder around the given tokenizer.json, with an
+// embedding table of vocab rows.
+func tinyFolderWith(t *testing.T, name string, tokenizerJSON []byte, vocab int, pooling string, maxSeq int) string {
+	t.Helper()
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
 		testenv.Missing(t, "python3")
@@ -32,25 +46,20 @@ func tinyFolder(t *testing.T, pooling string, maxSeq int) string {
 	if err := exec.Command(py, "-c", "import onnx, numpy").Run(); err != nil {
 		testenv.Missing(t, "python3-onnx")
 	}
-	tokJSON := testenv.RequireFile(t, filepath.Join(testenv.RepoRoot(t), ".cache", "models", "hf-tokenizers", "all-minilm-l6-v2.json"), "MiniLM tokenizer.json")
-	dir := filepath.Join(t.TempDir(), "tiny-minilm")
+	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(filepath.Join(dir, "1_Pooling"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(py, filepath.Join("testdata", "tiny_bert.py"), filepath.Join(dir, "model.onnx"), "30522", "8").CombinedOutput()
+	out, err := exec.Command(py, filepath.Join("testdata", "tiny_bert.py"), filepath.Join(dir, "model.onnx"), strconv.Itoa(vocab), "8").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build tiny model: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(tokJSON)
-	if err != nil {
-		t.Fatal(err)
 	}
 	write := func(name, content string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("tokenizer.json", string(data))
+	write("tokenizer.json", string(tokenizerJSON))
 	write("1_Pooling/config.json", `{"word_embedding_dimension": 8, "pooling_mode_cls_token": `+boolJSON(pooling == "cls")+
 		`, "pooling_mode_mean_tokens": `+boolJSON(pooling == "mean")+`, "pooling_mode_max_tokens": false}`)
 	write("modules.json", `[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
@@ -165,5 +174,76 @@ func TestLoadRejectsOtherFolders(t *testing.T) {
 	}
 	if hfmodel.IsModelDir(testenv.ModelDir(t, embedding.ModelUSELite)) {
 		t.Errorf("the use-lite folder is not a sentence-transformers folder")
+	}
+}
+
+// TestUnigramAndWordLevelFolders serves folders whose tokenizer.json has a
+// Unigram model (built from the USE-Lite SentencePiece vocabulary) or a
+// WordLevel model (built from the GloVe vocabulary): the vectors must be
+// what the graph gives for the ids hftokenizer assigns, and truncation keeps
+// the trailing special token.
+func TestUnigramAndWordLevelFolders(t *testing.T) {
+	rt := modeltest.Runtime(t)
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join(testenv.ModelDir(t, name), "vocab.tsv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+	unigram, err := hffixture.UnigramFromSentencePiece(open(embedding.ModelUSELite), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wordLevel, _, sep, err := hffixture.WordLevelFromWords(open(embedding.ModelGloveSIF100D))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"How do I install this?", "installation guide", "Straße naïve 日本 🙂 billing information for the account"}
+	for _, tc := range []struct {
+		name    string
+		json    []byte
+		vocab   int
+		lastID  int32
+		pooling string
+	}{
+		{name: "unigram", json: unigram, vocab: 8000, lastID: 2, pooling: "mean"},
+		{name: "wordlevel", json: wordLevel, vocab: int(sep) + 1, lastID: sep, pooling: "cls"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := hftokenizer.Parse(tc.json)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := tinyFolderWith(t, "tiny-"+tc.name, tc.json, tc.vocab, tc.pooling, 6)
+			m, err := hfmodel.Load(context.Background(), slog.New(slog.DiscardHandler), rt, hfmodel.Config{Config: embedding.Config{Dir: dir}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Close() })
+			vecs, info, err := m.Embed(context.Background(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, text := range texts {
+				ids := tok.Encode(text, true)
+				if len(ids) > 6 {
+					ids = append(ids[:5:5], ids[len(ids)-1])
+				}
+				if ids[len(ids)-1] != tc.lastID || info.Tokens[i] != len(ids) || info.Truncated[i] != (len(tok.Encode(text, true)) > 6) {
+					t.Fatalf("text %d: ids %v, info tokens %d truncated %v", i, ids, info.Tokens[i], info.Truncated[i])
+				}
+				want := expected(ids, tc.pooling)
+				for k := range want {
+					if math.Abs(float64(vecs[i][k]-want[k])) > 1e-5 {
+						t.Fatalf("text %d: got %v, want %v", i, vecs[i], want)
+					}
+				}
+			}
+			if !info.Truncated[2] {
+				t.Errorf("the long text was not truncated: %+v", info)
+			}
+		})
 	}
 }

@@ -33,10 +33,11 @@ func benchQuery(seed int) string {
 }
 
 // BenchmarkThroughput compares, per model, the in-process ONNX Runtime
-// throughput at batch 32 with the throughput of 32 concurrent one-text
-// requests through NATS (natsrpc + Connect + the dynamic batcher, max batch
-// 32) against an in-process nats-server. The nats sub-benchmark reports
-// ratio = its texts/s over the in-process texts/s of the same run.
+// throughput at batch 32 with the throughput of concurrent one-text Embed
+// calls through NATS (natsrpc + Connect + the dynamic batcher, max batch 32)
+// against an in-process nats-server, without and with client-side
+// coalescing. The nats sub-benchmarks report ratio = their texts/s over the
+// in-process texts/s of the same run.
 func BenchmarkThroughput(b *testing.B) {
 	const batch = 32
 	for _, name := range []string{embedding.ModelUSELite, embedding.ModelGloveSIF100D} {
@@ -58,75 +59,109 @@ func BenchmarkThroughput(b *testing.B) {
 				b.ReportMetric(inProcess, "texts/s")
 			})
 			b.Run(fmt.Sprintf("nats/concurrency=%d", batch), func(b *testing.B) {
-				counted := &batchCounter{Embedder: m}
-				c := serveForBench(b, counted, batch)
-				var seed atomic.Int64
-				b.ReportAllocs()
-				b.SetParallelism(max(1, batch/runtime.GOMAXPROCS(0)))
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					text := []string{benchQuery(int(seed.Add(1)))}
-					for pb.Next() {
-						if _, err := c.Embed(context.Background(), name, text); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				rate := float64(b.N) / b.Elapsed().Seconds()
-				b.ReportMetric(rate, "texts/s")
-				if calls := counted.calls.Load(); calls > 0 {
-					b.ReportMetric(float64(counted.texts.Load())/float64(calls), "texts/batch")
-				}
-				if inProcess > 0 {
-					b.ReportMetric(rate/inProcess, "ratio")
-				}
+				benchNATS(b, m, name, batch, batch, inProcess)
 			})
-			// interleaved alternates one in-process batch of 32 with one round
-			// of 32 concurrent one-text NATS requests, timing each separately,
-			// so a machine whose load drifts during the run (shared CI) still
-			// gives a fair ratio.
+			// nats-coalesced: the same callers, with the client coalescing
+			// concurrent calls into requests of up to 32 texts
+			// (embedclient.WithCoalescing) and the server not waiting for
+			// company (--batch-window 0: the requests come batched); at
+			// concurrency 64 two such requests are in flight, so transport
+			// can overlap model runs.
+			for _, conc := range []int{batch, 2 * batch} {
+				b.Run(fmt.Sprintf("nats-coalesced/concurrency=%d", conc), func(b *testing.B) {
+					benchNATS(b, m, name, batch, conc, inProcess, embedclient.WithCoalescing(coalesceWindow, batch))
+				})
+			}
+			// interleaved: see benchInterleaved; -coalesced with the
+			// coalescing client.
 			b.Run(fmt.Sprintf("interleaved/batch=%d", batch), func(b *testing.B) {
-				c := serveForBench(b, m, batch)
-				texts := make([]string, batch)
-				for i := range texts {
-					texts[i] = benchQuery(i)
-				}
-				var inTime, natsTime time.Duration
-				b.ReportAllocs()
-				for b.Loop() {
-					start := time.Now()
-					if _, _, err := m.Embed(context.Background(), texts); err != nil {
-						b.Fatal(err)
-					}
-					inTime += time.Since(start)
-					start = time.Now()
-					var wg sync.WaitGroup
-					for i := range batch {
-						wg.Go(func() {
-							if _, err := c.Embed(context.Background(), name, texts[i:i+1]); err != nil {
-								b.Error(err)
-							}
-						})
-					}
-					wg.Wait()
-					natsTime += time.Since(start)
-				}
-				texts64 := float64(b.N * batch)
-				b.ReportMetric(texts64/inTime.Seconds(), "in-process-texts/s")
-				b.ReportMetric(texts64/natsTime.Seconds(), "nats-texts/s")
-				b.ReportMetric(inTime.Seconds()/natsTime.Seconds(), "ratio")
+				benchInterleaved(b, m, name, batch)
+			})
+			b.Run(fmt.Sprintf("interleaved-coalesced/batch=%d", batch), func(b *testing.B) {
+				benchInterleaved(b, m, name, batch, embedclient.WithCoalescing(coalesceWindow, batch))
 			})
 		})
 	}
 }
 
-// serveForBench serves m alone over an in-process NATS server and returns a
-// client.
-func serveForBench(b *testing.B, m embedding.Embedder, batch int) *embedclient.Client {
+// coalesceWindow is how long a coalescing client waits for company.
+const coalesceWindow = 500 * time.Microsecond
+
+// benchNATS runs concurrency goroutines sending one-text Embed requests
+// through NATS to m (server max batch: batch) and reports texts/s, texts per
+// model run and the ratio to the in-process rate.
+func benchNATS(b *testing.B, m embedding.Embedder, name string, batch, concurrency int, inProcess float64, opts ...embedclient.Option) {
+	counted := &batchCounter{Embedder: m}
+	c := serveForBench(b, counted, batch, opts...)
+	var seed atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(max(1, concurrency/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		text := []string{benchQuery(int(seed.Add(1)))}
+		for pb.Next() {
+			if _, err := c.Embed(context.Background(), name, text); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "texts/s")
+	if calls := counted.calls.Load(); calls > 0 {
+		b.ReportMetric(float64(counted.texts.Load())/float64(calls), "texts/batch")
+	}
+	if inProcess > 0 {
+		b.ReportMetric(rate/inProcess, "ratio")
+	}
+}
+
+// benchInterleaved alternates one in-process batch with one round of batch
+// concurrent one-text NATS requests, timing each separately, so a machine
+// whose load drifts during the run (shared CI) still gives a fair ratio.
+func benchInterleaved(b *testing.B, m embedding.Embedder, name string, batch int, opts ...embedclient.Option) {
+	c := serveForBench(b, m, batch, opts...)
+	texts := make([]string, batch)
+	for i := range texts {
+		texts[i] = benchQuery(i)
+	}
+	var inTime, natsTime time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		if _, _, err := m.Embed(context.Background(), texts); err != nil {
+			b.Fatal(err)
+		}
+		inTime += time.Since(start)
+		start = time.Now()
+		var wg sync.WaitGroup
+		for i := range batch {
+			wg.Go(func() {
+				if _, err := c.Embed(context.Background(), name, texts[i:i+1]); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		natsTime += time.Since(start)
+	}
+	texts64 := float64(b.N * batch)
+	b.ReportMetric(texts64/inTime.Seconds(), "in-process-texts/s")
+	b.ReportMetric(texts64/natsTime.Seconds(), "nats-texts/s")
+	b.ReportMetric(inTime.Seconds()/natsTime.Seconds(), "ratio")
+}
+
+// serveForBench serves m alone over an in-process NATS server (dynamic
+// batching up to batch texts; window 2 ms, or none when the client
+// coalesces, i.e. opts are given) and returns a client with opts.
+func serveForBench(b *testing.B, m embedding.Embedder, batch int, opts ...embedclient.Option) *embedclient.Client {
 	b.Helper()
+	cfg := batching.Config{MaxBatch: batch}
+	if len(opts) > 0 {
+		cfg.Window = -1
+	}
 	ns := natstest.RunServer(b)
-	svc, err := server.NewService(slog.New(slog.DiscardHandler), []server.Model{{Embedder: m}}, batching.Config{MaxBatch: batch})
+	svc, err := server.NewService(slog.New(slog.DiscardHandler), []server.Model{{Embedder: m}}, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,7 +175,7 @@ func serveForBench(b *testing.B, m embedding.Embedder, batch int) *embedclient.C
 			s.Close()
 		}
 	})
-	return embedclient.New(natstest.Connect(b, ns))
+	return embedclient.New(natstest.Connect(b, ns), opts...)
 }
 
 // batchCounter wraps the real model to measure the batch sizes the

@@ -11,10 +11,15 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/semrouter/semrouter/gen/semrouter/embedding/v1/embeddingv1connect"
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/embedder-gpu/batching"
 )
 
@@ -36,6 +41,12 @@ type Options struct {
 	MaxConcurrency int
 	// DrainTimeout bounds the graceful stop (default 10s).
 	DrainTimeout time.Duration
+	// Registerer, when set, receives the embedder's metrics (batch size,
+	// queue depth, NATS handling time); semrouter serve passes one registry
+	// to every service.
+	Registerer prometheus.Registerer
+	// TracerProvider traces the NATS requests (nil: no tracing).
+	TracerProvider trace.TracerProvider
 	// Ready, when set, is called once everything serves, with the HTTP
 	// listener's address ("" without HTTP).
 	Ready func(httpAddr string)
@@ -51,14 +62,39 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.NATS == nil && opts.HTTPAddr == "" {
 		return errors.New("run embedder: neither NATS nor an HTTP address is set")
 	}
-	svc, err := NewService(logger, opts.Models, opts.Batching)
+	em, err := metrics.NewEmbedder(opts.Registerer)
+	if err != nil {
+		return fmt.Errorf("run embedder: %w", err)
+	}
+	rpcm, err := metrics.NewRPC(opts.Registerer)
+	if err != nil {
+		return fmt.Errorf("run embedder: %w", err)
+	}
+	bcfg := opts.Batching
+	if em != nil {
+		next := bcfg.OnBatch
+		bcfg.OnBatch = func(model string, texts int, elapsed time.Duration, err error) {
+			em.Batch(model, texts, elapsed, err)
+			if next != nil {
+				next(model, texts, elapsed, err)
+			}
+		}
+	}
+	svc, err := NewService(logger, opts.Models, bcfg)
 	if err != nil {
 		return fmt.Errorf("run embedder: %w", err)
 	}
 	defer svc.Close()
+	defer svc.TrackQueues(em)()
+	tp := opts.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
 	var natsServers []*natsrpc.Server
 	if opts.NATS != nil {
-		natsServers, err = svc.ServeNATS(opts.NATS, NATSOptions{Logger: logger, MaxConcurrency: opts.MaxConcurrency})
+		natsServers, err = svc.ServeNATS(opts.NATS, NATSOptions{Logger: logger, MaxConcurrency: opts.MaxConcurrency,
+			ServerOptions: []natsrpc.ServerOption{natsrpc.WithTracerProvider(tp), natsrpc.WithPropagator(telemetry.Propagator()),
+				natsrpc.WithMetrics(rpcm)}})
 		if err != nil {
 			return fmt.Errorf("run embedder: %w", err)
 		}
@@ -110,6 +146,20 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TrackQueues reports every model's batch queue as
+// semrouter_embedder_queue_depth in m until the returned function is called.
+func (s *Service) TrackQueues(m *metrics.Embedder) (untrack func()) {
+	var stops []func()
+	for _, sv := range s.models {
+		stops = append(stops, m.TrackQueue(sv.Embedder.Name(), sv.batcher.QueueLen))
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
 }
 
 func closeAll(servers []*natsrpc.Server) {

@@ -207,6 +207,15 @@ func boolOr(b *bool, def bool) bool {
 // MaxLength is the truncation length from tokenizer.json (0: none).
 func (t *Tokenizer) MaxLength() int { return t.maxLength }
 
+// Specials returns how many special ids Encode puts before and after the
+// text's ids when special tokens are asked for ([CLS] and [SEP]: 1, 1).
+func (t *Tokenizer) Specials() (head, tail int) {
+	if t.hasTemplate {
+		return 1, 1
+	}
+	return 0, 0
+}
+
 // ID returns the id of token and whether it is in the vocabulary.
 func (t *Tokenizer) ID(token string) (int32, bool) {
 	id, ok := t.vocab[token]

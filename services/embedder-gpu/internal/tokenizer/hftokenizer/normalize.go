@@ -1,0 +1,270 @@
+package hftokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+type normalizer interface {
+	normalize(text string) string
+}
+
+type normalizerJSON struct {
+	Type               string            `json:"type"`
+	Normalizers        []json.RawMessage `json:"normalizers"`
+	Pattern            *patternJSON      `json:"pattern"`
+	Content            *string           `json:"content"`
+	Prepend            *string           `json:"prepend"`
+	StripLeft          bool              `json:"strip_left"`
+	StripRight         bool              `json:"strip_right"`
+	CleanText          *bool             `json:"clean_text"`
+	HandleChineseChars *bool             `json:"handle_chinese_chars"`
+	StripAccents       *bool             `json:"strip_accents"`
+	Lowercase          *bool             `json:"lowercase"`
+}
+
+type patternJSON struct {
+	String *string `json:"String"`
+	Regex  *string `json:"Regex"`
+}
+
+func parseNormalizer(p *problems, path string, raw json.RawMessage) normalizer {
+	var n normalizerJSON
+	if err := json.Unmarshal(raw, &n); err != nil {
+		p.add(path, err)
+		return nil
+	}
+	switch n.Type {
+	case "NFC":
+		return unicodeForm{norm.NFC}
+	case "NFD":
+		return unicodeForm{norm.NFD}
+	case "NFKC":
+		return unicodeForm{norm.NFKC}
+	case "NFKD":
+		return unicodeForm{norm.NFKD}
+	case "Lowercase":
+		return lowercaseNorm{}
+	case "StripAccents":
+		return stripAccents{}
+	case "Prepend":
+		if n.Prepend == nil {
+			p.add(path+".prepend", errors.New("missing"))
+			return nil
+		}
+		return prepend(*n.Prepend)
+	case "Strip":
+		return strip{left: n.StripLeft, right: n.StripRight}
+	case "Replace":
+		r := parseReplace(p, path, n.Pattern, n.Content)
+		if r == nil {
+			return nil
+		}
+		return r
+	case "BertNormalizer":
+		lower := boolOr(n.Lowercase, true)
+		return bertNormalizer{
+			cleanText:    boolOr(n.CleanText, true),
+			chineseChars: boolOr(n.HandleChineseChars, true),
+			stripAccents: boolOr(n.StripAccents, lower), // null follows lowercase
+			lowercase:    lower,
+		}
+	case "Sequence":
+		var seq sequenceNorm
+		for i, sub := range n.Normalizers {
+			if isNull(sub) {
+				continue
+			}
+			if s := parseNormalizer(p, fmt.Sprintf("%s.normalizers[%d]", path, i), sub); s != nil {
+				seq = append(seq, s)
+			}
+		}
+		return seq
+	case "":
+		p.add(path+".type", errors.New("missing"))
+	default:
+		p.unsupported(path+".type", fmt.Sprintf("%q", n.Type))
+	}
+	return nil
+}
+
+func boolOr(b *bool, def bool) bool {
+	if b == nil {
+		return def
+	}
+	return *b
+}
+
+// parseReplace builds a Replace normalizer (also used as a pre-tokenizer).
+func parseReplace(p *problems, path string, pat *patternJSON, content *string) *replace {
+	r := &replace{}
+	if content != nil {
+		r.content = *content
+	}
+	switch {
+	case pat == nil || (pat.String == nil && pat.Regex == nil):
+		p.add(path+".pattern", errors.New("want {\"String\": ...} or {\"Regex\": ...}"))
+		return nil
+	case pat.String != nil:
+		if *pat.String == "" {
+			p.add(path+".pattern.String", errors.New("empty"))
+			return nil
+		}
+		r.literal = *pat.String
+	default:
+		re, err := regexp.Compile(*pat.Regex)
+		if err != nil {
+			p.add(path+".pattern.Regex", fmt.Errorf("%v: %w", err, ErrUnsupported))
+			return nil
+		}
+		r.re = re
+	}
+	return r
+}
+
+type unicodeForm struct{ form norm.Form }
+
+func (u unicodeForm) normalize(s string) string { return u.form.String(s) }
+
+type lowercaseNorm struct{}
+
+func (lowercaseNorm) normalize(s string) string { return lowercase(s) }
+
+// lowercase maps every character to its full lowercase mapping, character
+// by character (no context rules such as the final sigma), as the Rust
+// library does: the simple mappings plus U+0130 → "i\u0307".
+func lowercase(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r == '\u0130' {
+			b.WriteString("i\u0307")
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+type stripAccents struct{}
+
+// normalize drops every combining mark (Mn, Mc, Me); it does not decompose,
+// so it is used after NFD or NFKD.
+func (stripAccents) normalize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsMark(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+type prepend string
+
+// normalize prepends to a non-empty text.
+func (p prepend) normalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(p) + s
+}
+
+type strip struct{ left, right bool }
+
+func (st strip) normalize(s string) string {
+	if st.left {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	}
+	if st.right {
+		s = strings.TrimRightFunc(s, unicode.IsSpace)
+	}
+	return s
+}
+
+type replace struct {
+	literal string
+	re      *regexp.Regexp
+	content string
+}
+
+func (r *replace) normalize(s string) string {
+	if r.re != nil {
+		return r.re.ReplaceAllLiteralString(s, r.content)
+	}
+	return strings.ReplaceAll(s, r.literal, r.content)
+}
+
+type sequenceNorm []normalizer
+
+func (seq sequenceNorm) normalize(s string) string {
+	for _, n := range seq {
+		s = n.normalize(s)
+	}
+	return s
+}
+
+// bertNormalizer is BERT's cleanup: drop NUL, U+FFFD and control
+// characters, whitespace to spaces, spaces around CJK ideographs, strip
+// non-spacing marks after NFD, lowercase.
+type bertNormalizer struct {
+	cleanText, chineseChars, stripAccents, lowercase bool
+}
+
+func (bn bertNormalizer) normalize(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	for _, r := range text {
+		if bn.cleanText {
+			if r == 0 || r == utf8.RuneError || isControl(r) {
+				continue
+			}
+			if isBertSpace(r) {
+				r = ' '
+			}
+		}
+		if bn.chineseChars && isChinese(r) {
+			b.WriteByte(' ')
+			b.WriteRune(r)
+			b.WriteByte(' ')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	text = b.String()
+	if bn.stripAccents {
+		text = strings.Map(func(r rune) rune {
+			if unicode.Is(unicode.Mn, r) {
+				return -1
+			}
+			return r
+		}, norm.NFD.String(text))
+	}
+	if bn.lowercase {
+		text = lowercase(text)
+	}
+	return text
+}
+
+func isBertSpace(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
+}
+
+func isControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+}
+
+func isChinese(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) || (r >= 0x20000 && r <= 0x2A6DF) ||
+		(r >= 0x2A700 && r <= 0x2B73F) || (r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
+		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+}
