@@ -61,12 +61,15 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		))
 	defer span.End()
 
+	start := time.Now()
 	resp, err := c.do(ctx, req, procedure, subject)
 	if err != nil {
+		c.cfg.metrics.Client(procedure, connect.CodeOf(err).String(), time.Since(start))
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 		return nil, err
 	}
+	c.cfg.metrics.Client(procedure, statusCode(resp.StatusCode, resp.Trailer), time.Since(start))
 	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 	if resp.StatusCode != http.StatusOK {
 		span.SetStatus(codes.Error, resp.Status)
@@ -120,6 +123,18 @@ func (c *Client) do(ctx context.Context, req *http.Request, procedure, subject s
 		return nil, transportError(procedure, subject, err)
 	}
 	return toHTTPResponse(req, procedure, reply)
+}
+
+// statusCode is the code label of a reply: "ok", or "http_<status>"; a
+// gRPC-framed error in the trailers counts as "grpc_<code>".
+func statusCode(status int, trailer http.Header) string {
+	if status != http.StatusOK {
+		return "http_" + strconv.Itoa(status)
+	}
+	if g := trailer.Get("Grpc-Status"); g != "" && g != "0" {
+		return "grpc_" + g
+	}
+	return "ok"
 }
 
 // transportError maps a NATS request error to a Connect error.

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/subjects"
 )
 
@@ -28,6 +29,7 @@ type common struct {
 	tracerProvider trace.TracerProvider
 	propagator     propagation.TextMapPropagator
 	logger         *slog.Logger
+	metrics        *metrics.RPC
 }
 
 func defaultCommon() common {
@@ -80,6 +82,14 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // WithLogger sets the logger for transport problems (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return commonOption(func(c *common) { c.logger = l })
+}
+
+// WithMetrics records client round trips and server handling times in m
+// (semrouter_natsrpc_client_duration_seconds and
+// semrouter_natsrpc_server_duration_seconds, by procedure and code); nil
+// records nothing.
+func WithMetrics(m *metrics.RPC) Option {
+	return commonOption(func(c *common) { c.metrics = m })
 }
 
 // WithDefaultTimeout bounds calls whose context has no deadline

@@ -124,6 +124,7 @@ func (s *Server) dispatch(procedure string) nats.MsgHandler {
 }
 
 func (s *Server) handle(procedure string, msg *nats.Msg) {
+	start := time.Now()
 	ctx := s.cfg.propagator.Extract(context.Background(), telemetry.NATSHeaderCarrier(msg.Header))
 	ctx, span := s.tracer.Start(ctx, strings.TrimPrefix(procedure, "/"),
 		trace.WithSpanKind(trace.SpanKindServer),
@@ -152,6 +153,7 @@ func (s *Server) handle(procedure string, msg *nats.Msg) {
 	}
 
 	status, header, trailer := rec.result()
+	s.cfg.metrics.Server(procedure, statusCode(status, trailer), time.Since(start))
 	span.SetAttributes(attribute.Int("http.response.status_code", status))
 	if status != http.StatusOK || (trailer.Get("Grpc-Status") != "" && trailer.Get("Grpc-Status") != "0") {
 		span.SetStatus(codes.Error, "status "+strconv.Itoa(status)+" "+trailer.Get("Grpc-Message"))

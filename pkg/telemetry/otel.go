@@ -23,6 +23,9 @@ type Config struct {
 	ServiceVersion string
 	// InstanceID is the service.instance.id resource attribute.
 	InstanceID string
+	// DeploymentEnvironment is the deployment.environment.name resource
+	// attribute.
+	DeploymentEnvironment string
 	// OTLPEndpoint is the OTLP/gRPC collector: "host:port" or a URL
 	// ("http://host:4317" is plaintext, "https://…" TLS). Empty disables
 	// export unless a span exporter is injected.
@@ -88,6 +91,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Telemetry, error) {
 	}
 	if cfg.InstanceID != "" {
 		attrs = append(attrs, attribute.String("service.instance.id", cfg.InstanceID))
+	}
+	if cfg.DeploymentEnvironment != "" {
+		attrs = append(attrs, attribute.String("deployment.environment.name", cfg.DeploymentEnvironment))
 	}
 	ratio := cfg.SampleRatio
 	if ratio == 0 {

@@ -160,16 +160,20 @@ func (r *Result) DegradedFamily(f signal.Family) bool {
 // Classifier is one compiled config revision. It is immutable and safe for
 // concurrent use.
 type Classifier struct {
-	revision   int64
-	embedModel string
-	dims       int
-	def        *profile
-	byModel    map[string]*profile
-	engine     *engine.Engine
-	models     map[string]modelFacts
-	decisions  map[string]decisionFacts
-	projOwners map[string]ProjectionOwner
-	head       *domain.Head
+	revision int64
+	// candidatesMissing: the candidate phrases could not be embedded when
+	// this revision compiled (the embedder was down), so the Service
+	// recompiles it in the background until they can.
+	candidatesMissing bool
+	embedModel        string
+	dims              int
+	def               *profile
+	byModel           map[string]*profile
+	engine            *engine.Engine
+	models            map[string]modelFacts
+	decisions         map[string]decisionFacts
+	projOwners        map[string]ProjectionOwner
+	head              *domain.Head
 	// jailbreakRules: the top-level routing has jailbreak rules.
 	jailbreakRules bool
 	defaultModel   string

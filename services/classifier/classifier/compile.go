@@ -188,6 +188,7 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 	}
 	vecs, embErr := c.embedAll(ctx, emb, texts)
 	if embErr != nil && len(texts.list) > 0 {
+		c.candidatesMissing = true
 		c.warnings = append(c.warnings, embErr.Error())
 		o.logger.Warn("candidate embeddings unavailable; embedding-based signals will not match", slog.String("error", embErr.Error()))
 	}

@@ -27,8 +27,9 @@ type NATSEmbedder struct {
 var _ classifier.Embedder = (*NATSEmbedder)(nil)
 
 // NewNATSEmbedder returns an embedder for model over nc. chunk is the most
-// texts per request (default 64); timeout bounds each request (default 30s).
-func NewNATSEmbedder(nc *nats.Conn, model string, chunk int, timeout time.Duration) *NATSEmbedder {
+// texts per request (default 64); timeout bounds each request (default 30s);
+// opts tune the natsrpc client (tracing, metrics).
+func NewNATSEmbedder(nc *nats.Conn, model string, chunk int, timeout time.Duration, opts ...natsrpc.ClientOption) *NATSEmbedder {
 	if chunk <= 0 {
 		chunk = 64
 	}
@@ -36,7 +37,7 @@ func NewNATSEmbedder(nc *nats.Conn, model string, chunk int, timeout time.Durati
 		timeout = 30 * time.Second
 	}
 	return &NATSEmbedder{
-		client:  embeddingv1connect.NewEmbeddingServiceClient(natsrpc.NewClient(nc), natsrpc.BaseURL),
+		client:  embeddingv1connect.NewEmbeddingServiceClient(natsrpc.NewClient(nc, opts...), natsrpc.BaseURL),
 		model:   model,
 		chunk:   chunk,
 		timeout: timeout,

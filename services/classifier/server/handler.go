@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	classifierv1 "github.com/semrouter/semrouter/gen/semrouter/classifier/v1"
 	"github.com/semrouter/semrouter/gen/semrouter/classifier/v1/classifierv1connect"
@@ -33,6 +35,7 @@ type Handler struct {
 	pii       *pii.Detector
 	logger    *slog.Logger
 	metrics   *Metrics
+	tracer    trace.Tracer
 	now       func() time.Time
 }
 
@@ -49,6 +52,9 @@ type HandlerOptions struct {
 	Logger    *slog.Logger
 	// Metrics, when set, records every classification.
 	Metrics *Metrics
+	// TracerProvider records signal and decision evaluation spans (nil:
+	// none).
+	TracerProvider trace.TracerProvider
 }
 
 // NewHandler returns a handler serving svc.
@@ -57,7 +63,12 @@ func NewHandler(svc *classifier.Service, o HandlerOptions) *Handler {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, emb: o.Embedder, jailbreak: o.Jailbreak, pii: pii.New(), logger: l, metrics: o.Metrics, now: time.Now}
+	tp := o.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return &Handler{svc: svc, emb: o.Embedder, jailbreak: o.Jailbreak, pii: pii.New(), logger: l, metrics: o.Metrics,
+		tracer: tp.Tracer(tracerName), now: time.Now}
 }
 
 // current returns the active revision or an Unavailable error.
@@ -119,6 +130,7 @@ func (h *Handler) classify(ctx context.Context, c *classifier.Classifier, req *c
 	start := time.Now()
 	res, err := c.Classify(ctx, req)
 	h.metrics.observe(res, err, time.Since(start))
+	traceClassification(ctx, h.tracer, start, res, err)
 	return res, err
 }
 

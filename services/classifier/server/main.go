@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	pkgmetrics "github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
@@ -34,6 +36,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	tracing := telemetry.AddFlags(fs, "semrouter-classifier", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -55,15 +58,41 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		jb = s
 	}
+	tcfg, err := tracing.Config()
+	if err != nil {
+		return err
+	}
+	tcfg.InstanceID = *instance
+	tel, err := telemetry.New(ctx, tcfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", slog.String("error", err.Error()))
+		}
+	}()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-classifier"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
 	}
 	defer nc.Close()
 
-	o := Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance, Jailbreak: jb}
+	o := Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance, Jailbreak: jb,
+		TracerProvider: tel.TracerProvider}
+	var rpcMetrics *pkgmetrics.RPC
+	if *metricsAddr != "" {
+		reg := pkgmetrics.NewRegistry()
+		o.Registerer = reg
+		if rpcMetrics, err = pkgmetrics.NewRPC(reg); err != nil {
+			return err
+		}
+	}
 	if *embedModel != "" {
-		o.Embedder = NewNATSEmbedder(nc, *embedModel, 0, *embedTimeout)
+		o.Embedder = NewNATSEmbedder(nc, *embedModel, 0, *embedTimeout, natsrpc.WithTracerProvider(tel.TracerProvider),
+			natsrpc.WithPropagator(telemetry.Propagator()), natsrpc.WithMetrics(rpcMetrics))
 	} else {
 		log.Warn("no --embed-model: embedding, complexity, preference and domain signals will not match")
 	}

@@ -1,31 +1,48 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	pkgmetrics "github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 )
 
-// Metrics are the classifier's Prometheus metrics, in their own registry.
+// Metrics are the classifier's Prometheus metrics: its own
+// semrouter_classifier_* series plus the shared signal/decision series
+// (llm_signal_extraction_latency_seconds, llm_decision_match_total, …) and
+// the NATS RPC histograms.
 type Metrics struct {
-	reg       *prometheus.Registry
+	gatherer  prometheus.Gatherer
 	requests  *prometheus.CounterVec
 	duration  prometheus.Histogram
 	degraded  *prometheus.CounterVec
 	revision  prometheus.Gauge
 	latencies prometheus.Counter
+	shared    *pkgmetrics.Classifier
+	rpc       *pkgmetrics.RPC
 }
 
 // NewMetrics registers the metrics (plus Go and process collectors) in a
-// fresh registry.
+// fresh registry, served by Handler.
 func NewMetrics() *Metrics {
+	reg := pkgmetrics.NewRegistry()
+	m, err := NewMetricsWith(reg)
+	if err != nil {
+		// A fresh registry holds nothing that could collide.
+		panic(err)
+	}
+	m.gatherer = reg
+	return m
+}
+
+// NewMetricsWith registers the metrics in reg (semrouter serve passes one
+// registry to every service). Handler serves reg when it is a Gatherer.
+func NewMetricsWith(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "semrouter_classifier_requests_total", Help: "Classifications by decision (\"\" = default model) and outcome.",
 		}, []string{"decision", "outcome"}),
@@ -43,13 +60,47 @@ func NewMetrics() *Metrics {
 			Name: "semrouter_classifier_latency_observations_total", Help: "Latency observations recorded.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.degraded, m.revision, m.latencies,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
+	var errs []error
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.degraded, m.revision, m.latencies} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var err error
+	m.shared, err = pkgmetrics.NewClassifier(reg)
+	errs = append(errs, err)
+	m.rpc, err = pkgmetrics.NewRPC(reg)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		m.gatherer = g
+	}
+	return m, nil
 }
 
 // Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+func (m *Metrics) Handler() http.Handler { return pkgmetrics.Handler(m.gatherer) }
+
+// RPC is the NATS RPC series (nil for a nil *Metrics).
+func (m *Metrics) RPC() *pkgmetrics.RPC {
+	if m == nil {
+		return nil
+	}
+	return m.rpc
+}
+
+// signalType maps a classifier stage timing to the signal_type label.
+func signalType(stage string) (string, bool) {
+	switch stage {
+	case "signals/heuristic":
+		return "heuristic", true
+	case "signals/embedding":
+		return "embedding", true
+	}
+	return "", false
+}
 
 func (m *Metrics) observe(res *classifier.Result, err error, d time.Duration) {
 	if m == nil {
@@ -66,6 +117,20 @@ func (m *Metrics) observe(res *classifier.Result, err error, d time.Duration) {
 			m.degraded.WithLabelValues(string(dg.Family)).Inc()
 		}
 	}
+	var decisions time.Duration
+	for _, t := range res.Timings {
+		if st, ok := signalType(t.Stage); ok {
+			m.shared.SignalLatency(st, t.Duration)
+		} else if t.Stage == "decisions" {
+			decisions = t.Duration
+		}
+	}
+	for _, s := range res.Signals {
+		if s.Matched {
+			m.shared.SignalMatched(string(s.Family), s.Name)
+		}
+	}
+	m.shared.Decision(res.Decision, !res.IsDefault, res.Confidence, decisions)
 }
 
 func (m *Metrics) setRevision(rev uint64) {

@@ -12,6 +12,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	classifierv1 "github.com/semrouter/semrouter/gen/semrouter/classifier/v1"
@@ -19,6 +22,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/configwatch"
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
@@ -53,8 +57,20 @@ type Options struct {
 	Service *classifier.Service
 	// MaxConcurrency bounds the NATS requests handled at once (default 64).
 	MaxConcurrency int
-	// MetricsAddr, when set, serves Prometheus metrics at /metrics there.
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics there:
+	// the Registerer when it is also a prometheus.Gatherer, else a registry
+	// of the classifier's own.
 	MetricsAddr string
+	// Registerer, when set, receives the classifier's metrics (semrouter
+	// serve passes one registry to every service and serves it once).
+	Registerer prometheus.Registerer
+	// TracerProvider traces NATS requests and signal/decision evaluation
+	// (nil: no tracing).
+	TracerProvider trace.TracerProvider
+	// OnSwap, when set, is called after a config revision has been
+	// compiled and swapped in (readiness: the first call means the
+	// classifier answers).
+	OnSwap func(revision uint64)
 	// OnLatency, when set, is called after each observation received on
 	// the latency subjects has been recorded (metrics, tests).
 	OnLatency func(selection.Observation)
@@ -85,8 +101,21 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	var metrics *Metrics
-	if o.MetricsAddr != "" {
+	var err error
+	switch {
+	case o.Registerer != nil:
+		if metrics, err = NewMetricsWith(o.Registerer); err != nil {
+			return fmt.Errorf("classifier metrics: %w", err)
+		}
+		if o.MetricsAddr != "" && metrics.gatherer == nil {
+			return errors.New("classifier: MetricsAddr is set but the Registerer is not a Gatherer: serve it yourself")
+		}
+	case o.MetricsAddr != "":
 		metrics = NewMetrics()
+	}
+	tp := o.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
 	}
 	js, err := jetstream.New(o.NATS)
 	if err != nil {
@@ -104,13 +133,16 @@ func Run(ctx context.Context, o Options) error {
 		configwatch.WithOnSwap(func(rev uint64) {
 			svc.Set(w.Current().Value)
 			metrics.setRevision(rev)
+			if o.OnSwap != nil {
+				o.OnSwap(rev)
+			}
 		}),
 	)
 
-	h := NewHandler(svc, HandlerOptions{Embedder: o.Embedder, Jailbreak: o.Jailbreak, Logger: log, Metrics: metrics})
+	h := NewHandler(svc, HandlerOptions{Embedder: o.Embedder, Jailbreak: o.Jailbreak, Logger: log, Metrics: metrics, TracerProvider: tp})
 	path, handler := classifierv1connect.NewClassifierServiceHandler(h)
-	var nopts []natsrpc.ServerOption
-	nopts = append(nopts, natsrpc.WithLogger(log))
+	nopts := []natsrpc.ServerOption{natsrpc.WithLogger(log), natsrpc.WithTracerProvider(tp),
+		natsrpc.WithPropagator(telemetry.Propagator()), natsrpc.WithMetrics(metrics.RPC())}
 	if o.MaxConcurrency > 0 {
 		nopts = append(nopts, natsrpc.WithMaxConcurrency(o.MaxConcurrency))
 	}
@@ -148,7 +180,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	errc := make(chan error, 3)
 	var msrv *http.Server
-	if metrics != nil {
+	if metrics != nil && o.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", o.MetricsAddr)
 		if err != nil {
 			if ln != nil {

@@ -63,7 +63,7 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 				break
 			}
 			attempts--
-			resp, first, err := s.attempt(ctx, r, fwd, b, body)
+			resp, first, err := s.attempt(ctx, r, x, fwd, b, body)
 			if err != nil {
 				lastErr = err
 				s.log.Warn("backend attempt", slog.String("model", t.Model.Name), slog.String("backend", b.Name), slog.Any("error", err))
@@ -144,12 +144,13 @@ func (s *Server) order(bs []routes.Backend) []*routes.Backend {
 // first body bytes before returning, so that a stream that dies before its
 // first byte is still retried; a read error there counts as a failed
 // attempt.
-func (s *Server) attempt(ctx context.Context, in *http.Request, fwd *gateway.Forward, b *routes.Backend, body []byte) (*http.Response, []byte, error) {
+func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Exchange, fwd *gateway.Forward, b *routes.Backend, body []byte) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, backendURL(b), bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("build request for %s: %w", b.Name, err)
 	}
 	s.upstreamHeaders(req.Header, in.Header, fwd, b)
+	x.InjectTrace(ctx, req.Header)
 	req.ContentLength = int64(len(body))
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
@@ -145,8 +147,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
 	x := s.gw.NewExchange()
+	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
+	w := &statusWriter{ResponseWriter: rw}
+	defer func() { x.End(w.status) }()
 	kind, imm := x.RequestHeaders(r.Method, r.URL.Path, headerGetter(r.Header))
 	switch kind {
 	case gateway.KindImmediate:
@@ -171,7 +176,13 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		writeImmediate(w, imm)
 		return
 	}
-	cut := s.proxy(ctx, w, r, x, fwd)
+	uctx, endUpstream := x.StartUpstream(ctx)
+	cut := s.proxy(uctx, w, r, x, fwd)
+	var upErr error
+	if cut {
+		upErr = errUpstreamCut
+	}
+	endUpstream(w.status, upErr)
 	x.Finish(ctx)
 	if cut {
 		// Abort the connection so the client sees the failure instead of a
@@ -179,6 +190,33 @@ func (s *Server) serve(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// errUpstreamCut marks an upstream body that failed after bytes reached
+// the client.
+var errUpstreamCut = errors.New("upstream response cut")
+
+// statusWriter remembers the status sent to the client.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach Flush.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func headerGetter(h http.Header) func(string) string {
 	return func(name string) string { return h.Get(name) }

@@ -97,14 +97,14 @@ type harness struct {
 	client extprocv3.ExternalProcessorClient
 }
 
-func newHarness(t *testing.T, st gateway.Stages) *harness {
+func newHarness(t *testing.T, st gateway.Stages, opts ...gateway.Option) *harness {
 	t.Helper()
 	tbl, err := routes.Compile(spec())
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, st, log)
+	gw := gateway.New(tbl, st, log, opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -61,10 +62,12 @@ type stream struct {
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 	ctx := srv.Context()
 	st := &stream{s: s, x: s.gw.NewExchange()}
+	begun := false
 	defer func() {
 		if st.respSeen {
 			st.x.Finish(ctx)
 		}
+		st.x.End(0)
 	}()
 	for {
 		req, err := srv.Recv()
@@ -73,6 +76,16 @@ func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 		}
 		if err != nil {
 			return err
+		}
+		if !begun {
+			// The request span continues the trace context Envoy forwards
+			// in the request headers (traceparent), if any.
+			begun = true
+			var carrier propagation.TextMapCarrier
+			if rh, ok := req.Request.(*extprocv3.ProcessingRequest_RequestHeaders); ok {
+				carrier = headerMapCarrier{rh.RequestHeaders.GetHeaders()}
+			}
+			ctx = st.x.Begin(ctx, carrier)
 		}
 		resp := st.handle(ctx, req)
 		if resp == nil {
@@ -110,6 +123,21 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 			ResponseTrailers: &extprocv3.TrailersResponse{}}}
 	}
 	return nil
+}
+
+// headerMapCarrier reads trace context from Envoy request headers.
+type headerMapCarrier struct{ hm *corev3.HeaderMap }
+
+var _ propagation.TextMapCarrier = headerMapCarrier{}
+
+func (c headerMapCarrier) Get(key string) string { return headerLookup(c.hm)(key) }
+func (c headerMapCarrier) Set(string, string)    {}
+func (c headerMapCarrier) Keys() []string {
+	keys := make([]string, 0, len(c.hm.GetHeaders()))
+	for _, h := range c.hm.GetHeaders() {
+		keys = append(keys, h.Key)
+	}
+	return keys
 }
 
 func headerLookup(hm *corev3.HeaderMap) func(string) string {

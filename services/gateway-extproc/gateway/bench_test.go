@@ -4,6 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/semrouter/semrouter/pkg/metrics"
 )
 
 // body2KB is a ~2 KB multi-turn chat request.
@@ -54,3 +60,32 @@ func (s staticClassifier) Classify(context.Context, *RouteRequest) (*Decision, e
 }
 
 var _ Classifier = staticClassifier{}
+
+// BenchmarkRequestObserved is BenchmarkRequestBodyHeuristic with the
+// request accounting on: metrics in a registry and a sampling tracer with
+// a discarding exporter (Begin, RequestBody, End).
+func BenchmarkRequestObserved(b *testing.B) {
+	spec := testSpec()
+	spec.NeedsEmbedding = false
+	m, err := metrics.NewGateway(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+	g := newGateway(b, spec, Stages{Classifier: staticClassifier{&Decision{Name: "complex", Confidence: 0.8}}},
+		WithMetrics(m), WithTracerProvider(tp))
+	body := body2KB()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		x := g.NewExchange()
+		ctx := x.Begin(context.Background(), nil)
+		x.RequestHeaders("POST", "/v1/chat/completions", noHeaders)
+		imm, fwd := x.RequestBody(ctx, body)
+		if imm != nil || !fwd.BodyChanged {
+			b.Fatal("unexpected result")
+		}
+		_ = x.ResponseHeaders(200, "application/json")
+		x.End(200)
+	}
+}

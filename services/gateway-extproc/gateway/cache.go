@@ -79,6 +79,7 @@ func (x *Exchange) cacheLookup(ctx context.Context, id Identity) []CachedRespons
 	if maxAge, ok := x.cacheControlSeconds(rc, "max-age"); ok {
 		q.MaxAge = maxAge
 	}
+	ctx = x.startCacheSpan(ctx, q.Decision)
 	ctx, cancel := context.WithTimeout(ctx, x.t.StageTimeout)
 	defer cancel()
 	ch := make(chan cacheResult, 1)
@@ -93,6 +94,7 @@ func (x *Exchange) cacheLookup(ctx context.Context, id Identity) []CachedRespons
 		res.err = ctx.Err()
 	}
 	if res.err != nil {
+		x.cacheErr = res.err
 		x.degrade(StageCache, res.err)
 		return nil
 	}

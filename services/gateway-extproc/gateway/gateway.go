@@ -9,6 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
@@ -42,11 +46,16 @@ type Gateway struct {
 	maxResp int
 	// background tracks cache/latency publications after a response.
 	background sync.WaitGroup
+
+	metrics    *metrics.Gateway
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
 }
 
 // New builds a Gateway serving table.
 func New(table *routes.Table, stages Stages, log *slog.Logger, opts ...Option) *Gateway {
-	g := &Gateway{stages: stages, log: log, now: time.Now, maxResp: 4 << 20}
+	g := &Gateway{stages: stages, log: log, now: time.Now, maxResp: 4 << 20, tracer: defaultTracer(),
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
 	for _, o := range opts {
 		o(g)
 	}
@@ -102,6 +111,13 @@ type Exchange struct {
 	routed route
 
 	resp responseState
+
+	// observability (observe.go)
+	span      trace.Span
+	cacheSpan trace.Span
+	cacheErr  error
+	ended     bool
+	parseErr  bool
 }
 
 // NewExchange starts processing one request against the active routes.

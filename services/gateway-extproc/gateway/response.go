@@ -117,6 +117,7 @@ func (x *Exchange) Finish(ctx context.Context) {
 	if obs.CompletionTokens > 1 && obs.TTFT > 0 {
 		obs.TPOT = (obs.Total - obs.TTFT) / time.Duration(obs.CompletionTokens-1)
 	}
+	x.g.metrics.Completion(obs.Model, obs.Total, obs.TTFT, obs.TPOT, obs.PromptTokens, obs.CompletionTokens)
 	var entry *CacheEntry
 	if complete && completion != nil && s.status >= 200 && s.status < 300 {
 		if entry = x.cacheEntry(completion, obs.Model); entry != nil {

@@ -70,6 +70,7 @@ func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *F
 	}
 	req, err := chatreq.Parse(body)
 	if err != nil {
+		x.parseErr = true
 		var ae *chatreq.APIError
 		if errors.As(err, &ae) {
 			return errorResponse(ae), nil
@@ -127,7 +128,10 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		r.latency = x.g.now().Sub(x.start)
 		return x.blocked(dec.Block), nil
 	}
-	if imm := x.cacheHit(x.cacheLookup(ctx, rr.Identity)); imm != nil {
+	hits := x.cacheLookup(ctx, rr.Identity)
+	imm := x.cacheHit(hits)
+	x.endCacheSpan(len(hits), x.cacheErr)
+	if imm != nil {
 		r.latency = x.g.now().Sub(x.start)
 		return imm, nil
 	}
@@ -200,6 +204,7 @@ func (x *Exchange) classify(ctx context.Context, rr *RouteRequest) *Decision {
 
 func (x *Exchange) degrade(stage string, err error) {
 	x.routed.degraded = append(x.routed.degraded, stage)
+	x.g.metrics.StageDegraded(stage)
 	if err != nil {
 		x.g.log.Warn("router stage degraded", "stage", stage, "error", err)
 	}

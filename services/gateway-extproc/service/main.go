@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +24,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
 	extprocAddr := fs.String("extproc-addr", ":50051", "ext_proc gRPC listen address (empty: no ext_proc server)")
 	api := fs.Bool("api", false, "serve the OpenAI-compatible API on the config's listeners (no Envoy needed)")
+	apiAddr := fs.String("api-addr", "", "serve the API of the config's first listener on this address instead of its configured one (implies --api; for containers)")
 	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	embedModel := fs.String("embed-model", os.Getenv("SEMROUTER_EMBED_MODEL"), "embedding model to ask the embedder pool for (empty: the pool's default model); use the classifier's value")
 	embedDims := fs.Int("embed-dimensions", 0, "truncate query embeddings to this many dimensions (0: native)")
@@ -30,6 +33,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	tracing := telemetry.AddFlags(fs, "semrouter-gateway", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -43,15 +47,50 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tcfg, err := tracing.Config()
+	if err != nil {
+		return err
+	}
+	tcfg.InstanceID = *instance
+	tel, err := telemetry.New(ctx, tcfg)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(tel, log)
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-gateway"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
 	}
 	defer nc.Close()
-	log.Info("gateway starting", slog.String("nats", *natsURL), slog.String("extproc", *extprocAddr), slog.Bool("api", *api))
+	log.Info("gateway starting", slog.String("nats", *natsURL), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
 	return Run(ctx, Options{
-		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api, MetricsAddr: *metricsAddr, Logger: log,
+		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,
-		DrainTimeout: *drain, Instance: *instance,
+		DrainTimeout: *drain, Instance: *instance, TracerProvider: tel.TracerProvider,
+		APIListen: overrideFirstListener(*apiAddr),
 	})
+}
+
+// overrideFirstListener returns an APIListen that binds the first API
+// listener to addr (nil when addr is empty: every listener binds its
+// configured address).
+func overrideFirstListener(addr string) func(listener, configured string) (net.Listener, error) {
+	if addr == "" {
+		return nil
+	}
+	var once sync.Once
+	return func(_, configured string) (net.Listener, error) {
+		bind := configured
+		once.Do(func() { bind = addr })
+		return net.Listen("tcp", bind)
+	}
+}
+
+// shutdownTracing flushes the spans still buffered.
+func shutdownTracing(tel *telemetry.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("flush traces", slog.String("error", err.Error()))
+	}
 }

@@ -1,36 +1,51 @@
 package service
 
 import (
-	"net/http"
+	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	pkgmetrics "github.com/semrouter/semrouter/pkg/metrics"
 )
 
-// metrics are the gateway's Prometheus series. A nil *metrics records
+// metrics are the gateway's config series. A nil *metrics records
 // nothing.
 type metrics struct {
-	reg      *prometheus.Registry
 	revision prometheus.Gauge
 	configs  *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+// observability is everything the gateway records into one registerer.
+type observability struct {
+	config  *metrics
+	gateway *pkgmetrics.Gateway
+	rpc     *pkgmetrics.RPC
+}
+
+func newObservability(reg prometheus.Registerer) (observability, error) {
+	if reg == nil {
+		return observability{}, nil
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
 		revision: prometheus.NewGauge(prometheus.GaugeOpts{Name: "semrouter_gateway_config_revision",
 			Help: "Config KV revision the gateway is serving."}),
 		configs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semrouter_gateway_config_revisions_total",
 			Help: "Config revisions handled, by outcome (accepted, rejected)."}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.revision, m.configs, collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	var errs []error
+	for _, c := range []prometheus.Collector{m.revision, m.configs} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	gw, err := pkgmetrics.NewGateway(reg)
+	errs = append(errs, err)
+	rpc, err := pkgmetrics.NewRPC(reg)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return observability{}, err
+	}
+	return observability{config: m, gateway: gw, rpc: rpc}, nil
 }
 
 func (m *metrics) config(accepted bool, serving uint64) {

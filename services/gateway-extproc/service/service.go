@@ -18,11 +18,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/pkg/configwatch"
+	pkgmetrics "github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/extproc"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
@@ -52,8 +58,15 @@ type Options struct {
 	// free ports with it).
 	APIListen func(listener, addr string) (net.Listener, error)
 	Logger    *slog.Logger
-	// MetricsAddr, when set, serves Prometheus metrics at /metrics.
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics: the
+	// Registerer when it is also a prometheus.Gatherer, else a registry of
+	// the gateway's own.
 	MetricsAddr string
+	// Registerer, when set, receives the gateway's metrics (semrouter serve
+	// passes one registry to every service and serves it once).
+	Registerer prometheus.Registerer
+	// TracerProvider traces requests and NATS calls (nil: no tracing).
+	TracerProvider trace.TracerProvider
 	// EmbedModel is the embedding model asked of the embedder pool; empty
 	// asks the pool's default model (derived by the embedder from
 	// global.model_catalog.embeddings). Use the classifier's --embed-model.
@@ -90,16 +103,17 @@ func Compile(doc []byte, revision uint64, stageTimeout time.Duration) (*routes.T
 	return routes.Compile(spec)
 }
 
-// Stages builds the NATS stage clients.
-func Stages(nc *nats.Conn, embedModel string, dims int32) (gateway.Stages, error) {
-	emb := natsstages.NewEmbedder(nc, embedModel, dims)
-	cache, err := natsstages.NewCache(nc, emb.ResolvedModel)
+// Stages builds the NATS stage clients; opts apply to every natsrpc
+// client (tracing, metrics).
+func Stages(nc *nats.Conn, embedModel string, dims int32, opts ...natsrpc.ClientOption) (gateway.Stages, error) {
+	emb := natsstages.NewEmbedder(nc, embedModel, dims, opts...)
+	cache, err := natsstages.NewCache(nc, emb.ResolvedModel, opts...)
 	if err != nil {
 		return gateway.Stages{}, err
 	}
 	return gateway.Stages{
 		Embedder:   emb,
-		Classifier: natsstages.NewClassifier(nc, emb.Keys),
+		Classifier: natsstages.NewClassifier(nc, emb.Keys, opts...),
 		Cache:      cache,
 		Latency:    natsstages.NewLatency(nc),
 	}, nil
@@ -128,9 +142,26 @@ func Run(ctx context.Context, o Options) error {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
 	}
-	var met *metrics
+	reg := o.Registerer
+	var gatherer prometheus.Gatherer
 	if o.MetricsAddr != "" {
-		met = newMetrics()
+		if g, ok := reg.(prometheus.Gatherer); ok {
+			gatherer = g
+		} else if reg == nil {
+			own := pkgmetrics.NewRegistry()
+			reg, gatherer = own, own
+		} else {
+			return errors.New("gateway: MetricsAddr is set but the Registerer is not a Gatherer: serve it yourself")
+		}
+	}
+	obs, err := newObservability(reg)
+	if err != nil {
+		return fmt.Errorf("gateway metrics: %w", err)
+	}
+	met := obs.config
+	tp := o.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
 	}
 	js, err := jetstream.New(o.NATS)
 	if err != nil {
@@ -140,7 +171,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	stages, err := Stages(o.NATS, o.EmbedModel, o.EmbedDimensions)
+	stages, err := Stages(o.NATS, o.EmbedModel, o.EmbedDimensions,
+		natsrpc.WithTracerProvider(tp), natsrpc.WithPropagator(telemetry.Propagator()), natsrpc.WithMetrics(obs.rpc))
 	if err != nil {
 		return err
 	}
@@ -176,8 +208,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	if met != nil {
-		stop, err := serveMetrics(o.MetricsAddr, met, errc, log)
+	if gatherer != nil {
+		stop, err := serveMetrics(o.MetricsAddr, gatherer, errc, log)
 		if err != nil {
 			return err
 		}
@@ -192,7 +224,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	case <-w.Ready():
 	}
-	g := gateway.New(w.Current().Value, stages, log)
+	g := gateway.New(w.Current().Value, stages, log, gateway.WithMetrics(obs.gateway),
+		gateway.WithTracerProvider(tp), gateway.WithPropagator(telemetry.Propagator()))
 	gw.Store(g)
 	// A revision swapped in between Ready and Store is picked up here.
 	g.Swap(w.Current().Value)
@@ -274,20 +307,16 @@ func serve(ctx context.Context, o Options, g *gateway.Gateway, errc chan error, 
 	return runErr
 }
 
-func serveMetrics(addr string, m *metrics, errc chan error, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+func serveMetrics(addr string, g prometheus.Gatherer, errc chan error, log *slog.Logger) (stop func(), err error) {
+	srv, err := pkgmetrics.Serve(addr, g, log)
 	if err != nil {
-		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("serve metrics: %w", err)
+		if err, ok := <-srv.Err(); ok && err != nil {
+			errc <- err
 		}
 	}()
-	log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -100,6 +100,7 @@ func NewRegistry() *Registry {
 	r.Register(evalCommand())
 	r.Register(chatCommand())
 	registerQualityCommands(r)
+	r.Register(benchE2ECommand())
 	return r
 }
 

@@ -3,12 +3,20 @@ package serve
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/assets"
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/natsrpc"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	classifierserver "github.com/semrouter/semrouter/services/classifier/server"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
@@ -17,11 +25,27 @@ import (
 	gatewayservice "github.com/semrouter/semrouter/services/gateway-extproc/service"
 )
 
-// environment holds what the services share: loaded models and scorers.
+// environment holds what the services share: loaded models and scorers,
+// the metrics registry and the tracer provider. A service added here
+// registers its metrics in registry (its Options' Registerer) and traces
+// with tracerProvider (its Options' TracerProvider).
 type environment struct {
 	o          Options
 	assets     *assets.Assets
 	embedReady chan struct{}
+
+	registry       *prometheus.Registry
+	tracerProvider trace.TracerProvider
+
+	// listeners is the number of API listeners; apiReady closes once each
+	// has bound its address.
+	listeners int
+	apiMu     sync.Mutex
+	apiBound  map[string]string
+	apiReady  chan struct{}
+	// classifierReady closes when the classifier serves its first revision.
+	classifierReady chan struct{}
+	classifierOnce  sync.Once
 }
 
 func newEnvironment(ctx context.Context, o Options, cfg *config.Config) (*environment, error) {
@@ -31,7 +55,8 @@ func newEnvironment(ctx context.Context, o Options, cfg *config.Config) (*enviro
 	if err != nil {
 		return nil, err
 	}
-	return &environment{o: o, assets: a, embedReady: make(chan struct{})}, nil
+	return &environment{o: o, assets: a, embedReady: make(chan struct{}), apiBound: map[string]string{}, apiReady: make(chan struct{}),
+		classifierReady: make(chan struct{})}, nil
 }
 
 func (e *environment) close() { e.assets.Close() }
@@ -70,11 +95,48 @@ func (e *environment) components() []group {
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {
 				return gatewayservice.Run(ctx, gatewayservice.Options{
 					NATS: nc, ExtProcAddr: off(o.ExtProcAddr, xds.DefaultExtProcAddress), APIMode: true, EmbedModel: e.embedModel(),
-					Logger: o.Logger.With(slog.String("service", "gateway")), MetricsAddr: off(o.MetricsAddr, "127.0.0.1:9190"),
+					Logger:     o.Logger.With(slog.String("service", "gateway")),
+					Registerer: e.registry, TracerProvider: e.tracerProvider, OnAPIListen: e.apiListening,
+					StageTimeout: o.StageTimeout,
 				})
 			}},
-		}},
+		}, wait: e.waitAPI},
 	}
+}
+
+// apiListening records a bound API listener.
+func (e *environment) apiListening(name string, addr net.Addr) {
+	e.apiMu.Lock()
+	defer e.apiMu.Unlock()
+	e.apiBound[name] = addr.String()
+	if len(e.apiBound) == e.listeners {
+		close(e.apiReady)
+	}
+}
+
+// waitAPI waits until the classifier serves a revision and every API
+// listener accepts connections (the gateway binds them once it serves).
+func (e *environment) waitAPI(ctx context.Context) error {
+	select {
+	case <-e.classifierReady:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if e.listeners == 0 {
+		return nil
+	}
+	select {
+	case <-e.apiReady:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *environment) apiAddrs() map[string]string {
+	e.apiMu.Lock()
+	defer e.apiMu.Unlock()
+	return maps.Clone(e.apiBound)
 }
 
 func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
@@ -93,6 +155,7 @@ func (e *environment) runEmbedder(ctx context.Context, nc *nats.Conn) error {
 	}
 	return embedderserver.Run(ctx, embedderserver.Options{
 		NATS: nc, Models: models, Logger: e.o.Logger.With(slog.String("service", "embedder")),
+		Registerer: e.registry, TracerProvider: e.tracerProvider,
 		Ready: func(string) { close(e.embedReady) },
 	})
 }
@@ -103,13 +166,27 @@ func (e *environment) runClassifier(ctx context.Context, nc *nats.Conn) error {
 		opts = append(opts, classifier.WithDomainHeadDir(e.assets.DomainHeadDir))
 	}
 	return classifierserver.Run(ctx, classifierserver.Options{
-		NATS:           nc,
-		Embedder:       classifierserver.NewNATSEmbedder(nc, e.embedModel(), 64, 30*time.Second),
+		NATS: nc,
+		Embedder: classifierserver.NewNATSEmbedder(nc, e.embedModel(), 64, 30*time.Second,
+			natsrpc.WithTracerProvider(e.tracerProvider), natsrpc.WithPropagator(telemetry.Propagator()), natsrpc.WithMetrics(e.rpcMetrics())),
+		Registerer:     e.registry,
+		TracerProvider: e.tracerProvider,
+		OnSwap:         func(uint64) { e.classifierOnce.Do(func() { close(e.classifierReady) }) },
 		Jailbreak:      e.assets.Guard,
 		CompileOptions: opts,
 		Logger:         e.o.Logger.With(slog.String("service", "classifier")),
 		Instance:       "serve",
 	})
+}
+
+// rpcMetrics is the process's NATS RPC series (shared by every service).
+func (e *environment) rpcMetrics() *metrics.RPC {
+	m, err := metrics.NewRPC(e.registry)
+	if err != nil {
+		e.o.Logger.Warn("register NATS RPC metrics", slog.String("error", err.Error()))
+		return nil
+	}
+	return m
 }
 
 // off maps "" to def and "off" to "" (disabled).

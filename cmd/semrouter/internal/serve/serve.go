@@ -15,9 +15,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/natsembed"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 )
 
 // Options configures the all-in-one process.
@@ -48,8 +51,20 @@ type Options struct {
 	// .cache/npm/llm_guardrail@2.1.2/package).
 	GuardDir string
 	Logger   *slog.Logger
-	// Ready is called once every service serves.
+	// Ready is called once every service serves and the API listeners
+	// accept connections.
 	Ready func(Info)
+	// Registry receives the metrics of every in-process service and is
+	// served on MetricsAddr (default: a fresh registry with the Go and
+	// process collectors).
+	Registry *prometheus.Registry
+	// TelemetryOptions are passed to telemetry.New with the tracing
+	// configured by global.services.observability.tracing (tests read the
+	// spans with telemetry.WithSpanExporter).
+	TelemetryOptions []telemetry.Option
+	// StageTimeout overrides the gateway's per-stage deadline (embed,
+	// classify, cache lookup; 0: the gateway's default).
+	StageTimeout time.Duration
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 }
@@ -57,6 +72,10 @@ type Options struct {
 // Info describes a running process.
 type Info struct {
 	NATSURL string
+	// MetricsAddr is the bound /metrics address ("" when disabled).
+	MetricsAddr string
+	// APIAddrs maps each listener name to its bound address.
+	APIAddrs map[string]string
 }
 
 // component is one service of the process.
@@ -88,6 +107,29 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	tcfg, err := telemetry.FromConfig(cfg, "semrouter")
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	tel, err := telemetry.New(ctx, tcfg, o.TelemetryOptions...)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", slog.String("error", err.Error()))
+		}
+	}()
+	if tcfg.OTLPEndpoint != "" {
+		log.Info("tracing", slog.String("otlp_endpoint", tcfg.OTLPEndpoint), slog.Float64("sample_ratio", tcfg.SampleRatio))
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+
 	url := o.NATSURL
 	if url == "" {
 		if o.DataDir == "" {
@@ -111,9 +153,29 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer env.close()
+	env.registry, env.tracerProvider = reg, tel.TracerProvider
+	env.listeners = len(cfg.Listeners)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	info := Info{NATSURL: url}
+	if addr := off(o.MetricsAddr, "127.0.0.1:9190"); addr != "" {
+		msrv, err := metrics.Serve(addr, reg, log)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer func() {
+			sctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer stop()
+			_ = msrv.Shutdown(sctx)
+		}()
+		go func() {
+			if err, ok := <-msrv.Err(); ok && err != nil {
+				cancel(err)
+			}
+		}()
+		info.MetricsAddr = msrv.Addr().String()
+	}
 	var wg sync.WaitGroup
 	start := func(c component) error {
 		nc, err := nats.Connect(url, nats.Name("semrouter-"+c.name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
@@ -154,8 +216,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}
 	}
+	info.APIAddrs = env.apiAddrs()
 	if o.Ready != nil {
-		o.Ready(Info{NATSURL: url})
+		o.Ready(info)
 	}
 	log.Info("semrouter serving", slog.String("config", o.ConfigPath))
 	<-ctx.Done()

@@ -134,11 +134,11 @@ func TestRenderedWorkloadsAreLockedDown(t *testing.T) {
 func TestBaseWiring(t *testing.T) {
 	objs := render(t, filepath.Join(deployDir(t), "base"))
 	args := map[string][]string{
-		"config-hub":      {"--config=/etc/semrouter/config.yaml", "--nats-url=nats://nats:4222", "--management-addr=:8080", "--xds-addr=:18000"},
-		"gateway-extproc": {"--nats-url=nats://nats:4222", "--extproc-addr=:50051", "--api-addr=:8801"},
-		"classifier":      {"--nats-url=nats://nats:4222"},
-		"cache":           {"--nats-url=nats://nats:4222"},
-		"embedder-gpu":    {"--nats-url=nats://nats:4222"},
+		"config-hub":      {"--config=/etc/semrouter/config.yaml", "--nats-url=nats://nats:4222", "--management-addr=:8080", "--xds-addr=:18000", "--extproc-addr=gateway-extproc:50051"},
+		"gateway-extproc": {"--nats-url=nats://nats:4222", "--extproc-addr=:50051", "--api", "--metrics-addr=:9190", "--embed-model=use-lite"},
+		"classifier":      {"--nats-url=nats://nats:4222", "--http-addr=:8081", "--metrics-addr=:9190", "--embed-model=use-lite", "--guard-dir=/opt/semrouter/guard"},
+		"cache":           {"--nats-url=nats://nats:4222", "--metrics-addr=:9190"},
+		"embedder-gpu":    {"--nats-url=nats://nats:4222", "--metrics-addr=:9190"},
 	}
 	for name, want := range args {
 		u := byKindName(objs, "Deployment", name)

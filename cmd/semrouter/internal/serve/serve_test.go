@@ -1,0 +1,350 @@
+package serve_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"text/template"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
+	"github.com/semrouter/semrouter/pkg/devllm"
+	"github.com/semrouter/semrouter/pkg/telemetry"
+)
+
+// repoRoot walks up to the directory holding go.work.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.work above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// requireAssets skips (fails under CI=true) without ONNX Runtime and the
+// built embedding model that serve loads.
+func requireAssets(t *testing.T, root string) {
+	t.Helper()
+	for _, p := range []string{
+		filepath.Join(root, ".cache", "onnxruntime", "libonnxruntime.so.1"),
+		filepath.Join(root, ".cache", "models", "use-lite", "model.onnx"),
+	} {
+		if _, err := os.Stat(p); err != nil {
+			msg := p + " is missing: run `make setup`"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// notifyingExporter is an in-memory span exporter that signals every
+// export, so a test can wait for a span without sleeping.
+type notifyingExporter struct {
+	*tracetest.InMemoryExporter
+	mu      sync.Mutex
+	waiters []chan struct{}
+}
+
+func (e *notifyingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.InMemoryExporter.ExportSpans(ctx, spans)
+	e.mu.Lock()
+	for _, w := range e.waiters {
+		close(w)
+	}
+	e.waiters = nil
+	e.mu.Unlock()
+	return err
+}
+
+// waitFor returns the first exported span named name whose trace is
+// traceID (zero: any), waiting for exports until ctx ends.
+func (e *notifyingExporter) waitFor(ctx context.Context, name string) (tracetest.SpanStub, error) {
+	for {
+		e.mu.Lock()
+		w := make(chan struct{})
+		e.waiters = append(e.waiters, w)
+		e.mu.Unlock()
+		for _, s := range e.GetSpans() {
+			if s.Name == name {
+				return s, nil
+			}
+		}
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return tracetest.SpanStub{}, fmt.Errorf("span %q: %w", name, ctx.Err())
+		}
+	}
+}
+
+// scrape reads /metrics into sample → value (sample as exposed, labels
+// sorted by name).
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sumPrefix adds the samples whose key starts with prefix.
+func sumPrefix(m map[string]float64, prefix string) float64 {
+	var n float64
+	for k, v := range m {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// TestServeObservability runs the all-in-one process in-process in front
+// of devllm (a development backend, NOT a language model), sends one chat
+// request carrying a W3C traceparent, and checks that one trace spans the
+// gateway, the embedder and the classifier (over NATS), that the trace
+// context reached the backend, and that /metrics (one endpoint for every
+// service) counted the request.
+func TestServeObservability(t *testing.T) {
+	root := repoRoot(t)
+	requireAssets(t, root)
+
+	backend := devllm.New(devllm.Options{Models: []string{"small-chat", "code-expert"}})
+	bsrv := httptest.NewServer(backend)
+	defer bsrv.Close()
+
+	dir := t.TempDir()
+	tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "observability.yaml.tmpl")))
+	var cfg bytes.Buffer
+	listenerPort := freePort(t)
+	if err := tmpl.Execute(&cfg, map[string]any{"ListenerPort": listenerPort, "Backend": strings.TrimPrefix(bsrv.URL, "http://")}); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	exp := &notifyingExporter{InMemoryExporter: tracetest.NewInMemoryExporter()}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	ready := make(chan serve.Info, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve.Run(runCtx, serve.Options{
+			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
+			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
+			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
+			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
+			TelemetryOptions: []telemetry.Option{telemetry.WithSpanExporter(exp)},
+			// A loaded CI machine must not turn a slow first call into a
+			// degraded route: this test is about accounting, not deadlines.
+			StageTimeout: 10 * time.Second,
+			Ready:        func(info serve.Info) { ready <- info },
+		})
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var info serve.Info
+	select {
+	case info = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped before ready: %v", err)
+	case <-ctx.Done():
+		t.Fatal("serve not ready")
+	}
+	apiAddr := info.APIAddrs["api"]
+	if apiAddr != "127.0.0.1:"+strconv.Itoa(listenerPort) || info.MetricsAddr == "" {
+		t.Fatalf("info = %+v, want the api listener on port %d and a metrics address", info, listenerPort)
+	}
+	before := scrape(t, info.MetricsAddr)
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	body := `{"model":"auto","messages":[{"role":"user","content":"please debug this function for me"}]}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+apiAddr+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	respBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("chat: %s %s", resp.Status, respBody)
+	}
+	if got := resp.Header.Get("x-vsr-selected-model"); got != "code-expert" {
+		t.Fatalf("selected model = %q, want code-expert (decision %q, degraded %q)", got, resp.Header.Get("x-vsr-selected-decision"), resp.Header.Get("x-vsr-degraded"))
+	}
+
+	// The request span ends after the response: wait for its export.
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	root0, err := exp.waitFor(wctx, "semantic_router.request.received")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := root0.SpanContext.TraceID().String(); got != traceID {
+		t.Fatalf("request span trace id = %s, want the caller's %s", got, traceID)
+	}
+	attrs := map[attribute.Key]attribute.Value{}
+	for _, kv := range root0.Attributes {
+		attrs[kv.Key] = kv.Value
+	}
+	if attrs["decision.name"].AsString() != "coding" || attrs["routing.selected_model"].AsString() != "code-expert" ||
+		attrs["routing.response_path"].AsString() != "upstream" || attrs["cache.hit"].AsBool() {
+		t.Errorf("request span attributes = %v", root0.Attributes)
+	}
+
+	byName := map[string][]tracetest.SpanStub{}
+	for _, s := range exp.GetSpans() {
+		if s.SpanContext.TraceID().String() == traceID {
+			byName[s.Name] = append(byName[s.Name], s)
+		}
+	}
+	for n, ss := range byName {
+		t.Logf("span %s ×%d", n, len(ss))
+	}
+	for _, name := range []string{
+		"semantic_router.request.received",
+		"semantic_router.signal.evaluation",
+		"semantic_router.decision.evaluation",
+		"semantic_router.cache.lookup",
+		"semantic_router.upstream.request",
+		"semrouter.embedding.v1.EmbeddingService/Embed",
+		"semrouter.classifier.v1.ClassifierService/Classify",
+	} {
+		if len(byName[name]) == 0 {
+			var names []string
+			for n := range byName {
+				names = append(names, n)
+			}
+			t.Errorf("no %q span in trace %s; spans of the trace: %v", name, traceID, names)
+		}
+	}
+	if d := byName["semantic_router.decision.evaluation"]; len(d) > 0 {
+		found := false
+		for _, kv := range d[0].Attributes {
+			found = found || (kv.Key == "decision.name" && kv.Value.AsString() == "coding")
+		}
+		if !found {
+			t.Errorf("decision span attributes = %v, want decision.name=coding", d[0].Attributes)
+		}
+	}
+	// The backend got the trace context too.
+	rec := backend.Received()
+	if len(rec) == 0 || !strings.Contains(rec[len(rec)-1].Header.Get("traceparent"), traceID) {
+		t.Errorf("backend did not receive the trace context: %+v", rec)
+	}
+
+	after := scrape(t, info.MetricsAddr)
+	for _, tc := range []struct {
+		name, sample string
+		min          float64
+	}{
+		{"model requests", `llm_model_requests_total{model="code-expert"}`, 1},
+		{"routing latency", `llm_model_routing_latency_seconds_count`, 1},
+		{"ttft", `llm_model_ttft_seconds_count{model="code-expert"}`, 1},
+		{"prompt tokens", `llm_model_prompt_tokens_total{model="code-expert"}`, 1},
+		{"completion tokens", `llm_model_completion_tokens_total{model="code-expert"}`, 1},
+		{"decision match", `llm_decision_match_total{decision_name="coding"}`, 1},
+		{"keyword matched", `llm_signal_match_total{signal_name="code_keywords",signal_type="keyword"}`, 1},
+		{"heuristic signal latency", `llm_signal_extraction_latency_seconds_count{signal_type="heuristic"}`, 1},
+		{"embedding signal latency", `llm_signal_extraction_latency_seconds_count{signal_type="embedding"}`, 1},
+		{"cache miss (no cache service here)", `llm_cache_plugin_misses_total{decision_name="coding",plugin_type="semantic-cache"}`, 1},
+		{"classify round trip", `semrouter_natsrpc_client_duration_seconds_count{code="ok",procedure="/semrouter.classifier.v1.ClassifierService/Classify"}`, 1},
+		{"classify handled", `semrouter_natsrpc_server_duration_seconds_count{code="ok",procedure="/semrouter.classifier.v1.ClassifierService/Classify"}`, 1},
+		{"embed handled", `semrouter_natsrpc_server_duration_seconds_count{code="ok",procedure="/semrouter.embedding.v1.EmbeddingService/Embed"}`, 1},
+		{"classifier requests", `semrouter_classifier_requests_total{decision="coding",outcome="ok"}`, 1},
+	} {
+		if d := after[tc.sample] - before[tc.sample]; d < tc.min {
+			t.Errorf("%s: %s moved by %v, want at least %v", tc.name, tc.sample, d, tc.min)
+		}
+	}
+	if d := sumPrefix(after, "semrouter_embedder_batch_size_count{") - sumPrefix(before, "semrouter_embedder_batch_size_count{"); d < 1 {
+		t.Errorf("embedder batch size histogram moved by %v, want at least 1", d)
+	}
+	if !hasPrefix(after, "semrouter_embedder_queue_depth{") {
+		t.Error("no semrouter_embedder_queue_depth sample")
+	}
+	if !hasPrefix(after, "go_goroutines") || !hasPrefix(after, "semrouter_gateway_config_revision") {
+		t.Error("the shared registry lacks the Go collector or the gateway's config series")
+	}
+}
+
+func hasPrefix(m map[string]float64, prefix string) bool {
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,164 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Gateway metric names (upstream names where upstream has the series).
+const (
+	ModelRequests          = "llm_model_requests_total"
+	RequestErrors          = "llm_request_errors_total"
+	ModelPromptTokens      = "llm_model_prompt_tokens_total"
+	ModelCompletionTokens  = "llm_model_completion_tokens_total"
+	ModelTokens            = "llm_model_tokens_total"
+	ModelCompletionLatency = "llm_model_completion_latency_seconds"
+	ModelTTFT              = "llm_model_ttft_seconds"
+	ModelTPOT              = "llm_model_tpot_seconds"
+	ModelRoutingLatency    = "llm_model_routing_latency_seconds"
+	CachePluginHits        = "llm_cache_plugin_hits_total"
+	CachePluginMisses      = "llm_cache_plugin_misses_total"
+	GatewayRoutedRequests  = "semrouter_gateway_routed_requests_total"
+	GatewayStageDegraded   = "semrouter_gateway_stage_degraded_total"
+)
+
+// Error reasons of llm_request_errors_total (upstream vocabulary).
+const (
+	ReasonJailbreakBlock = "jailbreak_block"
+	ReasonPIIDenied      = "pii_policy_denied"
+	ReasonPolicyBlock    = "policy_block"
+	ReasonParseError     = "parse_error"
+	ReasonUpstream4xx    = "upstream_4xx"
+	ReasonUpstream5xx    = "upstream_5xx"
+	ReasonUpstreamFailed = "upstream_unreachable"
+	ReasonTimeout        = "timeout"
+	ReasonCancellation   = "cancellation"
+)
+
+// PluginSemanticCache is the plugin_type of the response cache in the
+// llm_cache_plugin_* series.
+const PluginSemanticCache = "semantic-cache"
+
+// Gateway holds the gateway's request-path series. A nil *Gateway records
+// nothing.
+type Gateway struct {
+	requests         *prometheus.CounterVec
+	errors           *prometheus.CounterVec
+	promptTokens     *prometheus.CounterVec
+	completionTokens *prometheus.CounterVec
+	tokens           *prometheus.CounterVec
+	completion       *prometheus.HistogramVec
+	ttft             *prometheus.HistogramVec
+	tpot             *prometheus.HistogramVec
+	routing          prometheus.Histogram
+	cacheHits        *prometheus.CounterVec
+	cacheMisses      *prometheus.CounterVec
+	routed           *prometheus.CounterVec
+	degraded         *prometheus.CounterVec
+}
+
+// NewGateway registers the gateway series in reg (nil: returns nil).
+func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	r := &registrar{reg: reg}
+	m := &Gateway{
+		requests: counterVec(r, ModelRequests, "Requests sent to each LLM model (routed or named by the client).", "model"),
+		errors: counterVec(r, RequestErrors,
+			"Request errors by model and reason (jailbreak_block, pii_policy_denied, parse_error, upstream_5xx, timeout, …).", "model", "reason"),
+		promptTokens:     counterVec(r, ModelPromptTokens, "Prompt tokens reported by each LLM model.", "model"),
+		completionTokens: counterVec(r, ModelCompletionTokens, "Completion tokens reported by each LLM model.", "model"),
+		tokens:           counterVec(r, ModelTokens, "Prompt plus completion tokens reported by each LLM model.", "model"),
+		completion: histogramVec(r, ModelCompletionLatency, "Time from request arrival to the end of the upstream response, by model.",
+			latencyBuckets, "model"),
+		ttft: histogramVec(r, ModelTTFT, "Time to first token (streaming) or to the response headers, by model.", latencyBuckets, "model"),
+		tpot: histogramVec(r, ModelTPOT, "Mean time per output token after the first, by model.",
+			[]float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28}, "model"),
+		routing: histogram(r, ModelRoutingLatency, "Time the router spent choosing the model (embed, classify, cache lookup).", latencyBuckets),
+		cacheHits: counterVec(r, CachePluginHits, "Response-cache hits seen by the gateway, by decision and plugin type.",
+			"decision_name", "plugin_type"),
+		cacheMisses: counterVec(r, CachePluginMisses, "Response-cache misses seen by the gateway, by decision and plugin type.",
+			"decision_name", "plugin_type"),
+		routed: counterVec(r, GatewayRoutedRequests,
+			"Chat requests the gateway answered, by decision (\"\" = none), model and response path (upstream, cache, blocked, fast_response).",
+			"decision_name", "model", "path"),
+		degraded: counterVec(r, GatewayStageDegraded, "Router stages that degraded (unavailable, late or failing), by stage.", "stage"),
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return m, nil
+}
+
+// ModelRequest counts one request sent to model.
+func (m *Gateway) ModelRequest(model string) {
+	if m != nil {
+		m.requests.WithLabelValues(model).Inc()
+	}
+}
+
+// RequestError counts one failed request.
+func (m *Gateway) RequestError(model, reason string) {
+	if m != nil {
+		m.errors.WithLabelValues(model, reason).Inc()
+	}
+}
+
+// RoutingLatency observes the time spent choosing a model.
+func (m *Gateway) RoutingLatency(d time.Duration) {
+	if m != nil {
+		m.routing.Observe(d.Seconds())
+	}
+}
+
+// Routed counts one answered chat request.
+func (m *Gateway) Routed(decision, model, path string) {
+	if m != nil {
+		m.routed.WithLabelValues(decision, model, path).Inc()
+	}
+}
+
+// CacheLookup counts one response-cache lookup outcome for decision.
+func (m *Gateway) CacheLookup(decision string, hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.cacheHits.WithLabelValues(decision, PluginSemanticCache).Inc()
+	} else {
+		m.cacheMisses.WithLabelValues(decision, PluginSemanticCache).Inc()
+	}
+}
+
+// StageDegraded counts one degraded router stage.
+func (m *Gateway) StageDegraded(stage string) {
+	if m != nil {
+		m.degraded.WithLabelValues(stage).Inc()
+	}
+}
+
+// Completion records one finished upstream response of model: total
+// latency, TTFT, TPOT (when > 0) and token usage.
+func (m *Gateway) Completion(model string, total, ttft, tpot time.Duration, promptTokens, completionTokens int64) {
+	if m == nil {
+		return
+	}
+	m.completion.WithLabelValues(model).Observe(total.Seconds())
+	if ttft > 0 {
+		m.ttft.WithLabelValues(model).Observe(ttft.Seconds())
+	}
+	if tpot > 0 {
+		m.tpot.WithLabelValues(model).Observe(tpot.Seconds())
+	}
+	if promptTokens > 0 {
+		m.promptTokens.WithLabelValues(model).Add(float64(promptTokens))
+	}
+	if completionTokens > 0 {
+		m.completionTokens.WithLabelValues(model).Add(float64(completionTokens))
+	}
+	if promptTokens+completionTokens > 0 {
+		m.tokens.WithLabelValues(model).Add(float64(promptTokens + completionTokens))
+	}
+}
