@@ -94,6 +94,7 @@ func Run(ctx context.Context, o Options) error {
 	svc := o.Service
 	if svc == nil {
 		svc = classifier.NewService()
+		defer svc.Close()
 	}
 	copts := append([]classifier.Option{classifier.WithLogger(log)}, o.CompileOptions...)
 	if o.Jailbreak != nil {
