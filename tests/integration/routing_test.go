@@ -194,8 +194,7 @@ func TestRoutingThroughTheOpenAISDK(t *testing.T) {
 			}
 		}
 		if len(blocked) > 0 {
-			t.Skipf("KNOWN ISSUE (reported to the lead, services/classifier jailbreak): benign prompts blocked as "+
-				"prompt injection by the hybrid rule at threshold 0.97 (guard score ~0.99): %q", blocked)
+			t.Errorf("benign prompts blocked as prompt injection: %q", blocked)
 		}
 	})
 

@@ -125,7 +125,7 @@ routing:
     jailbreak:
       - name: prompt_injection
         method: hybrid
-        threshold: 0.97
+        threshold: 0.995
         jailbreak_patterns:
           - ignore previous instructions
           - reveal your system prompt
