@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// pluginType labels the upstream cache plugin counters.
+const pluginType = "response_cache"
+
+// Metrics are the cache service's Prometheus metrics. Names follow the
+// upstream router where one exists (llm_cache_plugin_hits_total,
+// llm_cache_plugin_misses_total, llm_cache_entries_total,
+// llm_cache_operations_total, llm_cache_operation_duration_seconds). A nil
+// *Metrics records nothing.
+type Metrics struct {
+	reg      *prometheus.Registry
+	hits     *prometheus.CounterVec
+	misses   *prometheus.CounterVec
+	ops      *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	writes   *prometheus.CounterVec
+	revision prometheus.Gauge
+
+	mu      sync.Mutex
+	backend string
+	svc     *Service
+}
+
+// NewMetrics returns a registry with the cache metrics and the Go and
+// process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llm_cache_plugin_hits_total", Help: "Cache hits by decision and plugin type.",
+		}, []string{"decision_name", "plugin_type"}),
+		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llm_cache_plugin_misses_total", Help: "Cache misses by decision and plugin type.",
+		}, []string{"decision_name", "plugin_type"}),
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "llm_cache_operations_total", Help: "Cache operations by backend, operation and status.",
+		}, []string{"backend", "operation", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "llm_cache_operation_duration_seconds", Help: "Duration of cache operations.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+		}, []string{"backend", "operation"}),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "semrouter_cache_writes_total",
+			Help: "Cache writes handled by this replica by outcome (applied, dropped, rejected, failed, expired, invalidated).",
+		}, []string{"outcome"}),
+		revision: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "semrouter_cache_config_revision", Help: "Config revision the cache replica serves.",
+		}),
+	}
+	m.reg.MustRegister(m.hits, m.misses, m.ops, m.duration, m.writes, m.revision, statsCollector{m},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry is the metrics registry.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// attach makes the backend gauges read svc's backend at scrape time.
+func (m *Metrics) attach(svc *Service) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.svc = svc
+	m.mu.Unlock()
+}
+
+func (m *Metrics) setBackend(name string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.backend = name
+	m.mu.Unlock()
+}
+
+func (m *Metrics) backendName() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.backend
+}
+
+func (m *Metrics) lookup(decision string, hit bool) {
+	if m == nil {
+		return
+	}
+	if decision == "" {
+		decision = "unknown"
+	}
+	if hit {
+		m.hits.WithLabelValues(decision, pluginType).Inc()
+	} else {
+		m.misses.WithLabelValues(decision, pluginType).Inc()
+	}
+}
+
+func (m *Metrics) op(name string, err error, d time.Duration) {
+	if m == nil {
+		return
+	}
+	status := "success"
+	if err != nil {
+		status = "error"
+	}
+	b := m.backendName()
+	m.ops.WithLabelValues(b, name, status).Inc()
+	m.duration.WithLabelValues(b, name).Observe(d.Seconds())
+}
+
+func (m *Metrics) write(outcome string) {
+	if m == nil {
+		return
+	}
+	m.writes.WithLabelValues(outcome).Inc()
+}
+
+func (m *Metrics) setRevision(rev uint64) {
+	if m == nil {
+		return
+	}
+	m.revision.Set(float64(rev))
+}
+
+var (
+	descEntries = prometheus.NewDesc("llm_cache_entries_total", "Entries in the cache.", []string{"backend"}, nil)
+	descEvict   = prometheus.NewDesc("semrouter_cache_evictions_total", "Entries evicted by the size bounds.", []string{"backend"}, nil)
+	descExpired = prometheus.NewDesc("semrouter_cache_expirations_total", "Entries dropped by their TTL.", []string{"backend"}, nil)
+	descBytes   = prometheus.NewDesc("semrouter_cache_memory_bytes", "Bytes the cache accounts for its entries.", []string{"backend"}, nil)
+	descRatio   = prometheus.NewDesc("semrouter_cache_hit_ratio", "Hits / (hits + misses) since the backend started.", []string{"backend"}, nil)
+)
+
+// statsCollector reads the backend's counters at scrape time.
+type statsCollector struct{ m *Metrics }
+
+func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descEntries
+	ch <- descEvict
+	ch <- descExpired
+	ch <- descBytes
+	ch <- descRatio
+}
+
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	svc := c.m.svc
+	c.m.mu.Unlock()
+	if svc == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, name, err := svc.BackendStats(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descEntries, prometheus.GaugeValue, float64(st.Entries), name)
+	ch <- prometheus.MustNewConstMetric(descEvict, prometheus.CounterValue, float64(st.Evictions), name)
+	ch <- prometheus.MustNewConstMetric(descExpired, prometheus.CounterValue, float64(st.Expirations), name)
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(st.MemoryBytes), name)
+	ch <- prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, st.HitRatio(), name)
+}
