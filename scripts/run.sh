@@ -19,10 +19,10 @@ trap cleanup EXIT INT TERM
 
 "$bin" devllm --addr 127.0.0.1:8809 --models small-chat,code-expert,big-reasoner >"$data/devllm.log" 2>&1 &
 pids+=($!)
-"$bin" serve --config "$config" --data-dir "$data" 2> >(tee "$data/serve.log" >&2) &
+"$bin" serve --config "$config" --data-dir "$data" 2>"$data/serve.log" &
 pids+=($!)
 
-echo "==> waiting for the router on $api"
+echo "==> waiting for the router on $api (logs: $data/serve.log)"
 for _ in $(seq 1 120); do
 	if curl -fs "$api/v1/models" >/dev/null 2>&1; then break; fi
 	sleep 1

@@ -17,6 +17,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	cacheserver "github.com/semrouter/semrouter/services/cache/server"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	classifierserver "github.com/semrouter/semrouter/services/classifier/server"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
@@ -91,6 +92,11 @@ func (e *environment) components() []group {
 			}
 		}},
 		{components: []component{
+			{name: "cache", run: func(ctx context.Context, nc *nats.Conn) error {
+				// The cache's own metrics are served by standalone replicas;
+				// in one process the gateway reports cache hits and misses.
+				return cacheserver.Run(ctx, cacheserver.Options{NATS: nc, Logger: o.Logger.With(slog.String("service", "cache")), Instance: "serve"})
+			}},
 			{name: "classifier", run: e.runClassifier},
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {
 				return gatewayservice.Run(ctx, gatewayservice.Options{
