@@ -6,7 +6,7 @@ import (
 )
 
 // baseBody is the OpenAI form of the base request of the cache service's
-// fingerprint tests (services/cache/request_test.go, baseRequest).
+// fingerprint tests (pkg/cachekey/cachekey_test.go, baseRequest).
 const baseBody = `{"model":"auto","messages":[
  {"role":"system","content":"You are terse."},
  {"role":"user","content":"Hi"},
@@ -16,7 +16,7 @@ const baseBody = `{"model":"auto","messages":[
  "response_format":{"type":"json_object"},
  "temperature":0.2,"max_tokens":100}`
 
-// The digests the cache service pins in services/cache/testdata/
+// The digests pinned in pkg/cachekey/testdata/
 // fingerprint.golden for that request: the gateway and the cache must agree
 // byte for byte, or no lookup would ever hit.
 const (

@@ -1,4 +1,4 @@
-package cache
+package cachekey
 
 import (
 	"encoding/json"
