@@ -67,8 +67,9 @@ lint: ## go vet and gofmt on every module
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	@for m in $(MODULES); do echo "==> go vet $$m"; (cd $$m && go vet ./...) || exit 1; done
 
-bench: setup ## run the Go benchmarks of every module
+bench: build ## run the Go benchmarks of every module, then the end-to-end load run into docs/benchmarks.md
 	@for m in $(MODULES); do (cd $$m && go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
+	./bin/semrouter bench e2e --requests 2000 --concurrency 16 --out docs/benchmarks.md
 
 compose-check: ## validate deploy/compose (docker-compose config -q) and its generated Envoy bootstrap
 	@cd tests/integration && go test -count=1 -run 'TestCompose' ./...
