@@ -38,7 +38,7 @@ func fill(b *testing.B, be *Backend, n int) [][]float32 {
 }
 
 func BenchmarkLookup(b *testing.B) {
-	for _, n := range []int{1_000, 20_000} {
+	for _, n := range []int{1_000, 20_000, 100_000} {
 		be, err := New(cache.Options{Dim: benchDim, EfConstruction: 64})
 		if err != nil {
 			b.Fatal(err)

@@ -29,10 +29,16 @@ type exactKey struct {
 	fp   cache.Fingerprint
 }
 
+// group holds the entries of one partition and context fingerprint. Each
+// group has its own vector index, so a semantic lookup searches only the
+// entries it may return, however large the group (a filtered search over
+// one shared graph slows down sharply when one context holds most of the
+// entries, the common case of single-turn traffic).
 type group struct {
 	gid     uint32
 	key     exactKey // partition and context fingerprint
 	members map[uint64]struct{}
+	idx     *hnsw.Index
 }
 
 type item struct {
@@ -53,10 +59,9 @@ type item struct {
 
 // Backend is the in-memory backend.
 type Backend struct {
-	opts      cache.Options
-	idx       *hnsw.Index // nil when Dim is 0: exact tier only
-	vecBytes  int64
-	exactScan int
+	opts     cache.Options
+	vecCfg   hnsw.Config // per-group index settings; Dim 0: exact tier only
+	vecBytes int64
 
 	// writeMu serialises writers (Put, Invalidate, Flush, purges), which
 	// also mutate the index; lookups never take it.
@@ -92,12 +97,12 @@ func New(opts cache.Options) (*Backend, error) {
 		ev:     newEvictor(opts.Eviction),
 	}
 	if opts.Dim > 0 {
-		b.idx, err = hnsw.New(hnsw.Config{Dim: opts.Dim, M: opts.M, EfConstruction: opts.EfConstruction, Ef: opts.Ef})
+		b.vecCfg = hnsw.Config{Dim: opts.Dim, M: opts.M, EfConstruction: opts.EfConstruction, Ef: opts.Ef}
+		probe, err := hnsw.New(b.vecCfg)
 		if err != nil {
 			return nil, fmt.Errorf("create vector index: %w", err)
 		}
-		b.vecBytes = b.idx.BytesPerVector()
-		b.exactScan = b.idx.Config().ExactThreshold
+		b.vecBytes = probe.BytesPerVector()
 	}
 	return b, nil
 }
@@ -140,7 +145,7 @@ func (b *Backend) Put(ctx context.Context, e *cache.Entry) error {
 		b.mu.Unlock()
 		return cache.ErrClosed
 	}
-	var drop []uint64
+	var drop []dropped
 	drop = b.purgeExpiredLocked(now, drop)
 	ek := exactKey{part: e.Partition.Key(), fp: e.Exact}
 	if old, ok := b.exact[ek]; ok {
@@ -157,8 +162,14 @@ func (b *Backend) Put(ctx context.Context, e *cache.Entry) error {
 	it := &item{e: &stored, exact: ek, size: size, heapIdx: -1, expIdx: -1}
 	it.expires = b.opts.ExpiresAt(&stored)
 	var gid uint32
-	if stored.Embedding != nil && b.idx != nil {
-		it.grp = b.groupLocked(exactKey{part: ek.part, fp: e.Context})
+	if stored.Embedding != nil && b.vecCfg.Dim > 0 {
+		g, err := b.groupLocked(exactKey{part: ek.part, fp: e.Context})
+		if err != nil {
+			b.mu.Unlock()
+			b.dropFromIndex(drop)
+			return err
+		}
+		it.grp = g
 		gid = it.grp.gid
 	}
 	for {
@@ -183,7 +194,7 @@ func (b *Backend) Put(ctx context.Context, e *cache.Entry) error {
 
 	b.dropFromIndex(drop)
 	if it.grp != nil {
-		if err := b.idx.Insert(it.id, stored.Embedding); err != nil {
+		if err := it.grp.idx.Insert(it.id, stored.Embedding); err != nil {
 			b.mu.Lock()
 			b.removeLocked(it, nil)
 			b.mu.Unlock()
@@ -201,9 +212,13 @@ func (b *Backend) overLocked(extra int64) bool {
 	return b.opts.MaxMemoryBytes > 0 && b.bytes+extra > b.opts.MaxMemoryBytes
 }
 
-func (b *Backend) groupLocked(k exactKey) *group {
+func (b *Backend) groupLocked(k exactKey) (*group, error) {
 	if g, ok := b.groups[k]; ok {
-		return g
+		return g, nil
+	}
+	idx, err := hnsw.New(b.vecCfg)
+	if err != nil {
+		return nil, fmt.Errorf("create vector index: %w", err)
 	}
 	for {
 		b.nextGID++
@@ -214,14 +229,20 @@ func (b *Backend) groupLocked(k exactKey) *group {
 			break
 		}
 	}
-	g := &group{gid: b.nextGID, key: k, members: make(map[uint64]struct{})}
+	g := &group{gid: b.nextGID, key: k, members: make(map[uint64]struct{}), idx: idx}
 	b.groups[k] = g
 	b.gids[g.gid] = g
-	return g
+	return g, nil
+}
+
+// dropped is a vector to delete from its group's index once mu is released.
+type dropped struct {
+	g  *group
+	id uint64
 }
 
 // removeLocked unlinks it and returns drop extended with its index key.
-func (b *Backend) removeLocked(it *item, drop []uint64) []uint64 {
+func (b *Backend) removeLocked(it *item, drop []dropped) []dropped {
 	if b.items[it.id] != it {
 		return drop
 	}
@@ -235,7 +256,7 @@ func (b *Backend) removeLocked(it *item, drop []uint64) []uint64 {
 			delete(b.groups, it.grp.key)
 			delete(b.gids, it.grp.gid)
 		}
-		drop = append(drop, it.id)
+		drop = append(drop, dropped{g: it.grp, id: it.id})
 	}
 	if it.expIdx >= 0 {
 		heap.Remove(&b.exp, it.expIdx)
@@ -245,7 +266,7 @@ func (b *Backend) removeLocked(it *item, drop []uint64) []uint64 {
 	return drop
 }
 
-func (b *Backend) purgeExpiredLocked(now time.Time, drop []uint64) []uint64 {
+func (b *Backend) purgeExpiredLocked(now time.Time, drop []dropped) []dropped {
 	for it := b.exp.peekDue(now); it != nil; it = b.exp.peekDue(now) {
 		drop = b.removeLocked(it, drop)
 		b.expirations.Add(1)
@@ -253,18 +274,18 @@ func (b *Backend) purgeExpiredLocked(now time.Time, drop []uint64) []uint64 {
 	return drop
 }
 
-// dropFromIndex deletes index keys; writeMu is held.
-func (b *Backend) dropFromIndex(ids []uint64) {
-	if b.idx == nil || len(ids) == 0 {
-		return
-	}
-	for _, id := range ids {
-		if err := b.idx.Delete(id); err != nil && !errors.Is(err, hnsw.ErrNotFound) {
+// dropFromIndex deletes vectors from their groups' indexes; writeMu is
+// held. An emptied group's index is simply dropped with the group.
+func (b *Backend) dropFromIndex(ds []dropped) {
+	for _, d := range ds {
+		if err := d.g.idx.Delete(d.id); err != nil && !errors.Is(err, hnsw.ErrNotFound) {
 			b.opts.Logger.Warn("drop cache vector", "error", err)
 		}
 	}
-	if b.idx.NeedsCompaction() {
-		b.idx.Compact()
+	for _, d := range ds {
+		if d.g.idx.Len() > 0 && d.g.idx.NeedsCompaction() {
+			d.g.idx.Compact()
+		}
 	}
 }
 
@@ -298,7 +319,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 	part := q.Partition.Key()
 	wantExact := q.Mode == cache.ModeExact || q.Mode == cache.ModeExactThenSemantic
 	wantSemantic := (q.Mode == cache.ModeSemantic || q.Mode == cache.ModeExactThenSemantic) &&
-		len(q.Embedding) > 0 && b.idx != nil
+		len(q.Embedding) > 0 && b.vecCfg.Dim > 0
 
 	b.mu.Lock()
 	if b.closed {
@@ -328,23 +349,11 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 		b.misses.Add(1)
 		return cache.Hit{}, false, nil
 	}
-	gid, size := g.gid, len(g.members)
-	var cands []uint64
-	if len(g.members) <= b.exactScan {
-		cands = make([]uint64, 0, len(g.members))
-		for id := range g.members {
-			cands = append(cands, id)
-		}
-	}
+	idx := g.idx
 	b.mu.Unlock()
 
 	var buf [semanticK]hnsw.Result
-	res, err := b.idx.SearchInto(buf[:0], q.Embedding, hnsw.SearchOptions{
-		K:          semanticK,
-		Filter:     func(k uint64) bool { return uint32(k>>32) == gid },
-		Candidates: cands,
-		FilterSize: size,
-	})
+	res, err := idx.SearchInto(buf[:0], q.Embedding, hnsw.SearchOptions{K: semanticK})
 	if err != nil {
 		return cache.Hit{}, false, fmt.Errorf("search embeddings: %w", err)
 	}
@@ -382,7 +391,7 @@ func (b *Backend) Invalidate(ctx context.Context, f cache.InvalidateFilter) (int
 		b.mu.Unlock()
 		return 0, cache.ErrClosed
 	}
-	var drop []uint64
+	var drop []dropped
 	drop = b.purgeExpiredLocked(now, drop)
 	var match []*item
 	for _, it := range b.items {
@@ -414,9 +423,6 @@ func (b *Backend) Flush(ctx context.Context) error {
 	}
 	b.resetLocked()
 	b.mu.Unlock()
-	if b.idx != nil {
-		b.idx.Reset()
-	}
 	return nil
 }
 
@@ -465,12 +471,25 @@ func (b *Backend) Stats(ctx context.Context) (cache.Stats, error) {
 	}, nil
 }
 
-// IndexStats describes the vector index (zero without one).
+// IndexStats describes the vector indexes, summed over the groups (zero
+// without embeddings).
 func (b *Backend) IndexStats() hnsw.Stats {
-	if b.idx == nil {
-		return hnsw.Stats{}
+	b.mu.Lock()
+	idxs := make([]*hnsw.Index, 0, len(b.groups))
+	for _, g := range b.groups {
+		idxs = append(idxs, g.idx)
 	}
-	return b.idx.Stats()
+	b.mu.Unlock()
+	var st hnsw.Stats
+	for _, x := range idxs {
+		s := x.Stats()
+		st.Live += s.Live
+		st.Tombstones += s.Tombstones
+		st.Slots += s.Slots
+		st.MaxLevel = max(st.MaxLevel, s.MaxLevel)
+		st.MemoryBytes += s.MemoryBytes
+	}
+	return st
 }
 
 // Close releases the entries; later calls fail with cache.ErrClosed.
@@ -481,8 +500,5 @@ func (b *Backend) Close() error {
 	b.closed = true
 	b.resetLocked()
 	b.mu.Unlock()
-	if b.idx != nil {
-		b.idx.Reset()
-	}
 	return nil
 }
