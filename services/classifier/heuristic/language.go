@@ -19,11 +19,11 @@ type LanguageRule struct {
 	Threshold float64
 }
 
-// DefaultDetectorLanguages are the languages the detector tells apart
+// DefaultDetectorLanguages returns the languages the detector tells apart
 // besides those the rules name, so that a rule for "es" is not matched by
 // Portuguese or Italian text merely because neither was a candidate.
-var DefaultDetectorLanguages = []string{
-	"en", "zh", "es", "fr", "de", "it", "pt", "nl", "ru", "ja", "ko", "ar", "hi", "tr", "vi", "pl",
+func DefaultDetectorLanguages() []string {
+	return []string{"en", "zh", "es", "fr", "de", "it", "pt", "nl", "ru", "ja", "ko", "ar", "hi", "tr", "vi", "pl"}
 }
 
 // maxLanguageBytes bounds the text handed to the detector: a prefix of
@@ -77,7 +77,7 @@ func compileLanguage(rules []LanguageRule, o options, errs *errorList) *language
 		f.rules = append(f.rules, languageRule{name: r.Name, lang: l, threshold: t})
 	}
 	checkNames(errs, "language", names)
-	extra := DefaultDetectorLanguages
+	extra := DefaultDetectorLanguages()
 	if o.extraLanguages != nil {
 		extra = o.extraLanguages
 	}

@@ -63,7 +63,7 @@ func compilePII(rules []PIIRule, errs *errorList) *piiFamily {
 		for j, t := range r.AllowedTypes {
 			t = strings.ToUpper(strings.TrimSpace(t))
 			if !knownPIIType(t) {
-				errs.add(fmt.Sprintf("%s.pii_types_allowed[%d]", p, j), r.Name, fmt.Errorf("unknown PII type %q (known: %s)", r.AllowedTypes[j], strings.Join(pii.Types, ", ")))
+				errs.add(fmt.Sprintf("%s.pii_types_allowed[%d]", p, j), r.Name, fmt.Errorf("unknown PII type %q (known: %s)", r.AllowedTypes[j], strings.Join(pii.Types(), ", ")))
 			}
 			pr.allowed = append(pr.allowed, t)
 		}
@@ -78,7 +78,7 @@ func compilePII(rules []PIIRule, errs *errorList) *piiFamily {
 // detectors report that this package does not recognise (so allow-lists
 // written for a model keep validating).
 func knownPIIType(t string) bool {
-	for _, k := range pii.Types {
+	for _, k := range pii.Types() {
 		if k == t {
 			return true
 		}

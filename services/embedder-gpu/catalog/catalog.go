@@ -56,7 +56,7 @@ const (
 )
 
 // Families are the upstream embedding model types with a *_model_path key.
-var Families = []string{"bert", "mmbert", "qwen3", "gemma", "multimodal"}
+func Families() []string { return []string{"bert", "mmbert", "qwen3", "gemma", "multimodal"} }
 
 // Spec is one model to load.
 type Spec struct {
@@ -154,7 +154,7 @@ func FromConfig(cfg *config.Config, o Options) (Plan, config.Problems) {
 		"gemma": sem.GemmaModelPath, "multimodal": sem.MultimodalModelPath,
 	}
 	useLite := plan.find(embedding.ModelUSELite)
-	for _, family := range Families {
+	for _, family := range Families() {
 		p := paths[family]
 		if p == "" {
 			continue
@@ -239,7 +239,7 @@ func addRemote(plan *Plan, ep *config.EmbeddingEndpoint, ec config.EmbeddingSett
 		},
 		APIKeyEnv: ep.APIKeyEnv,
 	}
-	if t := strings.ToLower(ec.ModelType); t != "" && slices.Contains(Families, t) && plan.find(t) == nil {
+	if t := strings.ToLower(ec.ModelType); t != "" && slices.Contains(Families(), t) && plan.find(t) == nil {
 		spec.Aliases = []string{t}
 	}
 	if plan.find(spec.Name) != nil {

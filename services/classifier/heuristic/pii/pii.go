@@ -28,7 +28,9 @@ const (
 )
 
 // Types lists every entity type the Detector can report.
-var Types = []string{Email, Phone, CreditCard, SSN, IBAN, IP, URL, Domain, DateTime, Person}
+func Types() []string {
+	return []string{Email, Phone, CreditCard, SSN, IBAN, IP, URL, Domain, DateTime, Person}
+}
 
 // Entity is one detection: its type, byte span in the text and a score in
 // (0, 1] expressing how certain the recogniser is (checksummed values score
