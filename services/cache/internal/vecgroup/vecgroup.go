@@ -1,7 +1,9 @@
-// Package vecgroup is an HNSW index whose vectors belong to groups (a
-// partition and context fingerprint); searches only return vectors of one
-// group. Vectors are named by caller ids; the group travels in the upper 32
-// bits of the index key, so the search filter needs no lookups.
+// Package vecgroup indexes vectors that belong to groups (a partition and
+// context fingerprint); searches only return vectors of one group. Each
+// group has its own HNSW graph, so a search costs the same however the
+// other groups grow (a filtered walk over one shared graph slows down
+// sharply when one group holds most of the vectors). Vectors are named by
+// caller ids; the group travels in the upper 32 bits of the index key.
 package vecgroup
 
 import (
@@ -22,6 +24,7 @@ type group struct {
 	gid     uint32
 	name    string
 	members map[uint64]struct{} // index keys
+	idx     *hnsw.Index
 }
 
 type ref struct {
@@ -32,8 +35,8 @@ type ref struct {
 // Index groups vectors. Methods are safe for concurrent use; callers
 // serialise Add and Remove of the same id.
 type Index struct {
-	idx       *hnsw.Index
-	exactScan int
+	cfg      hnsw.Config
+	vecBytes int64
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -46,11 +49,11 @@ type Index struct {
 
 // New returns an empty grouped index.
 func New(cfg hnsw.Config) (*Index, error) {
-	idx, err := hnsw.New(cfg)
+	probe, err := hnsw.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	x := &Index{idx: idx, exactScan: idx.Config().ExactThreshold}
+	x := &Index{cfg: cfg, vecBytes: probe.BytesPerVector()}
 	x.resetLocked()
 	return x, nil
 }
@@ -63,7 +66,7 @@ func (x *Index) resetLocked() {
 }
 
 // BytesPerVector is the index's marginal cost of one vector.
-func (x *Index) BytesPerVector() int64 { return x.idx.BytesPerVector() + 64 }
+func (x *Index) BytesPerVector() int64 { return x.vecBytes + 64 }
 
 // Len is the number of vectors.
 func (x *Index) Len() int {
@@ -78,13 +81,18 @@ func (x *Index) Add(groupName string, id uint64, vec []float32) error {
 	x.mu.Lock()
 	g, ok := x.groups[groupName]
 	if !ok {
+		idx, err := hnsw.New(x.cfg)
+		if err != nil {
+			x.mu.Unlock()
+			return fmt.Errorf("index vector: %w", err)
+		}
 		for {
 			x.nextGID++
 			if _, taken := x.gids[x.nextGID]; !taken && x.nextGID != 0 {
 				break
 			}
 		}
-		g = &group{gid: x.nextGID, name: groupName, members: make(map[uint64]struct{})}
+		g = &group{gid: x.nextGID, name: groupName, members: make(map[uint64]struct{}), idx: idx}
 		x.groups[groupName] = g
 		x.gids[g.gid] = g
 	}
@@ -100,7 +108,7 @@ func (x *Index) Add(groupName string, id uint64, vec []float32) error {
 	x.byID[id] = ref{key: key, grp: g}
 	x.byKey[key] = id
 	x.mu.Unlock()
-	if err := x.idx.Insert(key, vec); err != nil {
+	if err := g.idx.Insert(key, vec); err != nil {
 		x.Remove(id)
 		return fmt.Errorf("index vector: %w", err)
 	}
@@ -123,11 +131,11 @@ func (x *Index) Remove(id uint64) {
 		delete(x.gids, r.grp.gid)
 	}
 	x.mu.Unlock()
-	if err := x.idx.Delete(r.key); err != nil && !errors.Is(err, hnsw.ErrNotFound) {
+	if err := r.grp.idx.Delete(r.key); err != nil && !errors.Is(err, hnsw.ErrNotFound) {
 		return
 	}
-	if x.idx.NeedsCompaction() {
-		x.idx.Compact()
+	if r.grp.idx.Len() > 0 && r.grp.idx.NeedsCompaction() {
+		r.grp.idx.Compact()
 	}
 }
 
@@ -139,21 +147,9 @@ func (x *Index) Search(groupName string, q []float32, k int) ([]Match, error) {
 		x.mu.Unlock()
 		return nil, nil
 	}
-	gid, size := g.gid, len(g.members)
-	var cands []uint64
-	if len(g.members) <= x.exactScan {
-		cands = make([]uint64, 0, len(g.members))
-		for key := range g.members {
-			cands = append(cands, key)
-		}
-	}
+	idx := g.idx
 	x.mu.Unlock()
-	res, err := x.idx.Search(q, hnsw.SearchOptions{
-		K:          k,
-		Filter:     func(key uint64) bool { return uint32(key>>32) == gid },
-		Candidates: cands,
-		FilterSize: size,
-	})
+	res, err := idx.Search(q, hnsw.SearchOptions{K: k})
 	if err != nil {
 		return nil, err
 	}
@@ -175,5 +171,4 @@ func (x *Index) Reset() {
 	x.mu.Lock()
 	x.resetLocked()
 	x.mu.Unlock()
-	x.idx.Reset()
 }
