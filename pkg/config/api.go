@@ -138,13 +138,13 @@ func (c *Config) Node() *yaml.Node {
 // Marshal writes the canonical YAML form: keys in schema order, map keys
 // sorted, unset fields omitted, every field (implemented or not) kept.
 func Marshal(c *Config) ([]byte, error) {
-	return marshalYAML(c.Node())
+	return NodeYAML(c.Node())
 }
 
 // MarshalJSON writes the canonical form as JSON (same order as Marshal).
 func (c *Config) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
-	if err := nodeToJSON(&buf, c.Node()); err != nil {
+	if err := NodeJSON(&buf, c.Node()); err != nil {
 		return nil, fmt.Errorf("encode json: %w", err)
 	}
 	return buf.Bytes(), nil

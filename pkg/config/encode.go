@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -266,13 +267,16 @@ func formatFloatTagged(f float64) string {
 	return s + ".0"
 }
 
-// marshalYAML writes a node tree as a YAML document (2-space indent).
-func marshalYAML(n *yaml.Node) ([]byte, error) {
+// NodeYAML writes a node tree (a document or any node) as YAML with a
+// two-space indent.
+func NodeYAML(n *yaml.Node) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}
-	if err := enc.Encode(doc); err != nil {
+	if n.Kind != yaml.DocumentNode {
+		n = &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}
+	}
+	if err := enc.Encode(n); err != nil {
 		return nil, fmt.Errorf("encode yaml: %w", err)
 	}
 	if err := enc.Close(); err != nil {
@@ -281,8 +285,10 @@ func marshalYAML(n *yaml.Node) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// nodeToJSON writes a node tree as JSON, keeping mapping order.
-func nodeToJSON(buf *bytes.Buffer, n *yaml.Node) error {
+// NodeJSON writes a node tree as JSON, keeping mapping order. Strings are
+// not HTML-escaped (a redacted "<redacted>" stays readable); NaN and
+// infinities, which JSON lacks, are written as their YAML text.
+func NodeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	n = resolveNode(n)
 	if n == nil {
 		buf.WriteString("null")
@@ -295,10 +301,9 @@ func nodeToJSON(buf *bytes.Buffer, n *yaml.Node) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			k, _ := json.Marshal(n.Content[i].Value)
-			buf.Write(k)
+			writeJSONString(buf, n.Content[i].Value)
 			buf.WriteByte(':')
-			if err := nodeToJSON(buf, n.Content[i+1]); err != nil {
+			if err := NodeJSON(buf, n.Content[i+1]); err != nil {
 				return err
 			}
 		}
@@ -309,7 +314,7 @@ func nodeToJSON(buf *bytes.Buffer, n *yaml.Node) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := nodeToJSON(buf, c); err != nil {
+			if err := NodeJSON(buf, c); err != nil {
 				return err
 			}
 		}
@@ -326,20 +331,27 @@ func nodeToJSON(buf *bytes.Buffer, n *yaml.Node) error {
 			buf.WriteString(strconv.FormatBool(b))
 		case "!!int", "!!float":
 			f, err := parseNumber(n.Value)
-			if err != nil {
-				return fmt.Errorf("number %q: %w", n.Value, err)
-			}
-			if f == float64(int64(f)) && n.ShortTag() == "!!int" {
+			switch {
+			case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
+				writeJSONString(buf, n.Value)
+			case f == float64(int64(f)) && n.ShortTag() == "!!int":
 				buf.WriteString(strconv.FormatInt(int64(f), 10))
-			} else {
+			default:
 				buf.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
 			}
 		default:
-			s, _ := json.Marshal(n.Value)
-			buf.Write(s)
+			writeJSONString(buf, n.Value)
 		}
 	default:
 		return fmt.Errorf("unsupported yaml node kind %d", n.Kind)
 	}
 	return nil
+}
+
+// writeJSONString writes s as a JSON string without HTML escaping.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	buf.Truncate(buf.Len() - 1) // Encode ends with a newline
 }

@@ -190,12 +190,12 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
 	ctype := "application/yaml"
 	if wantJSON(r) {
 		var buf bytes.Buffer
-		if err = encodeJSON(&buf, node); err == nil {
+		if err = config.NodeJSON(&buf, node); err == nil {
 			buf.WriteByte('\n')
 			body, ctype = buf.Bytes(), "application/json"
 		}
 	} else {
-		body, err = encodeYAML(node)
+		body, err = config.NodeYAML(node)
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())

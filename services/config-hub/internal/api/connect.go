@@ -120,10 +120,10 @@ func (c *configService) GetConfig(ctx context.Context, req *connect.Request[conf
 	}
 	if req.Msg.GetFormat() == configv1.ConfigFormat_CONFIG_FORMAT_JSON {
 		var buf bytes.Buffer
-		err = encodeJSON(&buf, node)
+		err = config.NodeJSON(&buf, node)
 		out.Document, out.Format = buf.Bytes(), configv1.ConfigFormat_CONFIG_FORMAT_JSON
 	} else {
-		out.Document, err = encodeYAML(node)
+		out.Document, err = config.NodeYAML(node)
 	}
 	if err != nil {
 		return nil, connect.NewError(connect.CodeInternal, err)

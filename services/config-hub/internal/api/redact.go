@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -72,92 +71,6 @@ func RedactYAML(doc []byte) (*yaml.Node, error) {
 	}
 	redactNode(&n, false)
 	return &n, nil
-}
-
-// encodeYAML writes a node tree as YAML.
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, fmt.Errorf("encode yaml: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode yaml: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// encodeJSON writes a node tree as JSON, keeping key order.
-func encodeJSON(buf *bytes.Buffer, n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			buf.WriteString("null")
-			return nil
-		}
-		return encodeJSON(buf, n.Content[0])
-	case yaml.MappingNode:
-		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			writeJSONString(buf, n.Content[i].Value)
-			buf.WriteByte(':')
-			if err := encodeJSON(buf, n.Content[i+1]); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	case yaml.SequenceNode:
-		buf.WriteByte('[')
-		for i, c := range n.Content {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeJSON(buf, c); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			buf.WriteString("null")
-		case "!!bool":
-			var b bool
-			if err := n.Decode(&b); err != nil {
-				return err
-			}
-			buf.WriteString(strconv.FormatBool(b))
-		case "!!int", "!!float":
-			var f any
-			if err := n.Decode(&f); err != nil {
-				return err
-			}
-			v, err := json.Marshal(f)
-			if err != nil {
-				// NaN or Inf: keep the text.
-				writeJSONString(buf, n.Value)
-				return nil
-			}
-			buf.Write(v)
-		default:
-			writeJSONString(buf, n.Value)
-		}
-	case yaml.AliasNode:
-		return encodeJSON(buf, n.Alias)
-	}
-	return nil
-}
-
-// writeJSONString writes s as a JSON string without HTML escaping.
-func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	buf.Truncate(buf.Len() - 1) // Encode ends with a newline
 }
 
 // restoreRedacted puts stored secrets back where a submitted document
