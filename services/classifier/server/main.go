@@ -31,12 +31,10 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	embedModel := fs.String("embed-model", os.Getenv("SEMROUTER_EMBED_MODEL"), "embedding model to ask the embedder service for (empty: embedding signals are degraded)")
 	embedTimeout := fs.Duration("embed-timeout", 30*time.Second, "timeout of one embedder request")
 	guardDir := fs.String("guard-dir", os.Getenv("SEMROUTER_GUARD_DIR"), "directory of the unpacked "+jailbreak.GuardPackage+" package (jailbreak model; empty: pattern-only jailbreak rules)")
-	headDir := fs.String("domain-heads", os.Getenv("SEMROUTER_DOMAIN_HEADS"), "directory of trained domain heads, <model>.json (empty: domain signals are degraded)")
+	headDir := fs.String("domain-heads", os.Getenv("SEMROUTER_DOMAIN_HEADS"), "directory of extra trained domain heads, <model>.json (the heads of the built-in models ship in the binary)")
 	highAccuracy := fs.Bool("language-high-accuracy", false, "use lingua's high-accuracy language detection (more memory and time)")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	tracing := telemetry.AddFlags(fs, "semrouter-classifier", os.Getenv)
+	obs := telemetry.AddServiceFlags(fs, "semrouter-classifier", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -46,10 +44,11 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	log, err := telemetry.NewLogger(stderr, telemetry.LogConfig{Level: *logLevel, Format: *logFormat})
+	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {
 		return err
 	}
+	defer stopTracing()
 	var jb heuristic.JailbreakScorer
 	if *guardDir != "" {
 		s, err := jailbreak.Load(*guardDir)
@@ -58,22 +57,6 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		jb = s
 	}
-	tcfg, err := tracing.Config()
-	if err != nil {
-		return err
-	}
-	tcfg.InstanceID = *instance
-	tel, err := telemetry.New(ctx, tcfg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(sctx); err != nil {
-			log.Warn("flush traces", slog.String("error", err.Error()))
-		}
-	}()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-classifier"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)

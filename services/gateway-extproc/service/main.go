@@ -31,9 +31,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	stageTimeout := fs.Duration("stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	tracing := telemetry.AddFlags(fs, "semrouter-gateway", os.Getenv)
+	obs := telemetry.AddServiceFlags(fs, "semrouter-gateway", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -43,20 +41,11 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	log, err := telemetry.NewLogger(stderr, telemetry.LogConfig{Level: *logLevel, Format: *logFormat})
+	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {
 		return err
 	}
-	tcfg, err := tracing.Config()
-	if err != nil {
-		return err
-	}
-	tcfg.InstanceID = *instance
-	tel, err := telemetry.New(ctx, tcfg)
-	if err != nil {
-		return err
-	}
-	defer shutdownTracing(tel, log)
+	defer stopTracing()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-gateway"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
@@ -83,14 +72,5 @@ func overrideFirstListener(addr string) func(listener, configured string) (net.L
 		bind := configured
 		once.Do(func() { bind = addr })
 		return net.Listen("tcp", bind)
-	}
-}
-
-// shutdownTracing flushes the spans still buffered.
-func shutdownTracing(tel *telemetry.Telemetry, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := tel.Shutdown(ctx); err != nil {
-		log.Warn("flush traces", slog.String("error", err.Error()))
 	}
 }

@@ -1,0 +1,50 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestServiceFlagsStart(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "defaults"},
+		{name: "json debug", args: []string{"--log-level", "debug", "--log-format", "json"}},
+		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "loud"},
+		{name: "bad sample rate", args: []string{"--trace-sample-rate", "2"}, wantErr: "trace-sample-rate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("svc", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			f := AddServiceFlags(fs, "svc", nil)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			log, tel, stop, err := f.Start(context.Background(), &out, "i1")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			log.Debug("hello")
+			log.Info("hello")
+			if !strings.Contains(out.String(), "hello") || tel.TracerProvider == nil {
+				t.Fatalf("logger wrote %q, tracer provider %v", out.String(), tel.TracerProvider)
+			}
+		})
+	}
+}
