@@ -461,11 +461,15 @@ func TestResponsePathPublishes(t *testing.T) {
 		ctype     string
 		chunks    []string
 		wantStore bool
+		// noEnd: the client hung up before the end of the upstream body
+		// was relayed.
+		noEnd bool
 	}{
-		{"stream complete", 200, "text/event-stream", []string{streamBody[:50], streamBody[50:120], streamBody[120:]}, true},
-		{"stream cut before done", 200, "text/event-stream", []string{streamBody[:150]}, false},
-		{"json complete", 200, "application/json", []string{cachedBody[:40], cachedBody[40:]}, true},
-		{"json 500", 500, "application/json", []string{`{"error":{"message":"x"}}`}, false},
+		{"stream complete", 200, "text/event-stream", []string{streamBody[:50], streamBody[50:120], streamBody[120:]}, true, false},
+		{"stream done, client gone before end of body", 200, "text/event-stream", []string{streamBody}, true, true},
+		{"stream cut before done", 200, "text/event-stream", []string{streamBody[:150]}, false, false},
+		{"json complete", 200, "application/json", []string{cachedBody[:40], cachedBody[40:]}, true, false},
+		{"json 500", 500, "application/json", []string{`{"error":{"message":"x"}}`}, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -481,7 +485,7 @@ func TestResponsePathPublishes(t *testing.T) {
 			x.ResponseHeaders(tc.status, tc.ctype)
 			for i, c := range tc.chunks {
 				clk.Advance(100 * time.Millisecond)
-				x.ResponseBody([]byte(c), i == len(tc.chunks)-1)
+				x.ResponseBody([]byte(c), i == len(tc.chunks)-1 && !tc.noEnd)
 			}
 			clk.Advance(400 * time.Millisecond)
 			x.Finish(context.Background())

@@ -92,7 +92,10 @@ func (x *Exchange) Finish(ctx context.Context) {
 	if s.reasm != nil {
 		r := s.reasm
 		s.usage, s.hasUsage = r.Usage, r.HasUsage
-		complete = s.ended && r.Complete()
+		// [DONE] marks a complete stream even when the client hung up
+		// before the upstream's end of body was relayed (the OpenAI SDKs
+		// close the connection as soon as they read it).
+		complete = r.Complete()
 		if complete {
 			if b, err := r.Completion(); err == nil {
 				completion = b
