@@ -29,6 +29,9 @@ type Query struct {
 	Embedding []float32
 	// Threshold is the minimum cosine similarity of a semantic hit.
 	Threshold float32
+	// Text is the last user turn. When set, a semantic candidate is only
+	// served if SameQuestion(Text, entry.Query) holds; "" skips the guard.
+	Text string
 	// MaxAge, when positive, rejects entries older than it.
 	MaxAge time.Duration
 }

@@ -79,6 +79,7 @@ func (c *Cache) Lookup(ctx context.Context, r Request) (LookupResult, error) {
 	}
 	if r.Keys.HasUser {
 		q.Embedding = r.Embedding
+		q.Text = r.Keys.LastUser
 	}
 	if r.Controls.HasMaxAge {
 		q.MaxAge = r.Controls.MaxAge

@@ -111,6 +111,7 @@ func (e *env) mustMiss(q cache.Query) {
 func RunBackendSuite(t *testing.T, f Factory) {
 	t.Run("ExactHit", func(t *testing.T) { testExactHit(t, f) })
 	t.Run("SemanticHitAndThreshold", func(t *testing.T) { testSemantic(t, f) })
+	t.Run("SemanticGuard", func(t *testing.T) { testSemanticGuard(t, f) })
 	t.Run("ExactThenSemantic", func(t *testing.T) { testExactThenSemantic(t, f) })
 	t.Run("ContextIsolation", func(t *testing.T) { testContextIsolation(t, f) })
 	t.Run("PartitionIsolation", func(t *testing.T) { testPartitionIsolation(t, f) })

@@ -366,7 +366,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 		it, ok := b.items[r.Key]
 		// The group may have emptied and its id been reused since the
 		// search started: check the entry's own keys.
-		if !ok || it.grp == nil || it.grp.key != want || !usable(it, q, now) {
+		if !ok || it.grp == nil || it.grp.key != want || !usable(it, q, now) || !cache.SameQuestion(q.Text, it.e.Query) {
 			continue
 		}
 		return b.hitLocked(it, cache.TierSemantic, r.Score), true, nil

@@ -338,7 +338,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 					break
 				}
 				sim := sr.Scores[i]
-				if sim >= q.Threshold && usable(r, q, now) {
+				if sim >= q.Threshold && usable(r, q, now) && r.entry != nil && cache.SameQuestion(q.Text, r.entry.Query) {
 					return b.hit(ctx, r, cache.TierSemantic, sim)
 				}
 			}

@@ -237,7 +237,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 				b.vec.Remove(m.ID) // dropped by another replica or by Redis expiry
 				continue
 			}
-			if e.Partition != q.Partition || e.Context != q.Context || !usable(e, exp, q, now) {
+			if e.Partition != q.Partition || e.Context != q.Context || !usable(e, exp, q, now) || !cache.SameQuestion(q.Text, e.Query) {
 				continue
 			}
 			if h, ok, err := b.hit(ctx, id, e, cache.TierSemantic, m.Score); err != nil || ok {

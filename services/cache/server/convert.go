@@ -129,6 +129,7 @@ func toQuery(req *cachev1.LookupRequest, dim int, threshold float32) (cache.Quer
 	} else {
 		q.Threshold = threshold
 	}
+	q.Text = req.GetQueryText()
 	if d := req.GetMaxAge(); d != nil {
 		if err := d.CheckValid(); err != nil || d.AsDuration() < 0 {
 			return q, invalidf("max_age: must be a non-negative duration")

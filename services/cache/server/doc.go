@@ -35,6 +35,20 @@
 // replay writes of a narrower invalidation (a single partition) that are
 // in the stream, until the stream's MaxAge drops them.
 //
+// # Lookups with alternatives
+//
+// A LookupRequest with alternatives (the gateway's speculative lookup,
+// made while its classifier runs) is answered by looking the same query up
+// in each listed partition, one backend lookup each, so every backend
+// supports it unchanged; the response holds one candidate per alternative,
+// in order, and hit = any candidate hit. At most MaxAlternatives are
+// accepted (InvalidArgument above). It counts as one lookup in the metrics
+// and in Stats: a hit when any candidate hit, else a miss; except that
+// redis and valkey keep their counters in the shared store, which counts
+// one lookup per alternative. Every hit candidate is recorded as a use of
+// its entry by the eviction policy (LRU/LFU), even one the gateway does
+// not serve.
+//
 // # Config
 //
 // Run watches the config KV (configwatch) and compiles

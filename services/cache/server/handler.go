@@ -47,12 +47,16 @@ func tierOf(t cache.Tier) cachev1.CacheTier {
 	return cachev1.CacheTier_CACHE_TIER_EXACT
 }
 
-// Lookup answers from this replica's backend.
+// Lookup answers from this replica's backend. A lookup with alternatives
+// answers every listed partition (see lookupAlternatives).
 func (s *Service) Lookup(ctx context.Context, req *connect.Request[cachev1.LookupRequest]) (*connect.Response[cachev1.LookupResponse], error) {
 	start := time.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st := s.st
+	if len(req.Msg.GetAlternatives()) > 0 {
+		return s.lookupAlternatives(ctx, st, req.Msg, start)
+	}
 	decision := req.Msg.GetPartition().GetDecision()
 	if !st.settings.Enabled {
 		return connect.NewResponse(&cachev1.LookupResponse{}), nil

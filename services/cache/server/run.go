@@ -12,12 +12,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semrouter/semrouter/gen/semrouter/cache/v1/cachev1connect"
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/pkg/configwatch"
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/cache"
 )
 
@@ -49,6 +51,8 @@ type Options struct {
 	// OnReady, when set, is called with the running service once it
 	// serves on NATS (tests).
 	OnReady func(*Service)
+	// TracerProvider traces the NATS requests (nil: no tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Run serves one cache replica until ctx ends: it creates the writes
@@ -103,6 +107,9 @@ func Run(ctx context.Context, o Options) error {
 
 	path, handler := cachev1connect.NewCacheServiceHandler(svc)
 	nopts := []natsrpc.ServerOption{natsrpc.WithLogger(log)}
+	if o.TracerProvider != nil {
+		nopts = append(nopts, natsrpc.WithTracerProvider(o.TracerProvider), natsrpc.WithPropagator(telemetry.Propagator()))
+	}
 	if o.MaxConcurrency > 0 {
 		nopts = append(nopts, natsrpc.WithMaxConcurrency(o.MaxConcurrency))
 	}

@@ -369,4 +369,12 @@ func TestDisabled(t *testing.T) {
 		t.Fatalf("Store: %+v %v", res, err)
 	}
 	mustMiss(t, a.http, exactLookup(basePartition, "q"))
+	// A lookup with alternatives still answers one (missing) candidate
+	// each, so the gateway needs no second round trip.
+	multi := exactLookup(nil, "q")
+	multi.Alternatives = []*cachev1.Partition{basePartition, partition("other")}
+	if res := lookup(t, a.http, multi); res.GetHit() || len(res.GetCandidates()) != 2 ||
+		res.GetCandidates()[1].GetIndex() != 1 || res.GetCandidates()[1].GetHit() {
+		t.Fatalf("disabled lookup with alternatives: %+v", res)
+	}
 }

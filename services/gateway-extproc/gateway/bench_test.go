@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -87,5 +88,80 @@ func BenchmarkRequestObserved(b *testing.B) {
 		}
 		_ = x.ResponseHeaders(200, "application/json")
 		x.End(200)
+	}
+}
+
+// rttStages are FAKE classifier and cache stages that each take a fixed
+// simulated round trip (rtt) and answer decision business (whose
+// response_cache plugin is enabled) and a cache miss.
+type rttStages struct{ rtt time.Duration }
+
+func (s rttStages) wait(ctx context.Context) error {
+	t := time.NewTimer(s.rtt)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s rttStages) Classify(ctx context.Context, _ *RouteRequest) (*Decision, error) {
+	return &Decision{Name: "business", Confidence: 0.9}, s.wait(ctx)
+}
+
+func (s rttStages) Lookup(ctx context.Context, _ *CacheQuery) ([]CachedResponse, error) {
+	return nil, s.wait(ctx)
+}
+
+func (s rttStages) Store(context.Context, *CacheEntry) error { return nil }
+
+// rttPartitionsCache adds the speculative lookup to rttStages.
+type rttPartitionsCache struct{ rttStages }
+
+func (s rttPartitionsCache) LookupPartitions(ctx context.Context, _ *CacheQuery, parts []CachePartition) ([][]CachedResponse, error) {
+	return make([][]CachedResponse, len(parts)), s.wait(ctx)
+}
+
+var (
+	_ Classifier      = rttStages{}
+	_ Cache           = rttStages{}
+	_ PartitionsCache = rttPartitionsCache{}
+)
+
+// BenchmarkRequestBodyCacheDecision measures request-body processing of a
+// 2 KB body routed to a decision with the response cache enabled (a
+// miss), when the classifier and the cache each take a simulated 500 µs
+// round trip: "parallel" looks the cache up speculatively while the
+// classifier runs (a PartitionsCache), "sequential" after it (a plain
+// Cache, the fallback path).
+func BenchmarkRequestBodyCacheDecision(b *testing.B) {
+	const rtt = 500 * time.Microsecond
+	spec := testSpec()
+	spec.NeedsEmbedding = false
+	spec.StageTimeout = time.Second
+	for _, bc := range []struct {
+		name  string
+		cache Cache
+	}{
+		{"parallel", rttPartitionsCache{rttStages{rtt}}},
+		{"sequential", rttStages{rtt}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := newGateway(b, spec, Stages{Classifier: rttStages{rtt}, Cache: bc.cache})
+			body := body2KB()
+			ctx := context.Background()
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				x := g.NewExchange()
+				x.RequestHeaders("POST", "/v1/chat/completions", noHeaders)
+				imm, fwd := x.RequestBody(ctx, body)
+				if imm != nil || fwd == nil || len(x.routed.degraded) > 0 {
+					b.Fatalf("unexpected result: degraded %v", x.routed.degraded)
+				}
+			}
+		})
 	}
 }

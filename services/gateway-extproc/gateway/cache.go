@@ -17,56 +17,98 @@ type cacheResult struct {
 	err  error
 }
 
-// cacheKeys is the partition and fingerprints of this exchange, computed
-// once for the lookup and reused for the store.
+// cacheKeys is the fingerprints of this exchange, computed once for the
+// speculative lookup, the lookup and the store.
 type cacheKeys struct {
 	done bool
 	ok   bool
-	keys cachekey.Keys
-	id   Identity
+	// err is why the body could not be fingerprinted; reported (degraded)
+	// once, when a lookup or store of the selected decision needs the keys.
+	err      error
+	reported bool
+	keys     cachekey.Keys
+	id       Identity
 }
 
-// cachePartition is the partition of this exchange under rc for the model
-// now serving it; ok is false when the request cannot be cached (scope
-// user without a user id, or a body that cannot be fingerprinted).
-func (x *Exchange) cachePartition(rc *routes.ResponseCachePlugin) (CachePartition, cachekey.Keys, bool) {
+// fingerprints computes the cache keys of the request body once.
+func (x *Exchange) fingerprints() (cachekey.Keys, bool) {
 	ck := &x.routed.cache
 	if !ck.done {
 		ck.done = true
 		keys, err := cachekey.Compute(x.req.Raw())
 		if err != nil {
-			x.degrade(StageCache, err)
+			ck.err = err
 		} else {
 			ck.keys, ck.ok = keys, true
 		}
 	}
-	if !ck.ok || x.routed.target.Model == nil {
-		return CachePartition{}, cachekey.Keys{}, false
-	}
-	p := CachePartition{Recipe: x.recipe, Decision: x.routed.decision.Name, Model: x.routed.target.Model.Name,
-		Scope: rc.Scope, Revision: rc.Revision}
+	return ck.keys, ck.ok
+}
+
+// partitionFor is the partition of this exchange under rc, the
+// response_cache plugin of decision, when model serves it: the one place
+// partitions are made, for the speculative lookup (every decision × model
+// the request may be routed to) and for the selected decision. ok is false
+// when the request cannot be cached under rc (scope user without a user
+// id).
+func (x *Exchange) partitionFor(rc *routes.ResponseCachePlugin, decision, model string) (CachePartition, bool) {
+	p := CachePartition{Recipe: x.recipe, Decision: decision, Model: model, Scope: rc.Scope, Revision: rc.Revision}
 	switch rc.Scope {
 	case routes.CacheScopeGlobal:
 		p.Decision = ""
 	case routes.CacheScopeUser:
-		if ck.id.User == "" {
+		if x.routed.cache.id.User == "" {
 			// Never share a per-user cache between anonymous callers.
-			return CachePartition{}, cachekey.Keys{}, false
+			return CachePartition{}, false
 		}
-		p.ScopeID = ck.id.User
+		p.ScopeID = x.routed.cache.id.User
 	default:
 		p.Scope = routes.CacheScopeDecision
 	}
-	return p, ck.keys, true
+	return p, true
+}
+
+// cachePartition is the partition of this exchange under rc for the
+// selected decision and the model now serving it; ok is false when the
+// request cannot be cached (scope user without a user id, or a body that
+// cannot be fingerprinted).
+func (x *Exchange) cachePartition(rc *routes.ResponseCachePlugin) (CachePartition, cachekey.Keys, bool) {
+	keys, ok := x.fingerprints()
+	if ck := &x.routed.cache; !ok {
+		if !ck.reported {
+			ck.reported = true
+			x.degrade(StageCache, ck.err)
+		}
+		return CachePartition{}, cachekey.Keys{}, false
+	}
+	if x.routed.target.Model == nil {
+		return CachePartition{}, cachekey.Keys{}, false
+	}
+	p, ok := x.partitionFor(rc, x.routed.decision.Name, x.routed.target.Model.Name)
+	if !ok {
+		return CachePartition{}, cachekey.Keys{}, false
+	}
+	return p, keys, true
+}
+
+// cacheQuery is the lookup of decision (whose plugin is rc) in part.
+func (x *Exchange) cacheQuery(rc *routes.ResponseCachePlugin, decision string, part CachePartition, keys cachekey.Keys) *CacheQuery {
+	q := &CacheQuery{Model: x.req.Model, Recipe: x.recipe, Decision: decision, Partition: part, Keys: keys,
+		Query: x.req.LastUserText(), Embedding: x.routed.embedding, Mode: rc.Mode, SimilarityThreshold: rc.SimilarityThreshold}
+	if maxAge, ok := x.cacheControlSeconds(rc, "max-age"); ok {
+		q.MaxAge = maxAge
+	}
+	return q
 }
 
 // cacheLookup asks the cache for the selected decision when its
-// response_cache plugin is enabled, under the stage deadline. A lookup
-// that ignores its deadline is abandoned.
-func (x *Exchange) cacheLookup(ctx context.Context, id Identity) []CachedResponse {
+// response_cache plugin is enabled, under the stage deadline. When the
+// speculative lookup (started with the classifier) anticipated the
+// selected partition, its candidate is the answer; otherwise the lookup
+// is made now. A lookup that ignores its deadline is abandoned.
+func (x *Exchange) cacheLookup(ctx context.Context, spec *speculation) []CachedResponse {
 	rc := x.responseCachePlugin()
 	c := x.g.stages.Cache
-	x.routed.cache.id = id
 	if rc == nil || c == nil || x.req.LastUser < 0 || x.cacheDirective(rc, "no-cache") {
 		return nil
 	}
@@ -74,10 +116,9 @@ func (x *Exchange) cacheLookup(ctx context.Context, id Identity) []CachedRespons
 	if !ok {
 		return nil
 	}
-	q := &CacheQuery{Model: x.req.Model, Recipe: x.recipe, Decision: x.routed.decision.Name, Partition: part, Keys: keys,
-		Query: x.req.LastUserText(), Embedding: x.routed.embedding, Mode: rc.Mode, SimilarityThreshold: rc.SimilarityThreshold}
-	if maxAge, ok := x.cacheControlSeconds(rc, "max-age"); ok {
-		q.MaxAge = maxAge
+	q := x.cacheQuery(rc, x.routed.decision.Name, part, keys)
+	if hits, ok := x.speculated(spec, q); ok {
+		return hits
 	}
 	ctx = x.startCacheSpan(ctx, q.Decision)
 	ctx, cancel := context.WithTimeout(ctx, x.t.StageTimeout)

@@ -108,27 +108,34 @@ func (x *Exchange) passthrough(m *routes.Model) *Forward {
 	return f
 }
 
-// route runs the fan-out and applies the decision: embed, classify, then
-// (once the decision and the selected model, which key the cache
-// partition, are known) the cache lookup of a decision that enables it.
+// route runs the fan-out and applies the decision: embed, then classify
+// and the speculative cache lookup in parallel (every partition the
+// request may be routed to; the cache partition is keyed by the decision
+// and the selected model), each under its own stage deadline; the
+// selected decision's candidate is then used when the decision enables
+// the cache (or looked up now when it was not anticipated).
 func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	r := &x.routed
 	t := x.t
 	rr := &RouteRequest{Model: x.req.Model, Recipe: x.recipe, Messages: x.req.Messages,
 		LastUser: x.req.LastUser, HasTools: x.req.HasTools, Header: x.hdr, Identity: x.identity(), Request: x.req,
 		ConfigRevision: t.RevisionNumber()}
+	r.cache.id = rr.Identity
 	if t.NeedsEmbedding && x.req.LastUser >= 0 {
 		r.embedding, rr.History = x.embed(ctx)
 		rr.Embedding = r.embedding
 		rr.EmbeddingDegraded = r.embedding == nil
 	}
+	spec := x.speculate(ctx)
+	defer spec.finish(nil)
 	dec := x.classify(ctx, rr)
 	x.resolve(dec)
 	if dec != nil && dec.Block != nil {
+		spec.finish(nil)
 		r.latency = x.g.now().Sub(x.start)
 		return x.blocked(dec.Block), nil
 	}
-	hits := x.cacheLookup(ctx, rr.Identity)
+	hits := x.cacheLookup(ctx, spec)
 	imm := x.cacheHit(hits)
 	x.endCacheSpan(len(hits), x.cacheErr)
 	if imm != nil {

@@ -42,6 +42,21 @@ type Cache interface {
 	Store(ctx context.Context, e *CacheEntry) error
 }
 
+// PartitionsCache is a Cache that answers one query for several
+// partitions in one round trip: the gateway's speculative lookup, made
+// while the classifier runs, for every partition the request may be
+// routed to.
+type PartitionsCache interface {
+	Cache
+	// LookupPartitions looks q up in each of parts (q.Partition and
+	// q.Decision are ignored) and returns one candidate list per
+	// partition, in order (empty: a miss). A cache that cannot answer per
+	// partition returns an error that is neither ErrStageTimeout nor
+	// ErrStageUnavailable: the gateway then looks the selected partition
+	// up with Lookup.
+	LookupPartitions(ctx context.Context, q *CacheQuery, parts []CachePartition) ([][]CachedResponse, error)
+}
+
 // LatencyPublisher receives one observation per upstream response.
 type LatencyPublisher interface {
 	PublishLatency(ctx context.Context, obs *LatencyObservation) error
@@ -113,9 +128,12 @@ type Block struct {
 	Signal string
 }
 
-// CacheQuery is a cache lookup. It is made once the decision and the
-// selected model are known, for a decision whose response_cache plugin is
-// enabled.
+// CacheQuery is a cache lookup for a decision whose response_cache plugin
+// is enabled. With a PartitionsCache it is made once the embedding is
+// known, in parallel with the classifier, for every partition the request
+// may be routed to (LookupPartitions); the gateway keeps the candidate of
+// the selected decision and model, and otherwise (or with a plain Cache)
+// looks up once the decision and the selected model are known.
 type CacheQuery struct {
 	// Model is the model name the client asked for.
 	Model  string

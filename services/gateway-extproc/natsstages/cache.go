@@ -32,7 +32,7 @@ type Cache struct {
 	now            func() time.Time
 }
 
-var _ gateway.Cache = (*Cache)(nil)
+var _ gateway.PartitionsCache = (*Cache)(nil)
 
 // NewCache returns a Cache. embeddingModel (optional) names the model the
 // query embeddings come from; pass (*Embedder).ResolvedModel.
@@ -76,11 +76,11 @@ func Mode(m string) cachev1.LookupMode {
 	}
 }
 
-// Lookup asks the cache for an answer in the query's partition.
-func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.CachedResponse, error) {
+// lookupRequest is the wire form of q, without its partition.
+func (c *Cache) lookupRequest(q *gateway.CacheQuery) *cachev1.LookupRequest {
 	req := &cachev1.LookupRequest{
 		ExactFingerprint: q.Keys.Exact, ContextFingerprint: q.Keys.Context,
-		Partition: Partition(q.Partition), Mode: Mode(q.Mode), SimilarityThreshold: float64(q.SimilarityThreshold),
+		Mode: Mode(q.Mode), SimilarityThreshold: float64(q.SimilarityThreshold), QueryText: q.Query,
 	}
 	if len(q.Embedding) > 0 {
 		req.QueryEmbedding, req.EmbeddingModel = &commonv1.Vector{Values: q.Embedding}, c.embeddingModel()
@@ -88,30 +88,85 @@ func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.Ca
 	if q.MaxAge > 0 {
 		req.MaxAge = durationpb.New(q.MaxAge)
 	}
+	return req
+}
+
+// Lookup asks the cache for an answer in the query's partition.
+func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.CachedResponse, error) {
+	req := c.lookupRequest(q)
+	req.Partition = Partition(q.Partition)
 	res, err := c.client.Lookup(ctx, connect.NewRequest(req))
 	if err != nil {
 		return nil, stageError("cache lookup", err)
 	}
 	m := res.Msg
-	if !m.GetHit() || len(m.GetResponse().GetBody()) == 0 {
+	return candidate(q.Decision, m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse())
+}
+
+// ErrNoCandidates: the cache service answered a lookup with alternatives
+// without one candidate per alternative (a service that predates them).
+var ErrNoCandidates = errors.New("cache lookup: the service answered no candidates for the alternatives")
+
+// LookupPartitions asks the cache for an answer in each of parts at once
+// (LookupRequest.alternatives): one candidate list per partition.
+func (c *Cache) LookupPartitions(ctx context.Context, q *gateway.CacheQuery, parts []gateway.CachePartition) ([][]gateway.CachedResponse, error) {
+	req := c.lookupRequest(q)
+	req.Alternatives = make([]*cachev1.Partition, len(parts))
+	for i, p := range parts {
+		req.Alternatives[i] = Partition(p)
+	}
+	res, err := c.client.Lookup(ctx, connect.NewRequest(req))
+	if err != nil {
+		if connect.CodeOf(err) == connect.CodeInvalidArgument || connect.CodeOf(err) == connect.CodeUnimplemented {
+			// Not a stage failure: the gateway falls back to Lookup.
+			return nil, fmt.Errorf("cache lookup: %w", err)
+		}
+		return nil, stageError("cache lookup", err)
+	}
+	cands := res.Msg.GetCandidates()
+	if len(cands) != len(parts) {
+		return nil, ErrNoCandidates
+	}
+	out := make([][]gateway.CachedResponse, len(parts))
+	for _, m := range cands {
+		i := int(m.GetIndex())
+		if i < 0 || i >= len(parts) || out[i] != nil {
+			return nil, fmt.Errorf("%w: candidate index %d", ErrNoCandidates, i)
+		}
+		hits, err := candidate("", m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse())
+		if err != nil {
+			return nil, err
+		}
+		if hits == nil {
+			hits = []gateway.CachedResponse{}
+		}
+		out[i] = hits
+	}
+	return out, nil
+}
+
+// candidate decodes one lookup outcome (nil: a miss). A stream stored by
+// another writer is reassembled: the gateway answers from the completion
+// it carries.
+func candidate(decision string, hit bool, similarity float64, tier cachev1.CacheTier, resp *cachev1.CachedResponse) ([]gateway.CachedResponse, error) {
+	if !hit || len(resp.GetBody()) == 0 {
 		return nil, nil
 	}
-	body := m.GetResponse().GetBody()
-	if m.GetResponse().GetSse() {
-		// Another writer stored the raw stream: the gateway answers from
-		// the completion it carries.
+	body := resp.GetBody()
+	if resp.GetSse() {
 		r := sse.New(len(body) + 1)
 		r.Write(body)
 		r.Close()
 		if !r.Complete() {
 			return nil, errors.New("cache lookup: cached stream is incomplete")
 		}
+		var err error
 		if body, err = r.Completion(); err != nil {
 			return nil, fmt.Errorf("cache lookup: reassemble cached stream: %w", err)
 		}
 	}
-	return []gateway.CachedResponse{{Decision: q.Decision, Similarity: float32(m.GetSimilarity()),
-		Exact: m.GetTier() == cachev1.CacheTier_CACHE_TIER_EXACT, Body: body}}, nil
+	return []gateway.CachedResponse{{Decision: decision, Similarity: float32(similarity),
+		Exact: tier == cachev1.CacheTier_CACHE_TIER_EXACT, Body: body}}, nil
 }
 
 // StoreRequest is the wire form of an entry.

@@ -90,7 +90,8 @@ func (c *classifierDouble) last() *classifierv1.ClassifyRequest {
 }
 
 // cacheDouble is an exact-tier cache keyed by partition and exact
-// fingerprint. stored receives every store.
+// fingerprint; it answers lookups with alternatives (one candidate each).
+// stored receives every store.
 type cacheDouble struct {
 	cachev1connect.UnimplementedCacheServiceHandler
 	mu      sync.Mutex
@@ -111,6 +112,19 @@ func (c *cacheDouble) Lookup(_ context.Context, r *connect.Request[cachev1.Looku
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lookups = append(c.lookups, r.Msg)
+	if alts := r.Msg.GetAlternatives(); len(alts) > 0 {
+		// The gateway's speculative lookup: one candidate per partition.
+		res := &cachev1.LookupResponse{}
+		for i, p := range alts {
+			cand := &cachev1.LookupCandidate{Index: int32(i)}
+			if e, ok := c.entries[partitionKey(p, r.Msg.GetExactFingerprint())]; ok {
+				cand.Hit, cand.Similarity, cand.Tier, cand.Response = true, 1, cachev1.CacheTier_CACHE_TIER_EXACT, e.GetResponse()
+				res.Hit = true
+			}
+			res.Candidates = append(res.Candidates, cand)
+		}
+		return connect.NewResponse(res), nil
+	}
 	e, ok := c.entries[partitionKey(r.Msg.GetPartition(), r.Msg.GetExactFingerprint())]
 	if !ok {
 		return connect.NewResponse(&cachev1.LookupResponse{}), nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/services/cache"
 	"github.com/semrouter/semrouter/services/classifier/quality"
 )
 
@@ -39,7 +40,21 @@ type cacheSummary struct {
 	Targets []precisionTarget `json:"targets"`
 	// Curve is precision/recall at thresholds 0.50, 0.55, … 1.00.
 	Curve []quality.Binary `json:"curve"`
+	// Guard says whether the figures above include the semantic tier's
+	// lexical guard (cache.SameQuestion), as the router serves hits.
+	Guard bool `json:"guard"`
+	// Shipped is the figures at the thresholds config/quickstart.yaml ships.
+	Shipped []quality.Binary `json:"at_shipped_thresholds"`
+	// CosineOnly is the same figures for the bare cosine (no guard).
+	CosineOnly *cacheSummary `json:"cosine_only,omitempty"`
+
+	dup   []bool
+	curve []quality.Binary
 }
+
+// shippedCacheThresholds are the semantic similarity thresholds of the
+// decisions in config/quickstart.yaml.
+var shippedCacheThresholds = [...]float64{0.9, 0.92}
 
 // precisionTarget is the operating point for one precision target.
 type precisionTarget struct {
@@ -86,13 +101,94 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 	if err != nil {
 		return nil, nil, err
 	}
-	scores := make([]float64, len(pairs))
+	cos := make([]float64, len(pairs))
+	guarded := make([]float64, len(pairs))
+	for i, p := range pairs {
+		cos[i] = cosine(vecs[2*i], vecs[2*i+1])
+		guarded[i] = cos[i]
+		if !cache.SameQuestion(p.Q1, p.Q2) {
+			// The router never serves this candidate, whatever its cosine.
+			guarded[i] = -1
+		}
+	}
+	s := cacheFigures(pairs, guarded, lm.Model())
+	s.Guard = true
+	bare := cacheFigures(pairs, cos, lm.Model())
+	s.CosineOnly = &bare
+	var thr, prec, rec []float64
+	for _, b := range s.Curve {
+		if b.TP+b.FP > 0 { // precision is undefined without hits
+			thr, prec, rec = append(thr, b.Threshold), append(prec, b.Precision), append(rec, b.Recall)
+		}
+	}
+
+	rep := quality.NewReport(fmt.Sprintf("Semantic cache: QQP duplicates by cosine, %s", lm.Model()))
+	rep.Para("Deterministic sample of %d QQP pairs (%d duplicates; FNV-64a of `qqp-sample-v1:<id>`). "+
+		"QQP is for internal evaluation only (non-commercial licence): no shipped threshold is tuned on it. "+
+		"A pair counts as a hit when its cosine reaches the threshold **and** the semantic tier's lexical guard "+
+		"(same numbers, same number of negations) lets it through, as the router serves hits. "+
+		"Average precision %.4f (cosine alone: %.4f).", s.Pairs, s.Duplicates, s.AP, bare.AP)
+	for _, f := range []*cacheSummary{&s, &bare} {
+		name := "With the guard"
+		if f == &bare {
+			name = "Cosine alone"
+		}
+		if f.Reached {
+			rep.Para("%s, the lowest threshold reaching precision ≥ %.2f is **%.4f** (precision %.4f, recall %.4f). "+
+				"Chosen on one half of the sample and measured on the other: precision %.4f, recall %.4f at %.4f.",
+				name, f.TargetPrecision, f.AtTarget.Threshold, f.AtTarget.Precision, f.AtTarget.Recall, f.HeldOut.Precision, f.HeldOut.Recall, f.HeldOut.Threshold)
+		} else {
+			rep.Para("%s, no threshold reaches precision %.2f with this model.", name, f.TargetPrecision)
+		}
+	}
+	rep.Para("At the config default similarity_threshold %.2f: precision %.4f, recall %.4f (cosine alone %.4f / %.4f). Best F1 %.4f at %.4f.",
+		config.DefaultCacheSimilarity, s.Default.Precision, s.Default.Recall, bare.Default.Precision, bare.Default.Recall, s.BestF1.F1, s.BestF1.Threshold)
+	var srows [][]string
+	for i, b := range s.Shipped {
+		c := bare.Shipped[i]
+		srows = append(srows, []string{fmt.Sprintf("%.2f", b.Threshold), quality.F(b.Precision), quality.F(b.Recall), quality.F(c.Precision), quality.F(c.Recall)})
+	}
+	rep.Table([]string{"quickstart threshold", "precision", "recall", "cosine-only precision", "cosine-only recall"}, srows)
+	var trows [][]string
+	for _, t := range s.Targets {
+		if t.Reached {
+			trows = append(trows, []string{fmt.Sprintf("%.2f", t.Precision), fmt.Sprintf("%.4f", t.Point.Threshold), quality.F(t.Point.Recall), fmt.Sprint(t.Point.TP)})
+		} else {
+			trows = append(trows, []string{fmt.Sprintf("%.2f", t.Precision), "not reached", "-", "-"})
+		}
+	}
+	rep.Table([]string{"precision target", "threshold", "recall", "true hits"}, trows)
+	var rows [][]string
+	for i, b := range s.Curve {
+		c := bare.Curve[i]
+		rows = append(rows, []string{fmt.Sprintf("%.2f", b.Threshold), quality.F(b.Precision), quality.F(b.Recall), fmt.Sprint(b.TP + b.FP),
+			quality.F(c.Precision), quality.F(c.Recall)})
+	}
+	rep.Table([]string{"threshold", "precision", "recall", "hits", "cosine-only precision", "cosine-only recall"}, rows)
+	rep.Image("cache_pr.png", "precision-recall curve", quality.LineChart{
+		Title: "CACHE HITS ON QQP: PRECISION-RECALL (" + lm.Model() + ")", XLabel: "RECALL", YLabel: "PRECISION",
+		XMin: 0, XMax: 1, YMin: 0, YMax: 1,
+		Series: []quality.Series{prSeries("cosine + guard", s.curve, 0, false), prSeries("cosine alone", bare.curve, 1, false)}, LegendLeft: true,
+	}.Render(800, 560))
+	rep.Image("cache_threshold.png", "precision and recall vs threshold", quality.LineChart{
+		Title: "CACHE: PRECISION AND RECALL VS THRESHOLD", XLabel: "COSINE THRESHOLD", YLabel: "VALUE",
+		XMin: 0.5, XMax: 1, YMin: 0, YMax: 1, LegendLeft: true,
+		Series: []quality.Series{
+			{Name: "precision", X: thr, Y: prec, Color: quality.Palette()[0], Markers: true},
+			{Name: "recall", X: thr, Y: rec, Color: quality.Palette()[1], Markers: true},
+		},
+	}.Render(800, 560))
+	return s, rep, nil
+}
+
+// cacheFigures measures scores (higher: more likely the same question)
+// against the pairs' labels.
+func cacheFigures(pairs []quality.Pair, scores []float64, model string) cacheSummary {
 	dup := make([]bool, len(pairs))
 	var calS, holdS []float64
 	var calY, holdY []bool
-	s := cacheSummary{Task: "cache", Model: lm.Model(), Pairs: len(pairs), TargetPrecision: 0.95}
+	s := cacheSummary{Task: "cache", Model: model, Pairs: len(pairs), TargetPrecision: 0.95}
 	for i, p := range pairs {
-		scores[i] = cosine(vecs[2*i], vecs[2*i+1])
 		dup[i] = p.Duplicate
 		if p.Duplicate {
 			s.Duplicates++
@@ -110,61 +206,19 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 		s.HeldOut = quality.BinaryAt(holdS, holdY, cal.Threshold)
 	}
 	s.Default = quality.BinaryAt(scores, dup, config.DefaultCacheSimilarity)
+	for _, t := range shippedCacheThresholds {
+		s.Shipped = append(s.Shipped, quality.BinaryAt(scores, dup, t))
+	}
 	for _, target := range []float64{0.75, 0.80, 0.85, 0.90, 0.95} {
 		b, ok := quality.ThresholdForPrecision(curve, target)
 		s.Targets = append(s.Targets, precisionTarget{Precision: target, Reached: ok, Point: b})
 	}
 	s.BestF1 = quality.BestF1(curve)
-	var thr, prec, rec []float64
 	for t := 0.5; t <= 1.0001; t += 0.05 {
-		b := quality.BinaryAt(scores, dup, t)
-		s.Curve = append(s.Curve, b)
-		if b.TP+b.FP > 0 { // precision is undefined without hits
-			thr, prec, rec = append(thr, t), append(prec, b.Precision), append(rec, b.Recall)
-		}
+		s.Curve = append(s.Curve, quality.BinaryAt(scores, dup, t))
 	}
-
-	rep := quality.NewReport(fmt.Sprintf("Semantic cache: QQP duplicates by cosine, %s", lm.Model()))
-	rep.Para("Deterministic sample of %d QQP pairs (%d duplicates; FNV-64a of `qqp-sample-v1:<id>`). "+
-		"QQP is for internal evaluation only (non-commercial licence): no shipped threshold is tuned on it. "+
-		"Average precision %.4f.", s.Pairs, s.Duplicates, s.AP)
-	if s.Reached {
-		rep.Para("Lowest threshold reaching precision ≥ %.2f: **%.4f** (precision %.4f, recall %.4f). "+
-			"Chosen on one half of the sample and measured on the other: precision %.4f, recall %.4f at %.4f.",
-			s.TargetPrecision, s.AtTarget.Threshold, s.AtTarget.Precision, s.AtTarget.Recall, s.HeldOut.Precision, s.HeldOut.Recall, s.HeldOut.Threshold)
-	} else {
-		rep.Para("No threshold reaches precision %.2f with this model.", s.TargetPrecision)
-	}
-	rep.Para("At the config default similarity_threshold %.2f: precision %.4f, recall %.4f. Best F1 %.4f at %.4f.",
-		config.DefaultCacheSimilarity, s.Default.Precision, s.Default.Recall, s.BestF1.F1, s.BestF1.Threshold)
-	var trows [][]string
-	for _, t := range s.Targets {
-		if t.Reached {
-			trows = append(trows, []string{fmt.Sprintf("%.2f", t.Precision), fmt.Sprintf("%.4f", t.Point.Threshold), quality.F(t.Point.Recall), fmt.Sprint(t.Point.TP)})
-		} else {
-			trows = append(trows, []string{fmt.Sprintf("%.2f", t.Precision), "not reached", "-", "-"})
-		}
-	}
-	rep.Table([]string{"precision target", "threshold", "recall", "true hits"}, trows)
-	var rows [][]string
-	for _, b := range s.Curve {
-		rows = append(rows, []string{fmt.Sprintf("%.2f", b.Threshold), quality.F(b.Precision), quality.F(b.Recall), fmt.Sprint(b.TP + b.FP)})
-	}
-	rep.Table([]string{"threshold", "precision", "recall", "hits"}, rows)
-	rep.Image("cache_pr.png", "precision-recall curve", quality.LineChart{
-		Title: "CACHE HITS ON QQP: PRECISION-RECALL (" + lm.Model() + ")", XLabel: "RECALL", YLabel: "PRECISION",
-		XMin: 0, XMax: 1, YMin: 0, YMax: 1,
-		Series: []quality.Series{prSeries("cosine", curve, 0, false)}, LegendLeft: true,
-	}.Render(800, 560))
-	rep.Image("cache_threshold.png", "precision and recall vs threshold", quality.LineChart{
-		Title: "CACHE: PRECISION AND RECALL VS THRESHOLD", XLabel: "COSINE THRESHOLD", YLabel: "VALUE",
-		XMin: 0.5, XMax: 1, YMin: 0, YMax: 1, LegendLeft: true,
-		Series: []quality.Series{
-			{Name: "precision", X: thr, Y: prec, Color: quality.Palette()[0], Markers: true},
-			{Name: "recall", X: thr, Y: rec, Color: quality.Palette()[1], Markers: true},
-		},
-	}.Render(800, 560))
-	return s, rep, nil
+	s.dup, s.curve = dup, curve
+	return s
 }
 
 // cosine of two vectors (the models return unit vectors, but be exact).

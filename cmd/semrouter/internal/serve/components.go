@@ -95,7 +95,8 @@ func (e *environment) components() []group {
 			{name: "cache", run: func(ctx context.Context, nc *nats.Conn) error {
 				// The cache's own metrics are served by standalone replicas;
 				// in one process the gateway reports cache hits and misses.
-				return cacheserver.Run(ctx, cacheserver.Options{NATS: nc, Logger: o.Logger.With(slog.String("service", "cache")), Instance: "serve"})
+				return cacheserver.Run(ctx, cacheserver.Options{NATS: nc, Logger: o.Logger.With(slog.String("service", "cache")), Instance: "serve",
+					TracerProvider: e.tracerProvider})
 			}},
 			{name: "classifier", run: e.runClassifier},
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {
@@ -150,7 +151,7 @@ func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
 	return hub.Run(ctx, hub.Options{
 		ConfigPath: o.ConfigPath, NATS: nc, ManagementAddr: o.ManagementAddr, XDSAddr: o.XDSAddr,
 		XDS:    xds.Options{ExtProcAddress: off(o.ExtProcAddr, xds.DefaultExtProcAddress)},
-		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv,
+		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv, TracerProvider: e.tracerProvider,
 	})
 }
 

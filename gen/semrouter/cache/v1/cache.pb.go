@@ -399,7 +399,17 @@ type LookupRequest struct {
 	// Minimum cosine similarity for a semantic hit (0 = service default).
 	SimilarityThreshold float64 `protobuf:"fixed64,7,opt,name=similarity_threshold,json=similarityThreshold,proto3" json:"similarity_threshold,omitempty"`
 	// Entries older than this are ignored (0 = no limit beyond their TTL).
-	MaxAge        *durationpb.Duration `protobuf:"bytes,8,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	MaxAge *durationpb.Duration `protobuf:"bytes,8,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"`
+	// Alternatives, when not empty, asks for several partitions at once with
+	// the same fingerprints, embedding, mode, threshold and max_age (the
+	// gateway's speculative lookup, made before the decision is known):
+	// partition is then ignored and LookupResponse.candidates holds one
+	// outcome per alternative, in the same order. At most 64.
+	Alternatives []*Partition `protobuf:"bytes,9,rep,name=alternatives,proto3" json:"alternatives,omitempty"`
+	// The query text (the last user turn). When set, a semantic candidate is
+	// only served if both texts name the same numbers and carry the same
+	// number of negations (the lexical guard); empty skips the guard.
+	QueryText     string `protobuf:"bytes,10,opt,name=query_text,json=queryText,proto3" json:"query_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,22 +500,127 @@ func (x *LookupRequest) GetMaxAge() *durationpb.Duration {
 	return nil
 }
 
+func (x *LookupRequest) GetAlternatives() []*Partition {
+	if x != nil {
+		return x.Alternatives
+	}
+	return nil
+}
+
+func (x *LookupRequest) GetQueryText() string {
+	if x != nil {
+		return x.QueryText
+	}
+	return ""
+}
+
+// LookupCandidate is the outcome of one alternative partition of a lookup.
+type LookupCandidate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index of the partition in LookupRequest.alternatives.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Hit   bool  `protobuf:"varint,2,opt,name=hit,proto3" json:"hit,omitempty"`
+	// Cosine similarity of a semantic hit (1 for exact hits).
+	Similarity    float64         `protobuf:"fixed64,3,opt,name=similarity,proto3" json:"similarity,omitempty"`
+	Tier          CacheTier       `protobuf:"varint,4,opt,name=tier,proto3,enum=semrouter.cache.v1.CacheTier" json:"tier,omitempty"`
+	Response      *CachedResponse `protobuf:"bytes,5,opt,name=response,proto3" json:"response,omitempty"`
+	EntryId       string          `protobuf:"bytes,6,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupCandidate) Reset() {
+	*x = LookupCandidate{}
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupCandidate) ProtoMessage() {}
+
+func (x *LookupCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupCandidate.ProtoReflect.Descriptor instead.
+func (*LookupCandidate) Descriptor() ([]byte, []int) {
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LookupCandidate) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *LookupCandidate) GetHit() bool {
+	if x != nil {
+		return x.Hit
+	}
+	return false
+}
+
+func (x *LookupCandidate) GetSimilarity() float64 {
+	if x != nil {
+		return x.Similarity
+	}
+	return 0
+}
+
+func (x *LookupCandidate) GetTier() CacheTier {
+	if x != nil {
+		return x.Tier
+	}
+	return CacheTier_CACHE_TIER_UNSPECIFIED
+}
+
+func (x *LookupCandidate) GetResponse() *CachedResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *LookupCandidate) GetEntryId() string {
+	if x != nil {
+		return x.EntryId
+	}
+	return ""
+}
+
 // LookupResponse is the lookup outcome.
 type LookupResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Hit   bool                   `protobuf:"varint,1,opt,name=hit,proto3" json:"hit,omitempty"`
 	// Cosine similarity of a semantic hit (1 for exact hits).
-	Similarity    float64         `protobuf:"fixed64,2,opt,name=similarity,proto3" json:"similarity,omitempty"`
-	Tier          CacheTier       `protobuf:"varint,3,opt,name=tier,proto3,enum=semrouter.cache.v1.CacheTier" json:"tier,omitempty"`
-	Response      *CachedResponse `protobuf:"bytes,4,opt,name=response,proto3" json:"response,omitempty"`
-	EntryId       string          `protobuf:"bytes,5,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	Similarity float64         `protobuf:"fixed64,2,opt,name=similarity,proto3" json:"similarity,omitempty"`
+	Tier       CacheTier       `protobuf:"varint,3,opt,name=tier,proto3,enum=semrouter.cache.v1.CacheTier" json:"tier,omitempty"`
+	Response   *CachedResponse `protobuf:"bytes,4,opt,name=response,proto3" json:"response,omitempty"`
+	EntryId    string          `protobuf:"bytes,5,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	// One outcome per LookupRequest.alternatives, in the same order (empty
+	// for a single-partition lookup). hit is then true when any candidate
+	// hit; the other top-level fields are unset.
+	Candidates    []*LookupCandidate `protobuf:"bytes,6,rep,name=candidates,proto3" json:"candidates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LookupResponse) Reset() {
 	*x = LookupResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[3]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +632,7 @@ func (x *LookupResponse) String() string {
 func (*LookupResponse) ProtoMessage() {}
 
 func (x *LookupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[3]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +645,7 @@ func (x *LookupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
 func (*LookupResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{3}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LookupResponse) GetHit() bool {
@@ -568,6 +683,13 @@ func (x *LookupResponse) GetEntryId() string {
 	return ""
 }
 
+func (x *LookupResponse) GetCandidates() []*LookupCandidate {
+	if x != nil {
+		return x.Candidates
+	}
+	return nil
+}
+
 // StoreRequest saves a response; the same message is published on the cache
 // writes stream.
 type StoreRequest struct {
@@ -588,7 +710,7 @@ type StoreRequest struct {
 
 func (x *StoreRequest) Reset() {
 	*x = StoreRequest{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[4]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +722,7 @@ func (x *StoreRequest) String() string {
 func (*StoreRequest) ProtoMessage() {}
 
 func (x *StoreRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[4]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +735,7 @@ func (x *StoreRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreRequest.ProtoReflect.Descriptor instead.
 func (*StoreRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{4}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StoreRequest) GetExactFingerprint() string {
@@ -686,7 +808,7 @@ type StoreResponse struct {
 
 func (x *StoreResponse) Reset() {
 	*x = StoreResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[5]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +820,7 @@ func (x *StoreResponse) String() string {
 func (*StoreResponse) ProtoMessage() {}
 
 func (x *StoreResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[5]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +833,7 @@ func (x *StoreResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreResponse.ProtoReflect.Descriptor instead.
 func (*StoreResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{5}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StoreResponse) GetEntryId() string {
@@ -750,7 +872,7 @@ type InvalidateRequest struct {
 
 func (x *InvalidateRequest) Reset() {
 	*x = InvalidateRequest{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[6]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +884,7 @@ func (x *InvalidateRequest) String() string {
 func (*InvalidateRequest) ProtoMessage() {}
 
 func (x *InvalidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[6]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +897,7 @@ func (x *InvalidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidateRequest.ProtoReflect.Descriptor instead.
 func (*InvalidateRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{6}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InvalidateRequest) GetPartition() *Partition {
@@ -811,7 +933,7 @@ type InvalidateResponse struct {
 
 func (x *InvalidateResponse) Reset() {
 	*x = InvalidateResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[7]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +945,7 @@ func (x *InvalidateResponse) String() string {
 func (*InvalidateResponse) ProtoMessage() {}
 
 func (x *InvalidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[7]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +958,7 @@ func (x *InvalidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidateResponse.ProtoReflect.Descriptor instead.
 func (*InvalidateResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{7}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InvalidateResponse) GetCount() int64 {
@@ -864,7 +986,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[8]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +998,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[8]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1011,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{8}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlushRequest) GetConfirmation() string {
@@ -909,7 +1031,7 @@ type FlushResponse struct {
 
 func (x *FlushResponse) Reset() {
 	*x = FlushResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[9]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1043,7 @@ func (x *FlushResponse) String() string {
 func (*FlushResponse) ProtoMessage() {}
 
 func (x *FlushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[9]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1056,7 @@ func (x *FlushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushResponse.ProtoReflect.Descriptor instead.
 func (*FlushResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{9}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FlushResponse) GetRemoved() int64 {
@@ -953,7 +1075,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[10]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1087,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[10]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1100,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{10}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{11}
 }
 
 // StatsResponse are counters since the replica started.
@@ -1000,7 +1122,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1134,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1147,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{11}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatsResponse) GetEntries() int64 {
@@ -1112,7 +1234,7 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"statusCode\x120\n" +
 	"\x05usage\x18\x05 \x01(\v2\x1a.semrouter.common.v1.UsageR\x05usage\x12\x10\n" +
 	"\x03sse\x18\x06 \x01(\bR\x03sse\x12\x14\n" +
-	"\x05model\x18\a \x01(\tR\x05model\"\xb4\x03\n" +
+	"\x05model\x18\a \x01(\tR\x05model\"\x96\x04\n" +
 	"\rLookupRequest\x12+\n" +
 	"\x11exact_fingerprint\x18\x01 \x01(\tR\x10exactFingerprint\x12/\n" +
 	"\x13context_fingerprint\x18\x02 \x01(\tR\x12contextFingerprint\x12D\n" +
@@ -1121,7 +1243,20 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"\tpartition\x18\x05 \x01(\v2\x1d.semrouter.cache.v1.PartitionR\tpartition\x122\n" +
 	"\x04mode\x18\x06 \x01(\x0e2\x1e.semrouter.cache.v1.LookupModeR\x04mode\x121\n" +
 	"\x14similarity_threshold\x18\a \x01(\x01R\x13similarityThreshold\x122\n" +
-	"\amax_age\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"\xd0\x01\n" +
+	"\amax_age\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\x12A\n" +
+	"\falternatives\x18\t \x03(\v2\x1d.semrouter.cache.v1.PartitionR\falternatives\x12\x1d\n" +
+	"\n" +
+	"query_text\x18\n" +
+	" \x01(\tR\tqueryText\"\xe7\x01\n" +
+	"\x0fLookupCandidate\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x10\n" +
+	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1e\n" +
+	"\n" +
+	"similarity\x18\x03 \x01(\x01R\n" +
+	"similarity\x121\n" +
+	"\x04tier\x18\x04 \x01(\x0e2\x1d.semrouter.cache.v1.CacheTierR\x04tier\x12>\n" +
+	"\bresponse\x18\x05 \x01(\v2\".semrouter.cache.v1.CachedResponseR\bresponse\x12\x19\n" +
+	"\bentry_id\x18\x06 \x01(\tR\aentryId\"\x95\x02\n" +
 	"\x0eLookupResponse\x12\x10\n" +
 	"\x03hit\x18\x01 \x01(\bR\x03hit\x12\x1e\n" +
 	"\n" +
@@ -1129,7 +1264,10 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"similarity\x121\n" +
 	"\x04tier\x18\x03 \x01(\x0e2\x1d.semrouter.cache.v1.CacheTierR\x04tier\x12>\n" +
 	"\bresponse\x18\x04 \x01(\v2\".semrouter.cache.v1.CachedResponseR\bresponse\x12\x19\n" +
-	"\bentry_id\x18\x05 \x01(\tR\aentryId\"\xa4\x03\n" +
+	"\bentry_id\x18\x05 \x01(\tR\aentryId\x12C\n" +
+	"\n" +
+	"candidates\x18\x06 \x03(\v2#.semrouter.cache.v1.LookupCandidateR\n" +
+	"candidates\"\xa4\x03\n" +
 	"\fStoreRequest\x12+\n" +
 	"\x11exact_fingerprint\x18\x01 \x01(\tR\x10exactFingerprint\x12/\n" +
 	"\x13context_fingerprint\x18\x02 \x01(\tR\x12contextFingerprint\x12D\n" +
@@ -1208,7 +1346,7 @@ func file_semrouter_cache_v1_cache_proto_rawDescGZIP() []byte {
 }
 
 var file_semrouter_cache_v1_cache_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_semrouter_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_semrouter_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_semrouter_cache_v1_cache_proto_goTypes = []any{
 	(LookupMode)(0),               // 0: semrouter.cache.v1.LookupMode
 	(CacheScope)(0),               // 1: semrouter.cache.v1.CacheScope
@@ -1216,51 +1354,56 @@ var file_semrouter_cache_v1_cache_proto_goTypes = []any{
 	(*Partition)(nil),             // 3: semrouter.cache.v1.Partition
 	(*CachedResponse)(nil),        // 4: semrouter.cache.v1.CachedResponse
 	(*LookupRequest)(nil),         // 5: semrouter.cache.v1.LookupRequest
-	(*LookupResponse)(nil),        // 6: semrouter.cache.v1.LookupResponse
-	(*StoreRequest)(nil),          // 7: semrouter.cache.v1.StoreRequest
-	(*StoreResponse)(nil),         // 8: semrouter.cache.v1.StoreResponse
-	(*InvalidateRequest)(nil),     // 9: semrouter.cache.v1.InvalidateRequest
-	(*InvalidateResponse)(nil),    // 10: semrouter.cache.v1.InvalidateResponse
-	(*FlushRequest)(nil),          // 11: semrouter.cache.v1.FlushRequest
-	(*FlushResponse)(nil),         // 12: semrouter.cache.v1.FlushResponse
-	(*StatsRequest)(nil),          // 13: semrouter.cache.v1.StatsRequest
-	(*StatsResponse)(nil),         // 14: semrouter.cache.v1.StatsResponse
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*v1.Usage)(nil),              // 16: semrouter.common.v1.Usage
-	(*v1.Vector)(nil),             // 17: semrouter.common.v1.Vector
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*LookupCandidate)(nil),       // 6: semrouter.cache.v1.LookupCandidate
+	(*LookupResponse)(nil),        // 7: semrouter.cache.v1.LookupResponse
+	(*StoreRequest)(nil),          // 8: semrouter.cache.v1.StoreRequest
+	(*StoreResponse)(nil),         // 9: semrouter.cache.v1.StoreResponse
+	(*InvalidateRequest)(nil),     // 10: semrouter.cache.v1.InvalidateRequest
+	(*InvalidateResponse)(nil),    // 11: semrouter.cache.v1.InvalidateResponse
+	(*FlushRequest)(nil),          // 12: semrouter.cache.v1.FlushRequest
+	(*FlushResponse)(nil),         // 13: semrouter.cache.v1.FlushResponse
+	(*StatsRequest)(nil),          // 14: semrouter.cache.v1.StatsRequest
+	(*StatsResponse)(nil),         // 15: semrouter.cache.v1.StatsResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*v1.Usage)(nil),              // 17: semrouter.common.v1.Usage
+	(*v1.Vector)(nil),             // 18: semrouter.common.v1.Vector
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
 }
 var file_semrouter_cache_v1_cache_proto_depIdxs = []int32{
 	1,  // 0: semrouter.cache.v1.Partition.scope:type_name -> semrouter.cache.v1.CacheScope
-	15, // 1: semrouter.cache.v1.CachedResponse.stored_at:type_name -> google.protobuf.Timestamp
-	16, // 2: semrouter.cache.v1.CachedResponse.usage:type_name -> semrouter.common.v1.Usage
-	17, // 3: semrouter.cache.v1.LookupRequest.query_embedding:type_name -> semrouter.common.v1.Vector
+	16, // 1: semrouter.cache.v1.CachedResponse.stored_at:type_name -> google.protobuf.Timestamp
+	17, // 2: semrouter.cache.v1.CachedResponse.usage:type_name -> semrouter.common.v1.Usage
+	18, // 3: semrouter.cache.v1.LookupRequest.query_embedding:type_name -> semrouter.common.v1.Vector
 	3,  // 4: semrouter.cache.v1.LookupRequest.partition:type_name -> semrouter.cache.v1.Partition
 	0,  // 5: semrouter.cache.v1.LookupRequest.mode:type_name -> semrouter.cache.v1.LookupMode
-	18, // 6: semrouter.cache.v1.LookupRequest.max_age:type_name -> google.protobuf.Duration
-	2,  // 7: semrouter.cache.v1.LookupResponse.tier:type_name -> semrouter.cache.v1.CacheTier
-	4,  // 8: semrouter.cache.v1.LookupResponse.response:type_name -> semrouter.cache.v1.CachedResponse
-	17, // 9: semrouter.cache.v1.StoreRequest.query_embedding:type_name -> semrouter.common.v1.Vector
-	3,  // 10: semrouter.cache.v1.StoreRequest.partition:type_name -> semrouter.cache.v1.Partition
-	4,  // 11: semrouter.cache.v1.StoreRequest.response:type_name -> semrouter.cache.v1.CachedResponse
-	18, // 12: semrouter.cache.v1.StoreRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 13: semrouter.cache.v1.InvalidateRequest.partition:type_name -> semrouter.cache.v1.Partition
-	18, // 14: semrouter.cache.v1.InvalidateRequest.older_than:type_name -> google.protobuf.Duration
-	5,  // 15: semrouter.cache.v1.CacheService.Lookup:input_type -> semrouter.cache.v1.LookupRequest
-	7,  // 16: semrouter.cache.v1.CacheService.Store:input_type -> semrouter.cache.v1.StoreRequest
-	9,  // 17: semrouter.cache.v1.CacheService.Invalidate:input_type -> semrouter.cache.v1.InvalidateRequest
-	11, // 18: semrouter.cache.v1.CacheService.Flush:input_type -> semrouter.cache.v1.FlushRequest
-	13, // 19: semrouter.cache.v1.CacheService.Stats:input_type -> semrouter.cache.v1.StatsRequest
-	6,  // 20: semrouter.cache.v1.CacheService.Lookup:output_type -> semrouter.cache.v1.LookupResponse
-	8,  // 21: semrouter.cache.v1.CacheService.Store:output_type -> semrouter.cache.v1.StoreResponse
-	10, // 22: semrouter.cache.v1.CacheService.Invalidate:output_type -> semrouter.cache.v1.InvalidateResponse
-	12, // 23: semrouter.cache.v1.CacheService.Flush:output_type -> semrouter.cache.v1.FlushResponse
-	14, // 24: semrouter.cache.v1.CacheService.Stats:output_type -> semrouter.cache.v1.StatsResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	19, // 6: semrouter.cache.v1.LookupRequest.max_age:type_name -> google.protobuf.Duration
+	3,  // 7: semrouter.cache.v1.LookupRequest.alternatives:type_name -> semrouter.cache.v1.Partition
+	2,  // 8: semrouter.cache.v1.LookupCandidate.tier:type_name -> semrouter.cache.v1.CacheTier
+	4,  // 9: semrouter.cache.v1.LookupCandidate.response:type_name -> semrouter.cache.v1.CachedResponse
+	2,  // 10: semrouter.cache.v1.LookupResponse.tier:type_name -> semrouter.cache.v1.CacheTier
+	4,  // 11: semrouter.cache.v1.LookupResponse.response:type_name -> semrouter.cache.v1.CachedResponse
+	6,  // 12: semrouter.cache.v1.LookupResponse.candidates:type_name -> semrouter.cache.v1.LookupCandidate
+	18, // 13: semrouter.cache.v1.StoreRequest.query_embedding:type_name -> semrouter.common.v1.Vector
+	3,  // 14: semrouter.cache.v1.StoreRequest.partition:type_name -> semrouter.cache.v1.Partition
+	4,  // 15: semrouter.cache.v1.StoreRequest.response:type_name -> semrouter.cache.v1.CachedResponse
+	19, // 16: semrouter.cache.v1.StoreRequest.ttl:type_name -> google.protobuf.Duration
+	3,  // 17: semrouter.cache.v1.InvalidateRequest.partition:type_name -> semrouter.cache.v1.Partition
+	19, // 18: semrouter.cache.v1.InvalidateRequest.older_than:type_name -> google.protobuf.Duration
+	5,  // 19: semrouter.cache.v1.CacheService.Lookup:input_type -> semrouter.cache.v1.LookupRequest
+	8,  // 20: semrouter.cache.v1.CacheService.Store:input_type -> semrouter.cache.v1.StoreRequest
+	10, // 21: semrouter.cache.v1.CacheService.Invalidate:input_type -> semrouter.cache.v1.InvalidateRequest
+	12, // 22: semrouter.cache.v1.CacheService.Flush:input_type -> semrouter.cache.v1.FlushRequest
+	14, // 23: semrouter.cache.v1.CacheService.Stats:input_type -> semrouter.cache.v1.StatsRequest
+	7,  // 24: semrouter.cache.v1.CacheService.Lookup:output_type -> semrouter.cache.v1.LookupResponse
+	9,  // 25: semrouter.cache.v1.CacheService.Store:output_type -> semrouter.cache.v1.StoreResponse
+	11, // 26: semrouter.cache.v1.CacheService.Invalidate:output_type -> semrouter.cache.v1.InvalidateResponse
+	13, // 27: semrouter.cache.v1.CacheService.Flush:output_type -> semrouter.cache.v1.FlushResponse
+	15, // 28: semrouter.cache.v1.CacheService.Stats:output_type -> semrouter.cache.v1.StatsResponse
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_semrouter_cache_v1_cache_proto_init() }
@@ -1268,14 +1411,14 @@ func file_semrouter_cache_v1_cache_proto_init() {
 	if File_semrouter_cache_v1_cache_proto != nil {
 		return
 	}
-	file_semrouter_cache_v1_cache_proto_msgTypes[6].OneofWrappers = []any{}
+	file_semrouter_cache_v1_cache_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_semrouter_cache_v1_cache_proto_rawDesc), len(file_semrouter_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

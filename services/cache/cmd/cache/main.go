@@ -10,13 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/semrouter/semrouter/services/cache/server"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := server.Main(ctx, os.Args[1:], os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cache:", err)

@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"context"
@@ -7,23 +7,25 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/cache/server"
 )
 
-// Main is the cache command: it parses args, connects to NATS and serves
-// until ctx ends.
-func Main(ctx context.Context, args []string, stderr io.Writer) error {
+// run is the cache command: it parses args (without the program name),
+// builds the logger on stderr and the tracer provider from the shared
+// service flags, connects to NATS and serves until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cache", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
 	httpAddr := fs.String("http-addr", ":8092", "HTTP listen address for the Connect API (empty: none)")
 	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
-	instance := fs.String("instance", "", "instance name in logs and config status reports (default: host name)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
+	instance := fs.String("instance", "", "instance name in logs, traces and config status reports (default: host name)")
+	obs := telemetry.AddServiceFlags(fs, "semrouter-cache", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -33,15 +35,17 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	log, err := telemetry.NewLogger(stderr, telemetry.LogConfig{Level: *logLevel, Format: *logFormat})
+	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {
 		return err
 	}
+	defer stopTracing()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-cache"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
 	}
 	defer nc.Close()
 	log.Info("cache starting", slog.String("nats", *natsURL), slog.String("http", *httpAddr))
-	return Run(ctx, Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance})
+	return server.Run(ctx, server.Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance,
+		TracerProvider: tel.TracerProvider})
 }
