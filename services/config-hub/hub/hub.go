@@ -17,11 +17,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/pkg/configwatch"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/internal/api"
 	"github.com/semrouter/semrouter/services/config-hub/internal/store"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
@@ -60,6 +62,9 @@ type Options struct {
 	Getenv func(string) string
 	// Started, when set, is called once the servers are listening.
 	Started func(Addrs)
+	// TracerProvider records a server span per management API request,
+	// child of the W3C trace context in its headers (nil: no tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Addrs are the addresses the hub listens on ("" when disabled).
@@ -180,7 +185,11 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("listen management api on %s: %w", mgmtAddr, err)
 		}
 		addrs.Management = lis.Addr().String()
-		hs := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		handler := apiSrv.Handler()
+		if opts.TracerProvider != nil {
+			handler = traceHTTP(handler, opts.TracerProvider, telemetry.Propagator())
+		}
+		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		// Plain HTTP/1.1 and h2c, so gRPC clients reach ConfigService too.
 		hs.Protocols = new(http.Protocols)
 		hs.Protocols.SetHTTP1(true)

@@ -6,19 +6,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
 
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
 )
 
 // Main is the config-hub command: it parses args (without the program
-// name), builds the logger on stderr and calls Run.
+// name), builds the logger on stderr and the tracer provider, and calls
+// Run.
 func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config-hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		opts     Options
-		level    slog.Level
 		extProc  string
 		natsURL  = "nats://127.0.0.1:4222"
 		jsonLogs bool
@@ -29,8 +30,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.XDSAddr, "xds-addr", xds.DefaultXDSAddress, `xDS gRPC address ("off" disables)`)
 	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls")
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
-	fs.TextVar(&level, "log-level", slog.LevelInfo, "log level (debug, info, warn, error)")
-	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text")
+	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text (same as --log-format json)")
+	obs := telemetry.AddServiceFlags(fs, "semrouter-config-hub", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -40,13 +41,29 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
 	if jsonLogs {
-		h = slog.NewJSONHandler(stderr, hopts)
+		if f := fs.Lookup("log-format"); f.Value.String() != "json" && isSet(fs, "log-format") {
+			return fmt.Errorf("--log-json conflicts with --log-format %s", f.Value.String())
+		}
+		if err := fs.Set("log-format", "json"); err != nil {
+			return err
+		}
 	}
-	opts.Logger = slog.New(h)
+	log, tel, stopTracing, err := obs.Start(ctx, stderr, opts.Instance)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	opts.Logger = log
+	opts.TracerProvider = tel.TracerProvider
 	opts.NATSURL = natsURL
 	opts.XDS.ExtProcAddress = extProc
 	return Run(ctx, opts)
+}
+
+// isSet reports whether the command line set the flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -54,9 +54,8 @@ type flags struct {
 	maxBatch       int
 	maxConcurrency int
 	configPath     string
-	logLevel       string
 	metricsAddr    string
-	tracing        *telemetry.Flags
+	obs            *telemetry.ServiceFlags
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -74,9 +73,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.maxBatch, "max-batch", batching.DefaultMaxBatch, "texts per model run")
 	fs.IntVar(&f.maxConcurrency, "max-concurrency", 0, "requests handled at once per model over NATS (0 = natsrpc default)")
 	fs.StringVar(&f.configPath, "config", "", "semrouter v0.3 config file: models from global.model_catalog.embeddings.semantic")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", `address for Prometheus /metrics, e.g. ":9191" ("" = off)`)
-	f.tracing = telemetry.AddFlags(fs, "semrouter-embedder", os.Getenv)
+	f.obs = telemetry.AddServiceFlags(fs, "semrouter-embedder", os.Getenv)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -112,11 +110,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 		}
 		return fmt.Errorf("embedder-gpu: %w", err)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("embedder-gpu: --log-level: %w", err)
+	logger, tel, stopTracing, err := f.obs.Start(ctx, stderr, "")
+	if err != nil {
+		return fmt.Errorf("embedder-gpu: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	defer stopTracing()
 	wd, err := os.Getwd()
 	if err != nil {
 		return fmt.Errorf("embedder-gpu: %w", err)
@@ -160,21 +158,6 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 	if f.batchWindow == 0 {
 		opts.Batching.Window = -1 // --batch-window 0: no waiting
 	}
-	tcfg, err := f.tracing.Config()
-	if err != nil {
-		return fmt.Errorf("embedder-gpu: %w", err)
-	}
-	tel, err := telemetry.New(ctx, tcfg)
-	if err != nil {
-		return fmt.Errorf("embedder-gpu: %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(sctx); err != nil {
-			logger.Warn("flush traces", slog.String("error", err.Error()))
-		}
-	}()
 	opts.TracerProvider = tel.TracerProvider
 	if f.metricsAddr != "" {
 		reg := metrics.NewRegistry()

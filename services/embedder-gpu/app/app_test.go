@@ -36,8 +36,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs the embedder process in-process and waits until it serves.
+// start runs the embedder process in-process and waits until it serves;
+// it stops at the end of the test.
 func start(t *testing.T, args ...string) (httpAddr string, logs *syncBuffer) {
+	t.Helper()
+	httpAddr, logs, _ = startStoppable(t, args...)
+	return httpAddr, logs
+}
+
+// startStoppable is start that also returns stop, which ends the process
+// and waits for Run to return (so it has flushed its traces); the test
+// cleanup calls it too.
+func startStoppable(t *testing.T, args ...string) (httpAddr string, logs *syncBuffer, stop func()) {
 	t.Helper()
 	testenv.ORTLibrary(t)
 	testenv.ModelDir(t, "use-lite")
@@ -53,13 +63,17 @@ func start(t *testing.T, args ...string) (httpAddr string, logs *syncBuffer) {
 		cancel()
 		t.Fatalf("embedder stopped before serving: %v\n%s", err, logs)
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("embedder stopped with %v\n%s", err, logs)
-		}
-	})
-	return httpAddr, logs
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("embedder stopped with %v\n%s", err, logs)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return httpAddr, logs, stop
 }
 
 func TestProcessServesNATSAndHTTP(t *testing.T) {
@@ -183,6 +197,9 @@ func TestBadCommandLines(t *testing.T) {
 		{"unknown default", []string{"--nats-url", "", "--http-addr", "127.0.0.1:0", "--models-dir", "/nonexistent", "--default", "bge"}, `--default "bge"`},
 		{"missing config", []string{"--config", "/nonexistent/config.yaml"}, "read config"},
 		{"stray argument", []string{"serve"}, "unexpected arguments"},
+		{"bad log format", []string{"--log-format", "yaml"}, `log format "yaml": want text or json`},
+		{"bad log level", []string{"--log-level", "loud"}, `log level "loud"`},
+		{"bad sample rate", []string{"--trace-sample-rate", "2"}, "--trace-sample-rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
