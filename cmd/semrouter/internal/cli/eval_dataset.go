@@ -45,7 +45,7 @@ func evalDatasetCommand() *Command {
 		fs := newFlagSet(c)
 		fs.StringVar(&o.task, "task", "", "what to evaluate: domain, jailbreak, cache or routing")
 		fs.StringVar(&o.data, "data", "", "dataset file or folder (default: the task's folder under $SEMROUTER_DATASETS or ../shared/datasets)")
-		fs.StringVar(&o.split, "split", "dev", "dev or test (test is for final figures only)")
+		fs.StringVar(&o.split, "split", "dev", "dev or test (test is for final figures only); routing also takes train: 5-fold cross-validation within train, for the knob search")
 		fs.StringVar(&o.config, "config", "", "v0.3 config. domain: its domain threshold and fallback_category are applied to the predictions; routing: the compiled config classifies every question and its operating point is reported")
 		fs.StringVar(&o.model, "model", embedding.ModelUSELite, "embedding model (a folder under .cache/models)")
 		fs.StringVar(&o.head, "head", "", "domain head file (default services/classifier/domain/heads/<model>.json)")
@@ -67,8 +67,8 @@ func evalDatasetCommand() *Command {
 		if o.limit < 0 {
 			return usageErrorf("--limit must not be negative")
 		}
-		if o.split != "dev" && o.split != "test" {
-			return usageErrorf("--split must be dev or test, got %q", o.split)
+		if o.split != "dev" && o.split != "test" && (o.task != "routing" || o.split != "train") {
+			return usageErrorf("--split must be dev or test (routing also takes train: cross-validation within it), got %q", o.split)
 		}
 		q, err := newQualityEnv("")
 		if err != nil {

@@ -15,9 +15,12 @@ import (
 // routeCase is one item of the routing task: its embedding, whether each
 // model answers it, and its true domain when known (-1 otherwise).
 type routeCase struct {
-	vec            []float32
-	text           string
-	weak, strong   bool
+	vec          []float32
+	text         string
+	weak, strong bool
+	// others are the outcomes of every other model the data has, in a
+	// fixed order (the Rasch fit of irt-gain uses them).
+	others         []bool
 	category       int
 	probs          []float64 // the domain head's posterior
 	predictedLabel int
@@ -35,8 +38,10 @@ type policySummary struct {
 	CPT50 float64 `json:"strong_fraction_for_50pct_gap"`
 	CPT80 float64 `json:"strong_fraction_for_80pct_gap"`
 	// Threshold50 is the policy score cut-off for a 50% budget.
-	Threshold50 float64              `json:"threshold_at_50pct_strong"`
-	Curve       []quality.RoutePoint `json:"-"`
+	Threshold50 float64 `json:"threshold_at_50pct_strong"`
+	// Deciles is the accuracy at 0%, 10%, …, 100% strong calls.
+	Deciles []float64            `json:"accuracy_at_strong_deciles"`
+	Curve   []quality.RoutePoint `json:"-"`
 }
 
 // routingSummary is the --json output of the routing task.
@@ -61,13 +66,12 @@ type routingSummary struct {
 	Config *configPoint `json:"config,omitempty"`
 }
 
-// routingPrimary is the policy reported first, chosen on the MMLU-Pro dev
-// split (best gap recovered at 50% strong calls; see docs/quality.md).
-const routingPrimary = "knn-gain"
-
-// knnK is the number of neighbours of the knn-gain policy (chosen on the
-// MMLU-Pro dev split among 32, 64, 128 and 256).
-const knnK = 64
+// routingPrimary is the policy reported first. Its knobs come from 5-fold
+// cross-validation within the MMLU-Pro train split; it was chosen among
+// the three best cross-validated policies by the gap recovered at 50%
+// strong calls pooled over train cross-validation and the dev split (see
+// docs/quality.md).
+const routingPrimary = "kernel-ridge"
 
 func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any, *quality.Report, error) {
 	lm, err := loadModel(ctx, env.Logger, o.model)
@@ -109,7 +113,17 @@ func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (a
 			set[i].predictedLabel = p.Index
 		}
 	}
-	scores, err := routingPolicies(ctx, train, eval, len(h.Labels))
+	var scores []policyScores
+	if o.split == string(quality.SplitTrain) {
+		// cross-validation within train: the knob search, never dev or test
+		eval = train
+		s.Note = strings.TrimSpace(s.Note + fmt.Sprintf(" Split train: every train item is scored by policies learned on the other %d folds "+
+			"(%d-fold cross-validation, fixed shuffle), with a grid of knobs. The domain posteriors of train items come from a head "+
+			"trained on them, so the policies using them look better here than on unseen questions.", cvFolds-1, cvFolds))
+		scores, err = crossValidatedPolicies(ctx, train, len(h.Labels))
+	} else {
+		scores, err = routingPolicies(ctx, train, eval, len(h.Labels), false)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,6 +153,9 @@ func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (a
 		ps := policySummary{Name: p.name, At50: c.AccuracyAt(0.5), APGR: c.APGR(s.WeakAccuracy, s.StrongAcc),
 			Threshold50: c.ThresholdAt(0.5), Curve: c.Points}
 		ps.PGR50 = quality.GapRecovered(ps.At50, s.WeakAccuracy, s.StrongAcc)
+		for d := 0; d <= 10; d++ {
+			ps.Deciles = append(ps.Deciles, c.AccuracyAt(float64(d)/10))
+		}
 		ps.CPT50, _ = c.MinFractionFor(0.5, s.WeakAccuracy, s.StrongAcc)
 		ps.CPT80, _ = c.MinFractionFor(0.8, s.WeakAccuracy, s.StrongAcc)
 		s.Policies = append(s.Policies, ps)
@@ -149,78 +166,6 @@ func evalRouting(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (a
 		}
 	}
 	return s, routingReport(s, curves, random, oracle), nil
-}
-
-type policyScores struct {
-	name   string
-	scores []float64
-}
-
-// routingPolicies scores the eval cases by every policy (higher: send to
-// the strong model), each learned on the train cases only.
-//
-// The policies:
-//   - knn-gain: the mean of strong − weak correctness over the knnK train
-//     questions most similar (cosine) to the query;
-//   - domain-weak-acc: 1 − the weak model's train accuracy in the head's
-//     predicted category (the category policy);
-//   - domain-weak-acc-soft: the same, averaged over the head's posterior;
-//   - domain-gain-soft: the expected strong − weak accuracy gap under the
-//     posterior;
-//   - difficulty-head: a logistic head on the embedding, the posterior and
-//     three text features predicting whether the weak model answers,
-//     averaged with domain-weak-acc-soft.
-func routingPolicies(ctx context.Context, train, eval []routeCase, k int) ([]policyScores, error) {
-	// Per-category success rates of each model on the train cases, by the
-	// true category when known, else weighted by the head's posterior;
-	// Laplace-smoothed.
-	wHit, sHit, n := make([]float64, k), make([]float64, k), make([]float64, k)
-	for _, c := range train {
-		for j := 0; j < k; j++ {
-			w := c.probs[j]
-			if c.category >= 0 {
-				w = 0
-				if j == c.category {
-					w = 1
-				}
-			}
-			n[j] += w
-			if c.weak {
-				wHit[j] += w
-			}
-			if c.strong {
-				sHit[j] += w
-			}
-		}
-	}
-	accW, accS := make([]float64, k), make([]float64, k)
-	for j := range accW {
-		accW[j] = (wHit[j] + 1) / (n[j] + 2)
-		accS[j] = (sHit[j] + 1) / (n[j] + 2)
-	}
-	hard, soft, gain := make([]float64, len(eval)), make([]float64, len(eval)), make([]float64, len(eval))
-	for i, c := range eval {
-		hard[i] = 1 - accW[c.predictedLabel]
-		var ew, es float64
-		for j, p := range c.probs {
-			ew += p * accW[j]
-			es += p * accS[j]
-		}
-		soft[i] = 1 - ew
-		gain[i] = es - ew
-	}
-	diff, err := difficultyScores(ctx, train, eval, soft)
-	if err != nil {
-		return nil, err
-	}
-	knn := knnGain(train, eval, knnK)
-	return []policyScores{
-		{name: "knn-gain", scores: knn},
-		{name: "domain-weak-acc", scores: hard},
-		{name: "domain-weak-acc-soft", scores: soft},
-		{name: "domain-gain-soft", scores: gain},
-		{name: "difficulty-head", scores: diff},
-	}, nil
 }
 
 func routingReport(s routingSummary, curves []quality.RouteCurve, random, oracle quality.RouteCurve) *quality.Report {
@@ -306,6 +251,21 @@ func mmluProCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel,
 		return nil, nil, err
 	}
 	s.Weak, s.Strong = wn, sn
+	names, err := mp.CorrectModels()
+	if err != nil {
+		return nil, nil, err
+	}
+	var others []map[int]bool
+	for _, name := range names {
+		if name == wn || name == sn {
+			continue
+		}
+		c, _, err := mp.Correct(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		others = append(others, c)
+	}
 	idx := categoryIndex(h.Labels)
 	build := func(split quality.Split, limit int) ([]routeCase, error) {
 		qs := mp.Split(split)
@@ -322,7 +282,11 @@ func mmluProCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel,
 			if !ok {
 				cat = -1
 			}
-			out[i] = routeCase{vec: x[i], text: qq.Question, weak: weak[qq.ID], strong: strong[qq.ID], category: cat}
+			out[i] = routeCase{vec: x[i], text: qq.Question, weak: weak[qq.ID], strong: strong[qq.ID], category: cat,
+				others: make([]bool, len(others))}
+			for m, c := range others {
+				out[i].others[m] = c[qq.ID]
+			}
 		}
 		return out, nil
 	}
@@ -333,6 +297,9 @@ func mmluProCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel,
 	split, err := quality.ParseSplit(o.split)
 	if err != nil {
 		return nil, nil, usageErrorf("%v", err)
+	}
+	if split == quality.SplitTrain {
+		return train, nil, nil // cross-validation within train
 	}
 	eval, err := build(split, o.limit)
 	return train, eval, err
@@ -375,6 +342,13 @@ func routeLLMCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel
 	if s.Strong, err = pick(o.strong, "gpt-4"); err != nil {
 		return nil, nil, err
 	}
+	var otherModels []string
+	for name := range items[0].Correct {
+		if name != s.Weak && name != s.Strong {
+			otherModels = append(otherModels, name)
+		}
+	}
+	sort.Strings(otherModels)
 	var trainItems, evalItems []quality.RouteItem
 	for _, it := range items {
 		if it.Contaminated {
@@ -409,12 +383,18 @@ func routeLLMCases(ctx context.Context, env *Env, q *qualityEnv, lm *loadedModel
 		out := make([]routeCase, len(its))
 		for i, it := range its {
 			out[i] = routeCase{vec: x[i], text: it.Prompt, weak: it.Correct[s.Weak], strong: it.Correct[s.Strong], category: -1}
+			for _, m := range otherModels {
+				out[i].others = append(out[i].others, it.Correct[m])
+			}
 		}
 		return out, nil
 	}
 	train, err := build(trainItems, "train rows")
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.split == string(quality.SplitTrain) {
+		return train, nil, nil // cross-validation within train
 	}
 	eval, err := build(evalItems, o.split+" rows")
 	return train, eval, err
@@ -427,88 +407,4 @@ func pairHashString(id string) uint64 {
 		h *= 1099511628211
 	}
 	return h
-}
-
-// textFeatures are cheap properties of the text a router can compute at
-// run time: log length, share of digits, share of math symbols.
-func textFeatures(s string) []float32 {
-	var digits, sym float64
-	n := 0
-	for _, r := range s {
-		n++
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune("=+*/^_\\$()[]{}<>%", r):
-			sym++
-		}
-	}
-	fn := float64(max(n, 1))
-	return []float32{float32(math.Log1p(fn) / 8), float32(digits / fn), float32(sym / fn)}
-}
-
-// difficultyScores trains a logistic (two-label softmax) head on the train
-// cases' embeddings, domain posteriors and text features predicting
-// whether the weak model answers, and scores the eval cases by
-// 0.5·(1 − P(weak right)) + 0.5·prior.
-func difficultyScores(ctx context.Context, train, eval []routeCase, prior []float64) ([]float64, error) {
-	feat := func(c routeCase) []float32 {
-		v := append([]float32(nil), c.vec...)
-		for _, p := range c.probs {
-			v = append(v, float32(p))
-		}
-		return append(v, textFeatures(c.text)...)
-	}
-	x := make([][]float32, len(train))
-	y := make([]int, len(train))
-	for i, c := range train {
-		x[i] = feat(c)
-		if c.weak {
-			y[i] = 1
-		}
-	}
-	h, err := trainHead(ctx, x, y, []string{"weak-wrong", "weak-right"}, trainCandidate{Epochs: 20, L2: 1e-3, LR: 0.005, Standardize: true}, 1)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, len(eval))
-	probs := make([]float64, 2)
-	for i, c := range eval {
-		if _, err := h.Predict(feat(c), probs); err != nil {
-			return nil, err
-		}
-		out[i] = 0.5*probs[0] + 0.5*prior[i]
-	}
-	return out, nil
-}
-
-// knnGain scores each eval case by its k most similar train cases
-// (cosine of the unit embeddings): their strong − weak accuracy.
-func knnGain(train, eval []routeCase, k int) []float64 {
-	out := make([]float64, len(eval))
-	sims := make([]float64, len(train))
-	idx := make([]int, len(train))
-	k = min(k, len(train))
-	for i, c := range eval {
-		for j, t := range train {
-			var dot float32
-			for d, v := range c.vec {
-				dot += v * t.vec[d]
-			}
-			sims[j] = float64(dot)
-			idx[j] = j
-		}
-		sort.Slice(idx, func(a, b int) bool { return sims[idx[a]] > sims[idx[b]] })
-		var g float64
-		for _, j := range idx[:k] {
-			if train[j].strong {
-				g++
-			}
-			if train[j].weak {
-				g--
-			}
-		}
-		out[i] = g / float64(k)
-	}
-	return out
 }

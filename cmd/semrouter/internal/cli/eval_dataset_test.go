@@ -185,7 +185,7 @@ func TestEvalDatasetRoutingRealData(t *testing.T) {
 	if !(s.WeakAccuracy < s.StrongAcc && s.StrongAcc <= s.OracleAcc) {
 		t.Errorf("weak %.3f strong %.3f oracle %.3f", s.WeakAccuracy, s.StrongAcc, s.OracleAcc)
 	}
-	if len(s.Policies) != 5 || s.Policies[0].Name != routingPrimary {
+	if len(s.Policies) != 10 || s.Policies[0].Name != routingPrimary {
 		t.Fatalf("policies %+v", s.Policies)
 	}
 	for _, p := range s.Policies {
