@@ -6,16 +6,17 @@ import (
 	"testing"
 )
 
-// Figures the shipped head reached on the evaluation splits, measured once
-// after training on warden_train only (README.md): warden test F1 0.9893,
-// FPR 0.0244 (strict, without the 4 prompts also in train: F1 0.9891);
-// jbb_attacks recall 0.7147. The bounds sit just under them so that a
-// retrained head cannot silently regress; the FPR bound is the 5% target.
+// Figures the shipped score (head + gibberish detector) reached on the
+// evaluation splits after training on warden_train only (README.md):
+// warden test F1 0.9858, FPR 0.0325 (strict, without the 4 prompts also in
+// train: F1 0.9855, FPR 0.0328); jbb_attacks recall 0.8049. The bounds sit
+// just under them so that a retrained scorer cannot silently regress; the
+// FPR bound is the 5% target. jbb recall misses the 0.85 target (README.md).
 const (
 	minWardenF1       = 0.98
 	maxWardenFPR      = 0.05
 	minWardenStrictF1 = 0.98
-	minJBBRecall      = 0.71
+	minJBBRecall      = 0.80
 )
 
 func scoreAll(s *Scorer, ex []Example) ([]float64, []bool) {

@@ -1,11 +1,13 @@
 package jailbreak
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 //go:embed weights/head.json
@@ -40,6 +42,9 @@ type Head struct {
 	DenseWeights []float64 `json:"dense_weights"`
 	Bias         float64   `json:"bias"`
 	GramWeights  []float32 `json:"gram_weights"`
+	// GuardOverride, when set, lets a very confident guard flag a prompt
+	// on its own (see Scorer.Score).
+	GuardOverride *GuardOverride `json:"guard_override,omitempty"`
 	// Training records how the head was fitted (informational).
 	Training *TrainingInfo `json:"training,omitempty"`
 }
@@ -66,6 +71,60 @@ type OperatingPoint struct {
 	CVFPR     float64 `json:"cv_fpr"`
 	CVRecall  float64 `json:"cv_recall"`
 	CVF1      float64 `json:"cv_f1"`
+}
+
+// GuardOverride is the second, higher threshold on llm_guardrail's maximum
+// probability: a prompt the guard is this sure of is an attack whatever
+// the head says. Threshold is the lowest at which the union of the other
+// detectors' out-of-fold positives (head, gibberish detector) and the
+// guard's positives keeps the benign training false-positive rate within
+// FPRBudget.
+type GuardOverride struct {
+	Threshold float64 `json:"threshold"`
+	FPRBudget float64 `json:"fpr_budget"`
+	// CVFPR and CVRecall are the union's out-of-fold figures on the
+	// training split; GuardFPR is the guard's alone.
+	CVFPR    float64 `json:"cv_fpr"`
+	CVRecall float64 `json:"cv_recall"`
+	GuardFPR float64 `json:"guard_fpr"`
+}
+
+// ChooseGuardOverride picks the override threshold from the guard's
+// maximum probabilities of the training examples, which of them the other
+// detectors already flag out of fold (covered) and the labels. It returns
+// nil when those use up the budget.
+func ChooseGuardOverride(guard []float64, covered []bool, attack []bool, budget float64) *GuardOverride {
+	var benign, uncovered []float64
+	coveredFP := 0
+	for i, p := range guard {
+		if attack[i] {
+			continue
+		}
+		benign = append(benign, p)
+		if covered[i] {
+			coveredFP++
+		} else {
+			uncovered = append(uncovered, p)
+		}
+	}
+	// The guard may add this many of the uncovered benign prompts.
+	allowed := math.Floor(budget*float64(len(benign))) - float64(coveredFP)
+	if allowed < 1 || len(uncovered) == 0 {
+		return nil
+	}
+	thr := min(thresholdForBudget(uncovered, (allowed+0.5)/float64(len(uncovered))), 1-1e-9)
+	union := make([]float64, len(guard))
+	for i, p := range guard {
+		if covered[i] || p >= thr {
+			union[i] = 1
+		}
+	}
+	m := Evaluate(union, attack, 0.5)
+	return &GuardOverride{
+		Threshold: roundTo(thr, 6), FPRBudget: budget,
+		CVFPR: roundTo(m.FPR, 4), CVRecall: roundTo(m.Recall, 4),
+		GuardFPR: roundTo(Evaluate(guard, attack, thr).FPR, 4),
+	}
 }
 
 // ParseHead decodes and validates a head.
@@ -99,6 +158,9 @@ func (h *Head) Validate() error {
 		if len(v) != numDense {
 			errs = append(errs, fmt.Errorf("%s: want %d values, got %d", name, numDense, len(v)))
 		}
+	}
+	if o := h.GuardOverride; o != nil && !(o.Threshold > 0 && o.Threshold < 1) {
+		errs = append(errs, fmt.Errorf("guard_override.threshold: want in (0, 1), got %v", o.Threshold))
 	}
 	for i, s := range h.DenseScale {
 		if !(s > 0) {
@@ -138,4 +200,30 @@ func (h *Head) logit(z [numTasks]float64, s *gramScratch) float64 {
 		return 0
 	}
 	return out
+}
+
+// thresholdForBudget returns the lowest threshold at which at most
+// budget·len(benign) of the benign scores reach it: the midpoint between
+// the highest benign score it lets through and the next lower one. Tied
+// scores are never split, so a tie at the budget's edge lowers the count
+// let through.
+func thresholdForBudget(benign []float64, budget float64) float64 {
+	s := slices.Clone(benign)
+	slices.SortFunc(s, func(a, b float64) int { return cmp.Compare(b, a) })
+	if len(s) == 0 {
+		return math.Inf(1)
+	}
+	k := min(int(budget*float64(len(s))), len(s)-1)
+	for k > 0 && s[k] == s[k-1] {
+		k--
+	}
+	if k == 0 {
+		return math.Nextafter(s[0], math.Inf(1))
+	}
+	return (s[k] + s[k-1]) / 2
+}
+
+func roundTo(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
 }

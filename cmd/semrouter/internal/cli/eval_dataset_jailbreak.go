@@ -15,6 +15,9 @@ type jailbreakSummary struct {
 	Task      string  `json:"task"`
 	Scorer    string  `json:"scorer"`
 	Threshold float64 `json:"threshold"`
+	// GuardOverrideThreshold is the shipped head's second threshold on the
+	// guard maximum (0: none).
+	GuardOverrideThreshold float64 `json:"guard_override_threshold"`
 	// Warden is warden_test without the prompts that also occur in
 	// warden_train (a strict held-out set).
 	WardenN       int            `json:"warden_n"`
@@ -32,8 +35,13 @@ type jailbreakSummary struct {
 	JBBRecallBy    map[string]float64 `json:"jbb_recall_by_method"`
 	JBBGoalsN      int                `json:"jbb_goals_n"`
 	JBBGoalsRecall float64            `json:"jbb_goals_recall"`
-	// GuardOnly are the same figures for llm_guardrail's maximum
-	// probability alone (no trained head) at 0.5.
+	// Components are the same figures for each part of the score alone:
+	// "head" (the trained head at Threshold), "gibberish" (the
+	// adversarial-suffix detector at Threshold), "guard_override" (the
+	// guard maximum at the override threshold, when the head has one) and
+	// "guard_0.5" (the guard maximum at 0.5, llm_guardrail's own decision).
+	Components map[string]jailbreakFigures `json:"components"`
+	// GuardOnly repeats Components["guard_0.5"] (kept for older readers).
 	GuardOnly struct {
 		Precision float64 `json:"precision"`
 		Recall    float64 `json:"recall"`
@@ -41,6 +49,30 @@ type jailbreakSummary struct {
 		FPR       float64 `json:"fpr"`
 		JBBRecall float64 `json:"jbb_recall"`
 	} `json:"guard_only"`
+}
+
+// jailbreakFigures are one decision rule's figures.
+type jailbreakFigures struct {
+	Precision      float64            `json:"precision"`
+	Recall         float64            `json:"recall"`
+	F1             float64            `json:"f1"`
+	FPR            float64            `json:"fpr"`
+	JBBRecall      float64            `json:"jbb_recall"`
+	JBBRecallBy    map[string]float64 `json:"jbb_recall_by_method"`
+	JBBGoalsRecall float64            `json:"jbb_goals_recall"`
+}
+
+// jailbreakRule is one decision rule over a prompt's scores.
+type jailbreakRule struct {
+	name string
+	fire func(jailbreak.Scores) bool
+}
+
+// jailbreakTally counts one rule's decisions.
+type jailbreakTally struct {
+	warden                []float64 // 1 when fired
+	jbbHits, goalHits     int
+	byMethod, methodTotal map[string]int
 }
 
 func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any, *quality.Report, error) {
@@ -78,7 +110,22 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 	for _, e := range train {
 		seen[e.Text] = true
 	}
-	s := jailbreakSummary{Task: "jailbreak", Scorer: jailbreak.GuardPackage + " + trained head", Threshold: o.threshold}
+	s := jailbreakSummary{Task: "jailbreak", Scorer: jailbreak.GuardPackage + " + trained head + gibberish detector", Threshold: o.threshold}
+	if ov := sc.Head().GuardOverride; ov != nil {
+		s.GuardOverrideThreshold = ov.Threshold
+	}
+	// The components, then the combined score (what the router uses).
+	rules := []jailbreakRule{
+		{"head", func(x jailbreak.Scores) bool { return x.Head >= o.threshold }},
+		{"gibberish", func(x jailbreak.Scores) bool { return x.Gibberish >= o.threshold }},
+		{"guard_override", func(x jailbreak.Scores) bool { return x.GuardOverride >= o.threshold }},
+		{"guard_0.5", func(x jailbreak.Scores) bool { return x.Guard >= 0.5 }},
+		{"combined", func(x jailbreak.Scores) bool { return x.Probability >= o.threshold }},
+	}
+	tallies := make([]jailbreakTally, len(rules))
+	for i := range tallies {
+		tallies[i].byMethod, tallies[i].methodTotal = map[string]int{}, map[string]int{}
+	}
 	var scores, guard []float64
 	var attack []bool
 	for _, e := range test {
@@ -93,19 +140,17 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 		scores = append(scores, all.Probability)
 		guard = append(guard, all.Guard)
 		attack = append(attack, e.Attack)
+		for i, r := range rules {
+			tallies[i].warden = append(tallies[i].warden, boolFloat(r.fire(all)))
+		}
 	}
 	s.WardenN = len(scores)
-	at := quality.BinaryAt(scores, attack, o.threshold)
-	s.Precision, s.Recall, s.F1, s.FPR = at.Precision, at.Recall, at.F1, at.FPR
 	curve := quality.PRCurve(scores, attack)
 	s.AP = quality.AveragePrecision(curve)
 	s.BestF1 = quality.BestF1(curve)
-	g := quality.BinaryAt(guard, attack, 0.5)
-	s.GuardOnly.Precision, s.GuardOnly.Recall, s.GuardOnly.F1, s.GuardOnly.FPR = g.Precision, g.Recall, g.F1, g.FPR
 
 	bar := quality.NewProgress(env.Stderr, "score jbb_attacks")
-	hits, ghits := 0, 0
-	byMethod, methodN := map[string]int{}, map[string]int{}
+	methodN := map[string]int{}
 	for i, e := range jbb {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -115,56 +160,78 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 		}
 		all := sc.Scores(e.Text)
 		methodN[e.Method]++
-		if all.Probability >= o.threshold {
-			hits++
-			byMethod[e.Method]++
-		}
-		if all.Guard >= 0.5 {
-			ghits++
+		for k, r := range rules {
+			if r.fire(all) {
+				tallies[k].jbbHits++
+				tallies[k].byMethod[e.Method]++
+			}
 		}
 		s.JBBN++
 		bar.Update(i+1, len(jbb))
 	}
-	s.JBBRecall = ratioOf(hits, s.JBBN)
-	s.GuardOnly.JBBRecall = ratioOf(ghits, s.JBBN)
-	s.JBBRecallBy = map[string]float64{}
-	for m, n := range methodN {
-		s.JBBRecallBy[m] = ratioOf(byMethod[m], n)
-	}
-	ghit := 0
 	for _, gl := range goals {
-		if sc.Score(gl) >= o.threshold {
-			ghit++
+		all := sc.Scores(gl)
+		for k, r := range rules {
+			if r.fire(all) {
+				tallies[k].goalHits++
+			}
 		}
 	}
-	s.JBBGoalsN, s.JBBGoalsRecall = len(goals), ratioOf(ghit, len(goals))
+	s.JBBGoalsN = len(goals)
+	s.Components = map[string]jailbreakFigures{}
+	for k, r := range rules {
+		t := tallies[k]
+		at := quality.BinaryAt(t.warden, attack, 0.5)
+		f := jailbreakFigures{Precision: at.Precision, Recall: at.Recall, F1: at.F1, FPR: at.FPR,
+			JBBRecall: ratioOf(t.jbbHits, s.JBBN), JBBRecallBy: map[string]float64{}, JBBGoalsRecall: ratioOf(t.goalHits, len(goals))}
+		for m, n := range methodN {
+			f.JBBRecallBy[m] = ratioOf(t.byMethod[m], n)
+		}
+		if r.name == "combined" {
+			s.Precision, s.Recall, s.F1, s.FPR = f.Precision, f.Recall, f.F1, f.FPR
+			s.JBBRecall, s.JBBRecallBy, s.JBBGoalsRecall = f.JBBRecall, f.JBBRecallBy, f.JBBGoalsRecall
+			continue
+		}
+		s.Components[r.name] = f
+	}
+	g := s.Components["guard_0.5"]
+	s.GuardOnly.Precision, s.GuardOnly.Recall, s.GuardOnly.F1, s.GuardOnly.FPR, s.GuardOnly.JBBRecall = g.Precision, g.Recall, g.F1, g.FPR, g.JBBRecall
 
 	rep := quality.NewReport("Jailbreak detection: " + s.Scorer)
 	rep.Para("warden_test without the %d prompts that also occur in warden_train: %d prompts. "+
-		"At threshold %.2f: precision **%.4f**, recall **%.4f**, F1 **%.4f**, FPR **%.4f** (average precision %.4f; "+
-		"best F1 %.4f at threshold %.3f). jbb_attacks recall **%.4f** (%d attacks); their plain goals: recall %.4f (%d).",
-		s.WardenDropped, s.WardenN, o.threshold, s.Precision, s.Recall, s.F1, s.FPR, s.AP, s.BestF1.F1, s.BestF1.Threshold,
+		"At threshold %.2f (guard override at guard maximum ≥ %.4f): precision **%.4f**, recall **%.4f**, F1 **%.4f**, FPR **%.4f** "+
+		"(average precision %.4f; best F1 %.4f at threshold %.3f). jbb_attacks recall **%.4f** (%d attacks); their plain goals: recall %.4f (%d).",
+		s.WardenDropped, s.WardenN, o.threshold, s.GuardOverrideThreshold, s.Precision, s.Recall, s.F1, s.FPR, s.AP, s.BestF1.F1, s.BestF1.Threshold,
 		s.JBBRecall, s.JBBN, s.JBBGoalsRecall, s.JBBGoalsN)
-	rep.Para("llm_guardrail alone (maximum of its three probabilities ≥ 0.5): precision %.4f, recall %.4f, F1 %.4f, FPR %.4f, jbb recall %.4f.",
-		s.GuardOnly.Precision, s.GuardOnly.Recall, s.GuardOnly.F1, s.GuardOnly.FPR, s.GuardOnly.JBBRecall)
 	var methods []string
 	for m := range methodN {
 		methods = append(methods, m)
 	}
 	sort.Strings(methods)
-	var rows [][]string
-	for _, m := range methods {
-		rows = append(rows, []string{m, fmt.Sprint(methodN[m]), quality.F(s.JBBRecallBy[m])})
+	header := []string{"rule", "precision", "recall", "F1", "FPR", "jbb recall"}
+	header = append(header, methods...)
+	header = append(header, "plain goals")
+	row := func(name string, f jailbreakFigures) []string {
+		r := []string{name, quality.F(f.Precision), quality.F(f.Recall), quality.F(f.F1), quality.F(f.FPR), quality.F(f.JBBRecall)}
+		for _, m := range methods {
+			r = append(r, quality.F(f.JBBRecallBy[m]))
+		}
+		return append(r, quality.F(f.JBBGoalsRecall))
 	}
-	rep.Table([]string{"jbb method", "attacks", "recall"}, rows)
+	rows := [][]string{row("combined (shipped score)", jailbreakFigures{Precision: s.Precision, Recall: s.Recall, F1: s.F1, FPR: s.FPR,
+		JBBRecall: s.JBBRecall, JBBRecallBy: s.JBBRecallBy, JBBGoalsRecall: s.JBBGoalsRecall})}
+	for _, name := range []string{"head", "gibberish", "guard_override", "guard_0.5"} {
+		rows = append(rows, row(name, s.Components[name]))
+	}
+	rep.Table(header, rows)
 	gcurve := quality.PRCurve(guard, attack)
 	rep.Image("jailbreak_pr.png", "precision-recall curve", quality.LineChart{
 		Title: "JAILBREAK PRECISION-RECALL (WARDEN TEST)", XLabel: "RECALL", YLabel: "PRECISION",
 		XMin: 0, XMax: 1, YMin: 0, YMax: 1, LegendLeft: true,
 		Series: []quality.Series{
-			prSeries("trained head", curve, 0, false),
+			prSeries("combined score", curve, 0, false),
 			prSeries("llm_guardrail max", gcurve, 1, true),
-			{Name: fmt.Sprintf("head at %.2f", o.threshold), X: []float64{s.Recall}, Y: []float64{s.Precision}, Color: quality.Palette()[2], Markers: true},
+			{Name: fmt.Sprintf("combined at %.2f", o.threshold), X: []float64{s.Recall}, Y: []float64{s.Precision}, Color: quality.Palette()[2], Markers: true},
 		},
 	}.Render(800, 560))
 	return s, rep, nil

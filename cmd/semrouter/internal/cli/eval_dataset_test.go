@@ -256,5 +256,15 @@ func TestEvalDatasetCacheAndJailbreakRealData(t *testing.T) {
 		if s.F1 < 0.8 || s.FPR > 0.2 || s.JBBRecall <= 0 || s.JBBRecall > 1 {
 			t.Errorf("F1 %.3f FPR %.3f jbb recall %.3f", s.F1, s.FPR, s.JBBRecall)
 		}
+		// every part of the combined score is reported on its own, and the
+		// combined score catches at least what its head does
+		for _, name := range []string{"head", "gibberish", "guard_override", "guard_0.5"} {
+			if _, ok := s.Components[name]; !ok {
+				t.Errorf("no %q component in %+v", name, s.Components)
+			}
+		}
+		if s.JBBRecall < s.Components["head"].JBBRecall || s.Recall < s.Components["head"].Recall {
+			t.Errorf("combined recall %.3f / jbb %.3f below the head's %+v", s.Recall, s.JBBRecall, s.Components["head"])
+		}
 	})
 }

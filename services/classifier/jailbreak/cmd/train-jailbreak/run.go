@@ -24,7 +24,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	root := fs.String("root", "", "repository root (default: the folder holding go.work above the working directory)")
 	guardDir := fs.String("guard", "", "llm_guardrail package folder (default: <root>/.cache/npm/"+jailbreak.GuardPackage+"/package)")
 	trainPath := fs.String("train", "", "training JSONL (default: <root>/../shared/datasets/jailbreak/warden_train.jsonl)")
-	out := fs.String("out", "", "head JSON to write (default: <root>/services/classifier/jailbreak/weights/head.json)")
+	out := fs.String("out", "", "head JSON to write (default: <root>/services/classifier/jailbreak/weights/head.json; \"-\": skip the head)")
 	folds := fs.Int("folds", 5, "cross-validation folds")
 	iters := fs.Int("iters", 400, "gradient steps per fit")
 	bits := fs.Int("bits", 16, "char n-gram hash bits")
@@ -32,6 +32,12 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	budget := fs.Float64("fpr-budget", 0.02, "benign false-positive rate allowed at the head's 0.5, chosen on out-of-fold predictions")
 	ranges := fs.String("ngrams", "2-4,3-5,1-5", "comma-separated char n-gram ranges to try")
 	noGuard := fs.Bool("no-guard", false, "ablation: char n-grams only, without the llm_guardrail logits")
+	guardBudget := fs.Float64("union-fpr-budget", 0.03, "out-of-fold benign false-positive rate allowed to the union of the head, the gibberish detector and the guard override: the override gets what the other two leave (0: no override)")
+	gibOut := fs.String("gibberish-out", "", "gibberish detector JSON to write (default: <root>/services/classifier/jailbreak/weights/gibberish.json; \"-\": skip)")
+	gibBudget := fs.Float64("gibberish-budget", 0.01, "benign false-positive rate allowed to the gibberish detector, chosen on out-of-fold scores")
+	gibOrders := fs.String("gibberish-orders", "2,3", "comma-separated character n-gram orders to try (1…3)")
+	gibWindows := fs.String("gibberish-windows", "32,48,64", "comma-separated window lengths (symbols) to try")
+	gibModes := fs.String("gibberish-modes", "absolute,relative", "window scores to try: absolute (the most improbable window) and/or relative (minus the most probable one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,10 +57,17 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join(*root, "services", "classifier", "jailbreak", "weights", "head.json")
 	}
+	if *gibOut == "" {
+		*gibOut = filepath.Join(*root, "services", "classifier", "jailbreak", "weights", "gibberish.json")
+	}
 	if strings.Contains(filepath.Base(*trainPath), "test") {
 		return fmt.Errorf("refuse to train on %q: test splits are for evaluation only", *trainPath)
 	}
 	grid, err := parseGrid(*lambdas, *ranges, *bits, *iters)
+	if err != nil {
+		return err
+	}
+	gibGrid, err := parseGibberishGrid(*gibOrders, *gibWindows, *gibModes)
 	if err != nil {
 		return err
 	}
@@ -65,6 +78,19 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	examples, err := jailbreak.ReadExamples(*trainPath)
 	if err != nil {
 		return err
+	}
+	var gib *jailbreak.GibberishCV
+	if *gibOut != "-" {
+		bg, err := jailbreak.LoadBackground(filepath.Dir(filepath.Dir(*trainPath)))
+		if err != nil {
+			return err
+		}
+		if gib, err = trainGibberish(ctx, log, examples, bg, gibGrid, *folds, *gibBudget, *gibOut); err != nil {
+			return err
+		}
+	}
+	if *out == "-" {
+		return nil
 	}
 	tr, err := jailbreak.NewTrainer(*guardDir, examples)
 	if err != nil {
@@ -108,6 +134,20 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 		NoGuard:        *noGuard,
 		OperatingPoint: &op,
 	}
+	if *guardBudget > 0 {
+		// The prompts the other detectors already flag out of fold.
+		headPos := make([]bool, len(best.OOF))
+		for i, p := range best.OOF {
+			headPos[i] = p >= op.Threshold || (gib != nil && gib.OOF[i] >= gib.Threshold)
+		}
+		h.GuardOverride = jailbreak.ChooseGuardOverride(tr.GuardProbabilities(), headPos, tr.Labels(), *guardBudget)
+		if o := h.GuardOverride; o != nil {
+			log.Info("guard override", slog.Float64("threshold", o.Threshold), slog.Float64("union_cv_fpr", o.CVFPR),
+				slog.Float64("union_cv_recall", o.CVRecall), slog.Float64("guard_fpr", o.GuardFPR))
+		} else {
+			log.Info("no guard override: the head and the gibberish detector use up the union budget")
+		}
+	}
 	raw, err := json.Marshal(h)
 	if err != nil {
 		return fmt.Errorf("encode head: %w", err)
@@ -117,6 +157,75 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("wrote head", slog.String("path", *out), slog.Int("bytes", len(raw)+1))
 	return nil
+}
+
+// trainGibberish cross-validates the gibberish grid, keeps the
+// configuration with the highest out-of-fold recall on synthetic suffixes
+// at the benign budget (the first in grid order on ties), fits it on all
+// examples and writes it.
+func trainGibberish(ctx context.Context, log *slog.Logger, examples []jailbreak.Example, bg *jailbreak.Background, grid []jailbreak.GibberishConfig, folds int, budget float64, out string) (*jailbreak.GibberishCV, error) {
+	log.Info("gibberish background corpus", slog.Any("sources", bg.Sources), slog.String("digest", bg.Digest))
+	var best *jailbreak.GibberishCV
+	for _, cfg := range grid {
+		res, err := jailbreak.CrossValidateGibberish(ctx, examples, bg.Texts, cfg, folds, budget)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("gibberish cross-validation", slog.String("config", cfg.String()), slog.Float64("threshold", res.Threshold),
+			slog.Float64("benign_fpr", res.BenignFPR), slog.Float64("suffix_recall", res.SuffixRecall))
+		if best == nil || res.SuffixRecall > best.SuffixRecall {
+			r := res
+			best = &r
+		}
+	}
+	g := jailbreak.FitGibberish(examples, bg.Texts, *best, jailbreak.GibberishTraining{
+		Data: "warden_train.jsonl (" + fmt.Sprint(len(examples)) + " rows)", Folds: folds, FPRBudget: budget,
+		Background: bg.Sources, BackgroundDigest: bg.Digest,
+	})
+	raw, err := json.Marshal(g)
+	if err != nil {
+		return nil, fmt.Errorf("encode gibberish detector: %w", err)
+	}
+	if err := os.WriteFile(out, append(raw, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("write gibberish detector: %w", err)
+	}
+	log.Info("wrote gibberish detector", slog.String("config", best.Config.String()), slog.Float64("threshold", g.Threshold),
+		slog.String("path", out), slog.Int("bytes", len(raw)+1))
+	return best, nil
+}
+
+func parseGibberishGrid(orders, windows, modes string) ([]jailbreak.GibberishConfig, error) {
+	var grid []jailbreak.GibberishConfig
+	var errs []error
+	var relative []bool
+	for m := range strings.SplitSeq(modes, ",") {
+		switch strings.TrimSpace(m) {
+		case "absolute":
+			relative = append(relative, false)
+		case "relative":
+			relative = append(relative, true)
+		default:
+			errs = append(errs, fmt.Errorf("-gibberish-modes: %q is not absolute or relative", m))
+		}
+	}
+	for o := range strings.SplitSeq(orders, ",") {
+		var order int
+		if _, err := fmt.Sscanf(strings.TrimSpace(o), "%d", &order); err != nil || order < 1 || order > 3 {
+			errs = append(errs, fmt.Errorf("-gibberish-orders: %q is not an order 1…3", o))
+			continue
+		}
+		for w := range strings.SplitSeq(windows, ",") {
+			var win int
+			if _, err := fmt.Sscanf(strings.TrimSpace(w), "%d", &win); err != nil || win < 1 {
+				errs = append(errs, fmt.Errorf("-gibberish-windows: %q is not a positive length", w))
+				continue
+			}
+			for _, rel := range relative {
+				grid = append(grid, jailbreak.GibberishConfig{Order: order, Window: win, MinSymbols: jailbreak.GibberishMinSymbols, Relative: rel})
+			}
+		}
+	}
+	return grid, errors.Join(errs...)
 }
 
 // better prefers the higher cross-validated F1, then the lower log-loss.
