@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,12 +12,11 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
 
 	"github.com/semrouter/semrouter/pkg/natstest"
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/pkg/telemetry/telemetrytest"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
 )
 
@@ -73,7 +71,7 @@ func TestMainTracesManagementAPI(t *testing.T) {
 		{name: "legacy log-json", args: []string{"--log-json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			col, endpoint := startCollector(t)
+			col, endpoint := telemetrytest.StartCollector(t)
 			ns := natstest.RunServer(t)
 			logs := newLogWatch("config-hub serving")
 			ctx, cancel := context.WithCancel(context.Background())
@@ -117,10 +115,8 @@ func TestMainTracesManagementAPI(t *testing.T) {
 
 			want := span.SpanContext()
 			tid, sid := want.TraceID(), want.SpanID()
-			col.mu.Lock()
-			defer col.mu.Unlock()
 			var names []string
-			for _, s := range col.spans {
+			for _, s := range col.Spans() {
 				names = append(names, s.GetName())
 				if s.GetName() == "GET /health" && s.GetKind() == tracepb.Span_SPAN_KIND_SERVER &&
 					bytes.Equal(s.GetTraceId(), tid[:]) && bytes.Equal(s.GetParentSpanId(), sid[:]) {
@@ -167,37 +163,4 @@ func (w *logWatch) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
-}
-
-// otlpCollector is a real OTLP/gRPC trace collector (a gRPC server
-// implementing the collector TraceService) that keeps the spans it gets.
-type otlpCollector struct {
-	collectortrace.UnimplementedTraceServiceServer
-	mu    sync.Mutex
-	spans []*tracepb.Span
-}
-
-func (c *otlpCollector) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			c.spans = append(c.spans, ss.GetSpans()...)
-		}
-	}
-	return &collectortrace.ExportTraceServiceResponse{}, nil
-}
-
-func startCollector(t *testing.T) (*otlpCollector, string) {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	col := &otlpCollector{}
-	collectortrace.RegisterTraceServiceServer(srv, col)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return col, lis.Addr().String()
 }
