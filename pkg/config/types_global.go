@@ -44,7 +44,7 @@ type ModelSelection struct {
 	AutoMix  *AutoMixConfig  `yaml:"automix"`
 	Hybrid   *HybridConfig   `yaml:"hybrid"`
 	Momentum *Momentum       `yaml:"momentum"`
-	ML       *MLSelection    `yaml:"ml" sr:"unimplemented"`
+	ML       *MLSelection    `yaml:"ml"`
 }
 
 // Momentum smooths model switches.
@@ -56,16 +56,24 @@ type Momentum struct {
 }
 
 // MLSelection configures the trained selectors (knn, kmeans, svm, mlp).
+// semrouter implements knn (decisions with `algorithm: {type: knn}`);
+// the kmeans, svm and mlp blocks are kept but have no effect.
 type MLSelection struct {
-	ModelsPath   string    `yaml:"models_path"`
+	// ModelsPath is a folder pretrained_path may be relative to.
+	ModelsPath string `yaml:"models_path"`
+	// EmbeddingDim, when set, must equal the pretrained data's dimensions.
 	EmbeddingDim int       `yaml:"embedding_dim"`
 	KNN          *MLKNN    `yaml:"knn"`
-	KMeans       *MLKMeans `yaml:"kmeans"`
-	SVM          *MLSVM    `yaml:"svm"`
-	MLP          *MLMLP    `yaml:"mlp"`
+	KMeans       *MLKMeans `yaml:"kmeans" sr:"unimplemented"`
+	SVM          *MLSVM    `yaml:"svm" sr:"unimplemented"`
+	MLP          *MLMLP    `yaml:"mlp" sr:"unimplemented"`
 }
 
-// MLKNN configures k-nearest-neighbour selection.
+// MLKNN configures k-nearest-neighbour selection: K is the neighbour count
+// (0: the pretrained file's), PretrainedPath a file written by
+// `semrouter train selection` (empty: the data built into the binary for
+// the embedding model); see Config.KNNPretrainedPath for how a relative
+// path is resolved.
 type MLKNN struct {
 	K              int    `yaml:"k"`
 	PretrainedPath string `yaml:"pretrained_path"`

@@ -24,6 +24,7 @@ func Validate(c *Config) Problems {
 	}
 	v.validateRecipes()
 	v.validateGlobal()
+	v.validateModelSelection()
 	v.probs.Sort()
 	return v.probs
 }

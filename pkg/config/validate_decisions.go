@@ -22,7 +22,7 @@ func algorithmKinds() map[string]bool {
 		"prompt":        false,
 		"automix":       false,
 		"hybrid":        false,
-		"knn":           false,
+		"knn":           true, // semrouter: kernel-weighted neighbours of pretrained outcomes (ml.knn)
 		"kmeans":        false,
 		"svm":           false,
 		"mlp":           false,

@@ -167,13 +167,16 @@ type Classifier struct {
 	candidatesMissing bool
 	embedModel        string
 	dims              int
-	def               *profile
-	byModel           map[string]*profile
-	engine            *engine.Engine
-	models            map[string]modelFacts
-	decisions         map[string]decisionFacts
-	projOwners        map[string]ProjectionOwner
-	head              *domain.Head
+	// needsQueryForSelection: a decision selects its model from the query
+	// embedding (knn, router_dc).
+	needsQueryForSelection bool
+	def                    *profile
+	byModel                map[string]*profile
+	engine                 *engine.Engine
+	models                 map[string]modelFacts
+	decisions              map[string]decisionFacts
+	projOwners             map[string]ProjectionOwner
+	head                   *domain.Head
 	// jailbreakRules: the top-level routing has jailbreak rules.
 	jailbreakRules bool
 	defaultModel   string
@@ -224,10 +227,11 @@ func (c *Classifier) EmbeddingModel() string { return c.embedModel }
 // revision.
 func (c *Classifier) Warnings() []string { return append([]string(nil), c.warnings...) }
 
-// NeedsQuery reports whether any routing profile has embedding-based rules,
-// i.e. whether a caller should compute a query embedding.
+// NeedsQuery reports whether any routing profile has embedding-based rules
+// or a decision selects its model from the query embedding (knn,
+// router_dc), i.e. whether a caller should compute a query embedding.
 func (c *Classifier) NeedsQuery() bool {
-	if c.def.needsQuery() {
+	if c.needsQueryForSelection || c.def.needsQuery() {
 		return true
 	}
 	for _, p := range c.byModel {

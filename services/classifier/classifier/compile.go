@@ -273,7 +273,9 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 			}
 		}
 	}
-	eng, err := engine.Compile(engineSpec(cfg, tree), eopts)
+	knn := c.knnSettings(cfg, o.logger, probs)
+	c.needsQueryForSelection = knn != nil || dc
+	eng, err := engine.Compile(engineSpec(cfg, tree, knn), eopts)
 	if err != nil {
 		probs.addEngine(err)
 	}

@@ -227,7 +227,7 @@ func (c *compiler) decision(path string, d Decision, pc *projCompiler) decision 
 // config error.
 var upstreamOnly = []string{
 	"confidence", "ratings", "remom", "fusion", "workflows", "automix", "hybrid",
-	"knn", "kmeans", "svm", "mlp", "prompt", "elo", "rl_driven", "gmtrouter",
+	"kmeans", "svm", "mlp", "prompt", "elo", "rl_driven", "gmtrouter",
 }
 
 // unsupportedReason is built once at compile time so evaluation does not
@@ -292,6 +292,19 @@ func (c *compiler) selector(path string, d Decision) selection.Selector {
 			desc[i] = c.opts.ModelEmbeddings[r.Model]
 		}
 		return selection.NewRouterDCSelector(cfg, desc)
+	case selection.KNN:
+		var cfg selection.KNNConfig
+		if a.KNN != nil {
+			cfg = *a.KNN
+		}
+		cands := make([]selection.KNNCandidate, len(refs))
+		for i, r := range refs {
+			cands[i].Model = r.Model
+			if m, ok := c.models[r.Model]; ok && m.HasPricing {
+				cands[i].Cost, cands[i].HasCost = m.PromptPer1M+m.CompletionPer1M, true
+			}
+		}
+		return selection.NewKNNSelector(cfg, cands)
 	default:
 		for _, t := range upstreamOnly {
 			if t == a.Type {

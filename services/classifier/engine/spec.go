@@ -179,6 +179,9 @@ type Algorithm struct {
 	LatencyAware *selection.LatencyAwareConfig
 	MultiFactor  *selection.MultiFactorConfig
 	RouterDC     *selection.RouterDCConfig
+	// KNN carries the pretrained data and knobs of knn selection; nil
+	// (or a nil Bank) makes every knn decision use its first modelRef.
+	KNN *selection.KNNConfig
 }
 
 // Recipe mirrors `recipes[*]`.

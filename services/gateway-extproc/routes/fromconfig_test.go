@@ -260,6 +260,21 @@ func TestFromConfigNeedsEmbedding(t *testing.T) {
 		{"semantic cache", func(c *config.Config) {
 			c.Routing.Decisions[0].Plugins[3].ResponseCache().Mode = "exact_then_semantic"
 		}, true},
+		{"knn selection over two models", func(c *config.Config) {
+			d := &c.Routing.Decisions[0]
+			d.Algorithm = &config.Algorithm{Type: "knn"}
+			d.ModelRefs = append(d.ModelRefs, config.ModelRef{Model: "selection-second"})
+		}, true},
+		{"router_dc selection over two models", func(c *config.Config) {
+			d := &c.Routing.Decisions[0]
+			d.Algorithm = &config.Algorithm{Type: "router_dc"}
+			d.ModelRefs = append(d.ModelRefs, config.ModelRef{Model: "selection-second"})
+		}, true},
+		{"knn with one model has nothing to select", func(c *config.Config) {
+			d := &c.Routing.Decisions[0]
+			d.Algorithm = &config.Algorithm{Type: "knn"}
+			d.ModelRefs = d.ModelRefs[:1]
+		}, false},
 		{"semantic cache disabled", func(c *config.Config) {
 			rc := c.Routing.Decisions[0].Plugins[3].ResponseCache()
 			off := false

@@ -13,9 +13,11 @@ import (
 	"github.com/semrouter/semrouter/services/embedder-gpu/ortrt"
 )
 
-// registerQualityCommands adds `train domain` and `eval dataset`.
+// registerQualityCommands adds `train domain`, `train selection` and
+// `eval dataset`.
 func registerQualityCommands(r *Registry) {
 	r.Register(trainDomainCommand())
+	r.Register(trainSelectionCommand())
 	r.Register(evalDatasetCommand())
 }
 

@@ -1,6 +1,6 @@
 // Package selection holds the algorithms that choose one model among a
 // decision's modelRefs once the decision engine has picked the decision:
-// static, weighted, latency_aware, multi_factor and router_dc.
+// static, weighted, latency_aware, multi_factor, router_dc and knn.
 //
 // Every selector is built once per decision at config compile time with the
 // candidates already resolved (quality, pricing, description embeddings),
@@ -30,7 +30,7 @@ type Input struct {
 	// Hash is a stable hash of the request (or an explicit seed); weighted
 	// selection is a deterministic function of it.
 	Hash uint64
-	// Query is the request embedding (router_dc); nil when not computed.
+	// Query is the request embedding (router_dc, knn); nil when not computed.
 	Query []float32
 	// Now is the evaluation time used to read sliding latency windows.
 	Now time.Time
