@@ -31,7 +31,8 @@ type seenRequest struct {
 
 // fakeLLM is an httptest server imitating an OpenAI-compatible LLM. mode
 // selects its behaviour: "ok", "stream", "status:<code>", "cut" (streams two
-// chunks then drops the connection), "tools".
+// chunks then drops the connection), "tools", "streamtools", "hang" (never
+// answers), "hold" (streams one chunk, then never ends).
 type fakeLLM struct {
 	name string
 	mode string
@@ -66,6 +67,12 @@ func (f *fakeLLM) serve(w http.ResponseWriter, r *http.Request) {
 	model, _ := body["model"].(string)
 	switch {
 	case f.mode == "hang":
+		<-r.Context().Done()
+		return
+	case f.mode == "hold":
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-h\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"},\"finish_reason\":null}]}\n\n", model)
+		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 		return
 	case strings.HasPrefix(f.mode, "status:"):

@@ -1,6 +1,8 @@
 // Package apimode serves the OpenAI-compatible API directly (no Envoy): one
 // HTTP server per configured listener running the gateway processor and
-// proxying to the selected model's backends with failover.
+// proxying to the selected model's backends with failover. The servers
+// follow config revisions (Reconcile): listeners are added, removed,
+// moved and retimed without touching the others.
 package apimode
 
 import (
@@ -15,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -51,8 +54,17 @@ func WithListen(f func(listener, addr string) (net.Listener, error)) Option {
 	return func(s *Server) { s.listen = f }
 }
 
-// WithShutdownTimeout bounds how long Serve waits for in-flight requests
-// when ctx ends (default 10s).
+// WithAddress maps a listener's configured host:port to the address it
+// binds (e.g. a command-line override for a container). Reconcile compares
+// mapped addresses, so a listener whose mapped address stays the same is not
+// rebound.
+func WithAddress(f func(listener, configured string) string) Option {
+	return func(s *Server) { s.mapAddr = f }
+}
+
+// WithShutdownTimeout bounds how long a listener that stops (when Serve's
+// ctx ends, or when a revision removes or moves it) waits for its in-flight
+// requests, streams included, before cutting them (default 10s).
 func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.shutdown = d } }
 
 // Server is the API-mode front end. It is safe for concurrent use.
@@ -64,12 +76,22 @@ type Server struct {
 	env      func(string) string
 	onListen func(string, net.Addr)
 	listen   func(string, string) (net.Listener, error)
+	mapAddr  func(string, string) string
 	shutdown time.Duration
+
+	mu      sync.Mutex
+	serving bool // between Serve's first bind and its shutdown
+	started bool // Serve was called
+	active  map[string]*listener
+	failed  map[string]*ListenerError // listeners of the active revision not bound at its address
+	fatal   chan error
+	drains  sync.WaitGroup // retired listeners still draining
 }
 
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second}
+	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second,
+		fatal: make(chan error, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -88,62 +110,70 @@ func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 
 // Handler serves one listener; timeout bounds each request (0: default).
 func (s *Server) Handler(timeout time.Duration) http.Handler {
-	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
-	}
+	d := time.Duration(requestTimeout(timeout))
+	return s.handler(func() time.Duration { return d })
+}
+
+// handler bounds each request by timeout(), read when the request starts.
+func (s *Server) handler(timeout func() time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout())
 		defer cancel()
 		s.serve(ctx, w, r)
 	})
 }
 
-// Serve runs one HTTP server per listener of the active routes until ctx
-// ends, then shuts them down gracefully.
+// Serve binds one HTTP server per listener of the active routes (all or
+// none: a bind failure here is returned) and serves until ctx ends; in
+// between, Reconcile applies later revisions. Then every listener stops
+// accepting and drains (WithShutdownTimeout), and Serve returns once the
+// servers and the gateway's background work are done. Serve runs once.
 func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("serve api mode: already started")
+	}
+	s.started = true
 	ls := s.gw.Routes().Listeners
 	if len(ls) == 0 {
+		s.mu.Unlock()
 		return errors.New("serve api mode: no listeners configured")
 	}
-	errc := make(chan error, len(ls))
-	servers := make([]*http.Server, 0, len(ls))
+	s.active = make(map[string]*listener, len(ls))
+	bound := make([]*listener, 0, len(ls))
 	for _, l := range ls {
-		addr := net.JoinHostPort(l.Address, strconv.Itoa(l.Port))
-		var ln net.Listener
-		var err error
-		if s.listen != nil {
-			ln, err = s.listen(l.Name, addr)
-		} else {
-			ln, err = net.Listen("tcp", addr)
-		}
+		lst, err := s.start(l)
 		if err != nil {
-			for _, srv := range servers {
-				_ = srv.Close()
+			for _, b := range bound {
+				b.retired.Store(true)
+				_ = b.ln.Close()
+				_ = b.srv.Close()
 			}
-			return fmt.Errorf("listen %s (%s): %w", l.Name, addr, err)
+			s.mu.Unlock()
+			return fmt.Errorf("listen %s (%s): %w", l.Name, s.address(l), err)
 		}
-		srv := &http.Server{Handler: s.Handler(l.Timeout), ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, srv)
-		s.log.Info("api mode listening", slog.String("listener", l.Name), slog.String("addr", ln.Addr().String()))
-		if s.onListen != nil {
-			s.onListen(l.Name, ln.Addr())
-		}
-		go func() { errc <- srv.Serve(ln) }()
+		s.active[l.Name] = lst
+		bound = append(bound, lst)
 	}
+	s.serving = true
+	s.mu.Unlock()
+	s.announce(bound)
+
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
+	case err = <-s.fatal:
 	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
-	defer cancel()
-	for _, srv := range servers {
-		_ = srv.Shutdown(shutCtx)
+	s.mu.Lock()
+	s.serving = false
+	for _, l := range s.active {
+		s.retire(l)
 	}
+	s.active, s.failed = nil, nil
+	s.mu.Unlock()
+	s.drains.Wait()
 	s.gw.Wait()
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
 	return err
 }
 

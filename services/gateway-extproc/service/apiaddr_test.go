@@ -1,36 +1,23 @@
 package service
 
-import (
-	"net"
-	"testing"
-)
+import "testing"
 
-func TestOverrideFirstListenerBindsOnlyTheFirst(t *testing.T) {
+func TestOverrideFirstListenerMapsOnlyTheFirst(t *testing.T) {
 	if overrideFirstListener("") != nil {
 		t.Fatal("no override must keep the configured addresses")
 	}
-	// Reserve a free port for the override, then release it for the bind.
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	const override = "0.0.0.0:9000"
+	mapAddr := overrideFirstListener(override)
+	tests := []struct {
+		name, listener, configured, want string
+	}{
+		{"first listener takes the override", "api", "127.0.0.1:8801", override},
+		{"another listener keeps its address", "admin", "127.0.0.1:8802", "127.0.0.1:8802"},
+		{"the first listener keeps the override when its address changes", "api", "127.0.0.1:8899", override},
 	}
-	want := probe.Addr().String()
-	probe.Close()
-	listen := overrideFirstListener(want)
-	first, err := listen("api", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	if first.Addr().String() != want {
-		t.Fatalf("first listener bound %s, want the override %s", first.Addr(), want)
-	}
-	second, err := listen("admin", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
-	if second.Addr().String() == want {
-		t.Fatal("the second listener must keep its configured address")
+	for _, tc := range tests { // in order: the first call decides
+		if got := mapAddr(tc.listener, tc.configured); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -29,7 +28,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	embedModel := fs.String("embed-model", os.Getenv("SEMROUTER_EMBED_MODEL"), "embedding model to ask the embedder pool for (empty: the pool's default model); use the classifier's value")
 	embedDims := fs.Int("embed-dimensions", 0, "truncate query embeddings to this many dimensions (0: native)")
 	stageTimeout := fs.Duration("stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")
-	drain := fs.Duration("drain-timeout", 30*time.Second, "how long shutdown waits for in-flight requests")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-gateway", os.Getenv)
 	if err := fs.Parse(args); err != nil {
@@ -56,21 +55,29 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,
 		DrainTimeout: *drain, Instance: *instance, TracerProvider: tel.TracerProvider,
-		APIListen: overrideFirstListener(*apiAddr),
+		APIAddress: overrideFirstListener(*apiAddr),
 	})
 }
 
-// overrideFirstListener returns an APIListen that binds the first API
-// listener to addr (nil when addr is empty: every listener binds its
-// configured address).
-func overrideFirstListener(addr string) func(listener, configured string) (net.Listener, error) {
+// overrideFirstListener returns an APIAddress that maps the first API
+// listener (the first one of the first revision, followed by name across
+// revisions) to addr; nil when addr is empty: every listener binds its
+// configured address.
+func overrideFirstListener(addr string) func(listener, configured string) string {
 	if addr == "" {
 		return nil
 	}
-	var once sync.Once
-	return func(_, configured string) (net.Listener, error) {
-		bind := configured
-		once.Do(func() { bind = addr })
-		return net.Listen("tcp", bind)
+	var mu sync.Mutex
+	first := ""
+	return func(name, configured string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == "" {
+			first = name
+		}
+		if name == first {
+			return addr
+		}
+		return configured
 	}
 }

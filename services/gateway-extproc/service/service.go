@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,15 +50,29 @@ type Options struct {
 	// ExtProcListener, when set, is used instead of listening on ExtProcAddr.
 	ExtProcListener net.Listener
 	// APIMode serves the OpenAI-compatible API on the config's listeners[]
-	// (the listeners of the first revision; routes hot-reload, addresses
-	// do not).
+	// and follows every revision: a listener that appears is bound, one
+	// that disappears stops accepting and drains its in-flight requests
+	// (streams included, cut only at DrainTimeout), one whose address
+	// changed is bound at the new address before the old one is retired
+	// (when the new bind fails the old server keeps serving and the
+	// revision's status report names the listener), and an unchanged one is
+	// left alone (its timeout applies to new requests in place). Only the
+	// first revision's listeners are all-or-nothing: a bind failure there
+	// ends Run.
 	APIMode bool
-	// OnAPIListen is called with each API listener's bound address.
+	// OnAPIListen is called with each newly bound API listener's address:
+	// at start and whenever a revision adds or moves a listener (so a name
+	// can be reported more than once). Later calls run on the config
+	// watcher's goroutine: keep it short.
 	OnAPIListen func(listener string, addr net.Addr)
 	// APIListen, when set, opens the API listeners' sockets (tests bind
-	// free ports with it).
+	// free ports with it); addr is the listener's (mapped) address.
 	APIListen func(listener, addr string) (net.Listener, error)
-	Logger    *slog.Logger
+	// APIAddress, when set, maps a listener's configured host:port to the
+	// address it binds (--api-addr); a listener is rebound only when its
+	// mapped address changes.
+	APIAddress func(listener, configured string) string
+	Logger     *slog.Logger
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics: the
 	// Registerer when it is also a prometheus.Gatherer, else a registry of
 	// the gateway's own.
@@ -77,7 +92,8 @@ type Options struct {
 	StageTimeout time.Duration
 	// Instance names this replica in config status reports (default: host name).
 	Instance string
-	// DrainTimeout bounds the graceful shutdown (default 30s).
+	// DrainTimeout bounds the graceful shutdown, and the drain of an API
+	// listener a revision removes or moves (default 30s).
 	DrainTimeout time.Duration
 	// OnSwap is called after a config revision has been swapped in.
 	OnSwap func(revision uint64)
@@ -120,8 +136,9 @@ func Stages(nc *nats.Conn, embedModel string, dims int32, opts ...natsrpc.Client
 }
 
 // Run serves until ctx ends. It waits for the first config revision that
-// compiles before serving; later revisions are swapped in atomically and a
-// revision that fails to compile is rejected (reported on
+// compiles before serving; later revisions are swapped in atomically (the
+// API-mode listeners follow them, see Options.APIMode) and a revision that
+// fails to compile is rejected (reported on
 // subjects.ConfigStatus) while the previous one keeps serving. On
 // shutdown it stops taking requests, drains in-flight ones and the
 // background cache/latency publications.
@@ -178,6 +195,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	var gw atomic.Pointer[gateway.Gateway]
+	var api atomic.Pointer[apimode.Server]
+	var listenerErrs revisionErrors
 	var w *configwatch.Watcher[*routes.Table]
 	report := configwatch.NATSReporter(o.NATS, subjects.ConfigStatus(ServiceName, o.Instance), log)
 	w = configwatch.New(kv, subjects.ConfigKey(),
@@ -188,11 +207,21 @@ func Run(ctx context.Context, o Options) error {
 		configwatch.WithIdentity(ServiceName, o.Instance),
 		configwatch.WithReporter(func(ctx context.Context, st configwatch.Status) {
 			met.config(st.Accepted, st.Serving)
+			if err := listenerErrs.take(st.Revision); err != nil && st.Accepted {
+				// The routes serve; the listeners named here do not (yet)
+				// serve this revision's address.
+				st.Error = "api listeners: " + err.Error()
+			}
 			report(ctx, st)
 		}),
 		configwatch.WithOnSwap(func(rev uint64) {
 			if g := gw.Load(); g != nil {
 				g.Swap(w.Current().Value)
+			}
+			if a := api.Load(); a != nil {
+				err := a.Reconcile()
+				listenerErrs.put(rev, err)
+				met.apiListeners(a.Listeners())
 			}
 			if o.OnSwap != nil {
 				o.OnSwap(rev)
@@ -227,15 +256,68 @@ func Run(ctx context.Context, o Options) error {
 	g := gateway.New(w.Current().Value, stages, log, gateway.WithMetrics(obs.gateway),
 		gateway.WithTracerProvider(tp), gateway.WithPropagator(telemetry.Propagator()))
 	gw.Store(g)
-	// A revision swapped in between Ready and Store is picked up here.
+	var a *apimode.Server
+	if o.APIMode {
+		a = newAPI(o, g, met, log)
+		api.Store(a)
+	}
+	// A revision swapped in between Ready and Store is picked up here (API
+	// mode binds the routes active when it starts serving).
 	g.Swap(w.Current().Value)
 	log.Info("gateway serving", slog.Uint64("revision", w.Current().Revision))
 
-	return serve(ctx, o, g, errc, log)
+	return serve(ctx, o, g, a, errc, log)
 }
 
-// serve runs the ext_proc and API-mode servers until ctx ends or one fails.
-func serve(ctx context.Context, o Options, g *gateway.Gateway, errc chan error, log *slog.Logger) error {
+// newAPI builds the API-mode server; its listener events feed met.
+func newAPI(o Options, g *gateway.Gateway, met *metrics, log *slog.Logger) *apimode.Server {
+	opts := []apimode.Option{apimode.WithShutdownTimeout(o.DrainTimeout),
+		apimode.WithOnListen(func(name string, addr net.Addr) {
+			met.apiListening(name)
+			if o.OnAPIListen != nil {
+				o.OnAPIListen(name, addr)
+			}
+		})}
+	if o.APIListen != nil {
+		opts = append(opts, apimode.WithListen(o.APIListen))
+	}
+	if o.APIAddress != nil {
+		opts = append(opts, apimode.WithAddress(o.APIAddress))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, apimode.WithHTTPClient(o.HTTPClient))
+	}
+	return apimode.New(g, log, opts...)
+}
+
+// revisionErrors hands the listener errors of a revision from the swap
+// hook to its status report.
+type revisionErrors struct {
+	mu  sync.Mutex
+	rev uint64
+	err error
+}
+
+func (r *revisionErrors) put(rev uint64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rev, r.err = rev, err
+}
+
+func (r *revisionErrors) take(rev uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rev != rev {
+		return nil
+	}
+	err := r.err
+	r.err = nil
+	return err
+}
+
+// serve runs the ext_proc and API-mode (api, when not nil) servers until
+// ctx ends or one fails.
+func serve(ctx context.Context, o Options, g *gateway.Gateway, api *apimode.Server, errc chan error, log *slog.Logger) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{}, 2)
@@ -260,18 +342,7 @@ func serve(ctx context.Context, o Options, g *gateway.Gateway, errc chan error, 
 			}
 		}()
 	}
-	if o.APIMode {
-		opts := []apimode.Option{apimode.WithShutdownTimeout(o.DrainTimeout)}
-		if o.OnAPIListen != nil {
-			opts = append(opts, apimode.WithOnListen(o.OnAPIListen))
-		}
-		if o.APIListen != nil {
-			opts = append(opts, apimode.WithListen(o.APIListen))
-		}
-		if o.HTTPClient != nil {
-			opts = append(opts, apimode.WithHTTPClient(o.HTTPClient))
-		}
-		api := apimode.New(g, log, opts...)
+	if api != nil {
 		running++
 		go func() {
 			defer func() { done <- struct{}{} }()

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
@@ -38,13 +39,11 @@ import (
 )
 
 // configYAML routes between two models; SMALL_ADDR and BIG_ADDR are replaced by the
-// development backends' host:port, BIG_ID by big's provider_model_id.
+// development backends' host:port, BIG_ID by big's provider_model_id,
+// LISTENERS by the listeners' YAML items.
 const configYAML = `version: v0.3
 listeners:
-  - name: api
-    address: 127.0.0.1
-    port: 8801
-    timeout: 30s
+LISTENERS
 providers:
   defaults:
     default_model: small
@@ -100,8 +99,19 @@ type stack struct {
 	done       chan error
 }
 
+// defaultListeners is the one listener of the stack's configs.
+const defaultListeners = `  - name: api
+    address: 127.0.0.1
+    port: 8801
+    timeout: 30s`
+
 func (s *stack) config(bigID, autoNames string) []byte {
-	r := strings.NewReplacer("BIG_ID", bigID, "SMALL_ADDR", s.smallAddr, "BIG_ADDR", s.bigAddr, "AUTONAMES", autoNames)
+	return s.configWith(bigID, autoNames, defaultListeners)
+}
+
+func (s *stack) configWith(bigID, autoNames, listeners string) []byte {
+	r := strings.NewReplacer("BIG_ID", bigID, "SMALL_ADDR", s.smallAddr, "BIG_ADDR", s.bigAddr, "AUTONAMES", autoNames,
+		"LISTENERS", listeners)
 	return []byte(r.Replace(configYAML))
 }
 
@@ -128,10 +138,15 @@ func (s *stack) waitSwap(t *testing.T, rev uint64) {
 	}
 }
 
-func backend(t *testing.T, name string, latency time.Duration, arrived chan<- struct{}) (*devllm.Server, string) {
+// backend starts a development backend; wrap, when set, wraps its handler.
+func backend(t *testing.T, name string, latency time.Duration, arrived chan<- struct{}, wrap func(http.Handler) http.Handler) (*devllm.Server, string) {
 	t.Helper()
 	// FAKE upstream: devllm is our development backend standing in for an LLM.
 	b := devllm.New(devllm.Options{Name: name, Latency: latency})
+	var h http.Handler = b
+	if wrap != nil {
+		h = wrap(b)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if arrived != nil {
 			select {
@@ -139,7 +154,7 @@ func backend(t *testing.T, name string, latency time.Duration, arrived chan<- st
 			default:
 			}
 		}
-		b.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return b, strings.TrimPrefix(srv.URL, "http://")
@@ -158,14 +173,36 @@ func serveDouble(t *testing.T, nc *nats.Conn) func(path string, h http.Handler) 
 	}
 }
 
+// stackOptions vary the stack: zero values give one "api" listener bound
+// on a free port.
+type stackOptions struct {
+	bigLatency time.Duration
+	// listeners replaces the first revision's listeners YAML items.
+	listeners string
+	// listen opens the API sockets (default: a free port whatever the
+	// configured address).
+	listen func(listener, addr string) (net.Listener, error)
+	// onListen is also told of every bound API listener.
+	onListen func(listener string, addr net.Addr)
+	// wrapSmall wraps the small backend's handler.
+	wrapSmall func(http.Handler) http.Handler
+	// registry receives the gateway's metrics.
+	registry *prometheus.Registry
+}
+
 func startStack(t *testing.T, bigLatency time.Duration) *stack {
+	t.Helper()
+	return startStackWith(t, stackOptions{bigLatency: bigLatency})
+}
+
+func startStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	ns := natstest.RunServer(t)
 	s := &stack{nc: natstest.Connect(t, ns), emb: &embedderDouble{}, cls: &classifierDouble{}, cache: newCacheDouble(),
 		swaps: make(chan uint64, 16), done: make(chan error, 1)}
 	s.arrived = make(chan struct{}, 1)
-	s.small, s.smallAddr = backend(t, "small-backend", 0, nil)
-	s.big, s.bigAddr = backend(t, "big-backend", bigLatency, s.arrived)
+	s.small, s.smallAddr = backend(t, "small-backend", 0, nil, o.wrapSmall)
+	s.big, s.bigAddr = backend(t, "big-backend", o.bigLatency, s.arrived, nil)
 	serveDouble(t, s.nc)(embeddingv1connect.NewEmbeddingServiceHandler(s.emb))
 	s.clsSrv = serveDouble(t, s.nc)(classifierv1connect.NewClassifierServiceHandler(s.cls))
 	serveDouble(t, s.nc)(cachev1connect.NewCacheServiceHandler(s.cache))
@@ -177,13 +214,17 @@ func startStack(t *testing.T, bigLatency time.Duration) *stack {
 	if s.kv, err = js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: subjects.ConfigBucket(), History: 8}); err != nil {
 		t.Fatal(err)
 	}
-	s.waitFirst(t, s.publish(t, s.config("big-v1", "auto")))
+	listeners := o.listeners
+	if listeners == "" {
+		listeners = defaultListeners
+	}
+	s.waitFirst(t, s.publish(t, s.configWith("big-v1", "auto", listeners)), o)
 	return s
 }
 
 // waitFirst starts the gateway (its own NATS connection, as a separate
 // process would have) and waits until API mode listens on revision rev.
-func (s *stack) waitFirst(t *testing.T, rev uint64) {
+func (s *stack) waitFirst(t *testing.T, rev uint64, o stackOptions) {
 	t.Helper()
 	nc, err := nats.Connect(s.nc.ConnectedUrl())
 	if err != nil {
@@ -196,17 +237,28 @@ func (s *stack) waitFirst(t *testing.T, rev uint64) {
 	var once sync.Once
 	ep := mustListen(t)
 	s.extproc = ep.Addr().String()
-	go func() {
-		s.done <- service.Run(ctx, service.Options{
-			NATS: nc, APIMode: true, Instance: "test", Logger: slog.New(slog.DiscardHandler),
-			ExtProcListener: ep,
-			StageTimeout:    5 * time.Second, // generous: the race detector slows the NATS round trips
-			DrainTimeout:    10 * time.Second,
-			APIListen:       func(string, string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") },
-			OnAPIListen:     func(_ string, a net.Addr) { once.Do(func() { listening <- "http://" + a.String() + "/v1" }) },
-			OnSwap:          func(r uint64) { s.swaps <- r },
-		})
-	}()
+	listen := o.listen
+	if listen == nil {
+		listen = func(string, string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+	}
+	opts := service.Options{
+		NATS: nc, APIMode: true, Instance: "test", Logger: slog.New(slog.DiscardHandler),
+		ExtProcListener: ep,
+		StageTimeout:    5 * time.Second, // generous: the race detector slows the NATS round trips
+		DrainTimeout:    10 * time.Second,
+		APIListen:       listen,
+		OnAPIListen: func(name string, a net.Addr) {
+			once.Do(func() { listening <- "http://" + a.String() + "/v1" })
+			if o.onListen != nil {
+				o.onListen(name, a)
+			}
+		},
+		OnSwap: func(r uint64) { s.swaps <- r },
+	}
+	if o.registry != nil {
+		opts.Registerer = o.registry
+	}
+	go func() { s.done <- service.Run(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		<-s.done

@@ -44,6 +44,8 @@ type environment struct {
 	apiMu     sync.Mutex
 	apiBound  map[string]string
 	apiReady  chan struct{}
+	// apiAnnounced is set once apiReady is closed.
+	apiAnnounced bool
 	// classifierReady closes when the classifier serves its first revision.
 	classifierReady chan struct{}
 	classifierOnce  sync.Once
@@ -116,7 +118,10 @@ func (e *environment) apiListening(name string, addr net.Addr) {
 	e.apiMu.Lock()
 	defer e.apiMu.Unlock()
 	e.apiBound[name] = addr.String()
-	if len(e.apiBound) == e.listeners {
+	// Later revisions may bind listeners again (a moved address, a new
+	// listener): readiness is only announced once.
+	if !e.apiAnnounced && len(e.apiBound) >= e.listeners {
+		e.apiAnnounced = true
 		close(e.apiReady)
 	}
 }
