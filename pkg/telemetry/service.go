@@ -2,7 +2,9 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -22,6 +24,23 @@ func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) s
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.format, "log-format", "text", "log format: text or json")
 	return f
+}
+
+// Parse parses a service's command line into fs (which holds f's flags).
+// It returns false when the caller should stop: with a nil error after
+// -h/--help (fs has printed the usage), else with the parse error. Positional
+// arguments are refused: services take flags only.
+func (f *ServiceFlags) Parse(fs *flag.FlagSet, args []string) (bool, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return true, nil
 }
 
 // Start builds the logger (to w) and the tracer provider from the parsed

@@ -48,3 +48,31 @@ func TestServiceFlagsStart(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceFlagsParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantRun bool
+		wantErr string
+	}{
+		{name: "flags only", args: []string{"--log-level", "debug"}, wantRun: true},
+		{name: "help", args: []string{"--help"}},
+		{name: "stray argument", args: []string{"serve"}, wantErr: `unexpected arguments ["serve"]`},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("svc", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			obs := AddServiceFlags(fs, "svc", func(string) string { return "" })
+			run, err := obs.Parse(fs, tc.args)
+			if run != tc.wantRun {
+				t.Fatalf("run=%v, want %v (err %v)", run, tc.wantRun, err)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,14 +34,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	highAccuracy := fs.Bool("language-high-accuracy", false, "use lingua's high-accuracy language detection (more memory and time)")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-classifier", os.Getenv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if ok, err := obs.Parse(fs, args); !ok {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {

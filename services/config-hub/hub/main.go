@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,14 +31,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
 	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text (same as --log-format json)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-config-hub", os.Getenv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if ok, err := obs.Parse(fs, args); !ok {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if jsonLogs {
 		if f := fs.Lookup("log-format"); f.Value.String() != "json" && isSet(fs, "log-format") {

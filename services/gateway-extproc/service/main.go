@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +30,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-gateway", os.Getenv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if ok, err := obs.Parse(fs, args); !ok {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {

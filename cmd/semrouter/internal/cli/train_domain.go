@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,7 +141,7 @@ func trainDomainCommand() *Command {
 		if path == "" {
 			path = q.headPath(lm.Model())
 		}
-		if err := writeHead(path, best); err != nil {
+		if err := writeArtifact(path, "domain head", best); err != nil {
 			return err
 		}
 		sum.Model, sum.Out, sum.Train, sum.Dev = lm.Model(), path, len(train), len(dev)
@@ -265,17 +266,19 @@ func embedTexts(ctx context.Context, env *Env, q *qualityEnv, emb quality.Embedd
 	return v, err
 }
 
-func writeHead(path string, h *domain.Head) error {
+// writeArtifact writes a trained artifact (what names it in errors) to
+// path, creating its folder.
+func writeArtifact(path, what string, w io.WriterTo) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write domain head: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("write domain head: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
-	if _, err := h.WriteTo(f); err != nil {
+	if _, err := w.WriteTo(f); err != nil {
 		f.Close()
-		return fmt.Errorf("write domain head %s: %w", path, err)
+		return fmt.Errorf("write %s %s: %w", what, path, err)
 	}
 	return f.Close()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -144,7 +143,7 @@ func trainSelectionCommand() *Command {
 		if path == "" {
 			path = filepath.Join(q.root, "services", "classifier", "engine", "selection", "pretrained", lm.Model()+".knn")
 		}
-		if err := writeBank(path, bank); err != nil {
+		if err := writeArtifact(path, "knn data", bank); err != nil {
 			return err
 		}
 		sum.Model, sum.Out, sum.Bytes = lm.Model(), path, bank.Size()
@@ -263,19 +262,4 @@ func countTrue(v []bool) int {
 		}
 	}
 	return n
-}
-
-func writeBank(path string, b *selection.KNNBank) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write knn data: %w", err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("write knn data: %w", err)
-	}
-	if _, err := b.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write knn data %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,14 +25,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	instance := fs.String("instance", "", "instance name in logs, traces and config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-cache", os.Getenv)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if ok, err := obs.Parse(fs, args); !ok {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	log, tel, stopTracing, err := obs.Start(ctx, stderr, *instance)
 	if err != nil {
