@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -64,11 +65,29 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// NewMetricsIn registers the cache metrics in reg, for a process that
+// shares one registry between the cache and the gateway (semrouter serve):
+// the plugin hit and miss counters, which the gateway owns there, and the
+// Go and process collectors are left out. Registry and Handler return nil.
+func NewMetricsIn(reg prometheus.Registerer) (*Metrics, error) {
+	m := NewMetrics()
+	m.reg, m.hits, m.misses = nil, nil, nil
+	for _, c := range []prometheus.Collector{m.ops, m.duration, m.writes, m.revision, statsCollector{m}} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register cache metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
 // Registry is the metrics registry.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
+	if m.reg == nil {
+		return nil
+	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
@@ -98,7 +117,7 @@ func (m *Metrics) backendName() string {
 }
 
 func (m *Metrics) lookup(decision string, hit bool) {
-	if m == nil {
+	if m == nil || m.hits == nil {
 		return
 	}
 	if decision == "" {

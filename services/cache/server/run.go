@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semrouter/semrouter/gen/semrouter/cache/v1/cachev1connect"
@@ -53,6 +54,10 @@ type Options struct {
 	OnReady func(*Service)
 	// TracerProvider traces the NATS requests (nil: no tracing).
 	TracerProvider trace.TracerProvider
+	// Registerer, when set, receives the cache metrics (NewMetricsIn) of a
+	// process whose gateway owns the plugin hit/miss counters and serves
+	// /metrics itself; MetricsAddr and MetricsListener must then be unset.
+	Registerer prometheus.Registerer
 }
 
 // Run serves one cache replica until ctx ends: it creates the writes
@@ -76,7 +81,16 @@ func Run(ctx context.Context, o Options) error {
 		o.Instance, _ = os.Hostname()
 	}
 	var metrics *Metrics
-	if o.MetricsAddr != "" || o.MetricsListener != nil {
+	switch {
+	case o.Registerer != nil && (o.MetricsAddr != "" || o.MetricsListener != nil):
+		return errors.New("cache: set either Registerer or a metrics address, not both")
+	case o.Registerer != nil:
+		m, err := NewMetricsIn(o.Registerer)
+		if err != nil {
+			return err
+		}
+		metrics = m
+	case o.MetricsAddr != "" || o.MetricsListener != nil:
 		metrics = NewMetrics()
 	}
 	svc, err := NewService(ctx, ServiceOptions{NATS: o.NATS, Instance: o.Instance, Clock: o.Clock, Logger: log,
@@ -137,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		}()
 		log.Info("cache listening", slog.String("what", name), slog.String("addr", l.Addr().String()))
 	}
-	if metrics != nil {
+	if metrics != nil && o.Registerer == nil {
 		mln := o.MetricsListener
 		if mln == nil {
 			if mln, err = net.Listen("tcp", o.MetricsAddr); err != nil {

@@ -95,10 +95,10 @@ func (e *environment) components() []group {
 		}},
 		{components: []component{
 			{name: "cache", run: func(ctx context.Context, nc *nats.Conn) error {
-				// The cache's own metrics are served by standalone replicas;
-				// in one process the gateway reports cache hits and misses.
+				// In one process the gateway reports cache hits and misses;
+				// the cache adds its operations, entries and writes.
 				return cacheserver.Run(ctx, cacheserver.Options{NATS: nc, Logger: o.Logger.With(slog.String("service", "cache")), Instance: "serve",
-					TracerProvider: e.tracerProvider})
+					TracerProvider: e.tracerProvider, Registerer: e.registry})
 			}},
 			{name: "classifier", run: e.runClassifier},
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {

@@ -338,6 +338,11 @@ func TestServeObservability(t *testing.T) {
 	if !hasPrefix(after, "go_goroutines") || !hasPrefix(after, "semrouter_gateway_config_revision") {
 		t.Error("the shared registry lacks the Go collector or the gateway's config series")
 	}
+	// The cache registers its own series beside the gateway's plugin
+	// counters (which it leaves to the gateway in one process).
+	if after["semrouter_cache_config_revision"] < 1 || !hasPrefix(after, "llm_cache_operations_total{") {
+		t.Errorf("the shared registry lacks the cache's series: revision %v", after["semrouter_cache_config_revision"])
+	}
 }
 
 func hasPrefix(m map[string]float64, prefix string) bool {
