@@ -192,3 +192,37 @@ func TestControlRoundTrip(t *testing.T) {
 		t.Fatal("unknown kind accepted")
 	}
 }
+
+// TestRemoved: a write counts as removed only once the stream no longer
+// holds it; one still stored (for instance waiting for its redelivery)
+// or not yet published does not.
+func TestRemoved(t *testing.T) {
+	_, js := setup(t)
+	ctx := t.Context()
+	s, err := EnsureStream(ctx, js, StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, exact := range []string{"a", "b", "c"} {
+		if _, err := Publish(ctx, js, write("d", exact)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteMsg(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		seq  uint64
+		want bool
+	}{{1, false}, {2, true}, {3, false}, {4, false}} {
+		if got, err := Removed(ctx, js, tc.seq); err != nil || got != tc.want {
+			t.Errorf("Removed(%d) = %v, %v; want %v", tc.seq, got, err, tc.want)
+		}
+	}
+	if err := PurgeAll(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Removed(ctx, js, 1); err != nil || !got {
+		t.Errorf("after a purge Removed(1) = %v, %v; want true", got, err)
+	}
+}

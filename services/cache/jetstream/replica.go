@@ -257,12 +257,15 @@ func (r *Replica) waitShared(ctx context.Context, seq uint64) error {
 		r.mu.Unlock()
 		if cons != nil {
 			info, err := cons.Info(ctx)
-			if err == nil && (info.AckFloor.Stream >= seq || (info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= seq)) {
+			if err == nil && info.AckFloor.Stream >= seq {
 				return nil
 			}
 			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
-				// Nothing left to deliver: seq was purged or never came.
-				if last, lerr := LastSequence(ctx, r.js); lerr == nil && last >= seq {
+				// Nothing left to deliver. That settles seq only when the
+				// stream no longer holds it (purged): a write waiting for
+				// its redelivery after a NAK with delay is counted neither
+				// as pending nor as ack-pending, and it is still stored.
+				if gone, gerr := Removed(ctx, r.js, seq); gerr == nil && gone {
 					return nil
 				}
 			}

@@ -105,6 +105,32 @@ func LastSequence(ctx context.Context, js natsjs.JetStream) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// Removed reports whether the write at seq was stored once but no longer
+// is (purged, or dropped by the stream's limits).
+func Removed(ctx context.Context, js natsjs.JetStream, seq uint64) (bool, error) {
+	s, err := js.Stream(ctx, subjects.CacheWritesStream())
+	if err != nil {
+		return false, fmt.Errorf("open stream %s: %w", subjects.CacheWritesStream(), err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("stream %s info: %w", subjects.CacheWritesStream(), err)
+	}
+	if seq > info.State.LastSeq {
+		return false, nil
+	}
+	if seq < info.State.FirstSeq {
+		return true, nil
+	}
+	if _, err := s.GetMsg(ctx, seq); err != nil {
+		if errors.Is(err, natsjs.ErrMsgNotFound) {
+			return true, nil
+		}
+		return false, fmt.Errorf("read write %d: %w", seq, err)
+	}
+	return false, nil
+}
+
 // PurgeAll drops every write from the stream.
 func PurgeAll(ctx context.Context, js natsjs.JetStream) error {
 	s, err := js.Stream(ctx, subjects.CacheWritesStream())
