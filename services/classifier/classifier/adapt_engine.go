@@ -191,20 +191,25 @@ func modelInfos(cfg *config.Config) []engine.ModelInfo {
 
 // usesRouterDC reports whether any decision selects with router_dc.
 func usesRouterDC(cfg *config.Config) bool {
-	check := func(ds []config.Decision) bool {
-		for _, d := range ds {
-			if d.Algorithm != nil && d.Algorithm.Type == selection.RouterDC {
+	return anyDecision(cfg, func(d *config.Decision) bool {
+		return d.Algorithm != nil && d.Algorithm.Type == selection.RouterDC
+	})
+}
+
+// anyDecision reports whether a decision of the default routing or of a
+// recipe satisfies match.
+func anyDecision(cfg *config.Config, match func(*config.Decision) bool) bool {
+	for i := range cfg.Routing.Decisions {
+		if match(&cfg.Routing.Decisions[i]) {
+			return true
+		}
+	}
+	for r := range cfg.Recipes {
+		ds := cfg.Recipes[r].Routing.Decisions
+		for i := range ds {
+			if match(&ds[i]) {
 				return true
 			}
-		}
-		return false
-	}
-	if check(cfg.Routing.Decisions) {
-		return true
-	}
-	for _, rc := range cfg.Recipes {
-		if check(rc.Routing.Decisions) {
-			return true
 		}
 	}
 	return false

@@ -74,21 +74,7 @@ func readKNNFile(path string) (*selection.KNNBank, error) {
 // choosesWithKNN reports whether any decision selects among two or more
 // modelRefs with knn.
 func choosesWithKNN(cfg *config.Config) bool {
-	check := func(ds []config.Decision) bool {
-		for _, d := range ds {
-			if d.Algorithm != nil && d.Algorithm.Type == selection.KNN && len(d.ModelRefs) > 1 {
-				return true
-			}
-		}
-		return false
-	}
-	if check(cfg.Routing.Decisions) {
-		return true
-	}
-	for _, rc := range cfg.Recipes {
-		if check(rc.Routing.Decisions) {
-			return true
-		}
-	}
-	return false
+	return anyDecision(cfg, func(d *config.Decision) bool {
+		return d.Algorithm != nil && d.Algorithm.Type == selection.KNN && len(d.ModelRefs) > 1
+	})
 }
