@@ -7,9 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/bertnorm"
 )
 
 type normalizer interface {
@@ -137,21 +138,8 @@ type lowercaseNorm struct{}
 
 func (lowercaseNorm) normalize(s string) string { return lowercase(s) }
 
-// lowercase maps every character to its full lowercase mapping, character
-// by character (no context rules such as the final sigma), as the Rust
-// library does: the simple mappings plus U+0130 → "i\u0307".
-func lowercase(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r == '\u0130' {
-			b.WriteString("i\u0307")
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
+// lowercase is BERT's full lowercase mapping (bertnorm.Lowercase).
+func lowercase(s string) string { return bertnorm.Lowercase(s) }
 
 type stripAccents struct{}
 
@@ -218,53 +206,6 @@ type bertNormalizer struct {
 }
 
 func (bn bertNormalizer) normalize(text string) string {
-	var b strings.Builder
-	b.Grow(len(text))
-	for _, r := range text {
-		if bn.cleanText {
-			if r == 0 || r == utf8.RuneError || isControl(r) {
-				continue
-			}
-			if isBertSpace(r) {
-				r = ' '
-			}
-		}
-		if bn.chineseChars && isChinese(r) {
-			b.WriteByte(' ')
-			b.WriteRune(r)
-			b.WriteByte(' ')
-			continue
-		}
-		b.WriteRune(r)
-	}
-	text = b.String()
-	if bn.stripAccents {
-		text = strings.Map(func(r rune) rune {
-			if unicode.Is(unicode.Mn, r) {
-				return -1
-			}
-			return r
-		}, norm.NFD.String(text))
-	}
-	if bn.lowercase {
-		text = lowercase(text)
-	}
-	return text
-}
-
-func isBertSpace(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
-}
-
-func isControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
-func isChinese(r rune) bool {
-	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) || (r >= 0x20000 && r <= 0x2A6DF) ||
-		(r >= 0x2A700 && r <= 0x2B73F) || (r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
-		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+	return bertnorm.Normalize(text, bertnorm.Options{CleanText: bn.cleanText, ChineseChars: bn.chineseChars,
+		StripAccents: bn.stripAccents, Lowercase: bn.lowercase})
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/bertnorm"
 )
 
 // preTokenizer splits a normalised segment into words. first is set for the
@@ -138,7 +140,7 @@ func (bertPre) split(dst []string, text string, _ bool) []string {
 				dst = append(dst, text[start:i])
 				start = -1
 			}
-		case isPunctuation(r):
+		case bertnorm.IsPunctuation(r):
 			if start >= 0 {
 				dst = append(dst, text[start:i])
 				start = -1
@@ -154,13 +156,6 @@ func (bertPre) split(dst []string, text string, _ bool) []string {
 		dst = append(dst, text[start:])
 	}
 	return dst
-}
-
-func isPunctuation(r rune) bool {
-	if r < 0x80 {
-		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
-	}
-	return unicode.IsPunct(r)
 }
 
 // metaspace replaces spaces with the replacement character, prepends one

@@ -22,10 +22,9 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/semrouter/semrouter/services/embedder-gpu/internal/tokenizer/bertnorm"
 )
 
 // ErrUnsupported is returned for tokenizer.json features outside WordPiece/BERT.
@@ -290,9 +289,9 @@ func (t *Tokenizer) appendSegment(ids []int32, text string) []int32 {
 	}
 	for i, r := range text {
 		switch {
-		case isWhitespace(r):
+		case bertnorm.IsWhitespace(r):
 			flush(i)
-		case isPunctuation(r):
+		case bertnorm.IsPunctuation(r):
 			flush(i)
 			ids = t.appendWord(ids, text[i:i+utf8.RuneLen(r)])
 		default:
@@ -335,61 +334,6 @@ func (t *Tokenizer) appendWord(ids []int32, word string) []int32 {
 }
 
 func (t *Tokenizer) normalizeText(text string) string {
-	var b strings.Builder
-	b.Grow(len(text))
-	for _, r := range text {
-		if t.cleanText {
-			if r == 0 || r == utf8.RuneError || isControl(r) {
-				continue
-			}
-			if isWhitespace(r) {
-				r = ' '
-			}
-		}
-		if t.chineseChars && isChinese(r) {
-			b.WriteByte(' ')
-			b.WriteRune(r)
-			b.WriteByte(' ')
-			continue
-		}
-		b.WriteRune(r)
-	}
-	text = b.String()
-	if t.stripAccents {
-		text = norm.NFD.String(text)
-		text = strings.Map(func(r rune) rune {
-			if unicode.Is(unicode.Mn, r) {
-				return -1
-			}
-			return r
-		}, text)
-	}
-	if t.lowercase {
-		text = strings.ToLower(text)
-	}
-	return text
-}
-
-func isWhitespace(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
-}
-
-func isControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
-func isPunctuation(r rune) bool {
-	if r < 0x80 {
-		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
-	}
-	return unicode.IsPunct(r)
-}
-
-func isChinese(r rune) bool {
-	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) || (r >= 0x20000 && r <= 0x2A6DF) ||
-		(r >= 0x2A700 && r <= 0x2B73F) || (r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
-		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+	return bertnorm.Normalize(text, bertnorm.Options{CleanText: t.cleanText, ChineseChars: t.chineseChars,
+		StripAccents: t.stripAccents, Lowercase: t.lowercase})
 }
