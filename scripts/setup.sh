@@ -60,7 +60,7 @@ if [ ! -f "$cache/stamps/gomod" ] || [ -n "$(find "$root" -name go.sum -newer "$
 fi
 
 # 5. Per-area steps: ONNX Runtime, models, classifier assets.
-for s in setup-ort.sh setup-models.sh setup-guard.sh setup-kube.sh; do
+for s in setup-ort.sh setup-models.sh setup-guard.sh setup-kube.sh setup-selection.sh; do
 	if [ -x "$root/scripts/$s" ]; then
 		"$root/scripts/$s"
 	fi

@@ -70,7 +70,7 @@ func trainSelectionCommand() *Command {
 		weak := fs.String("weak", "", "the cheap model: DATASET_MODEL=CONFIG_MODEL (e.g. llama-3.1-8b-instruct=small-chat)")
 		strong := fs.String("strong", "", "the expensive model: DATASET_MODEL=CONFIG_MODEL (e.g. gpt-4o-2024-05-13=big-reasoner)")
 		mapping := fs.String("map", "", "more columns, cheapest first, between --weak and --strong: D=C,D=C")
-		out := fs.String("out", "", "file to write (default services/classifier/engine/selection/pretrained/<model>.knn)")
+		out := fs.String("out", "", "file to write (default services/classifier/engine/selection/pretrained/data/<model>.knn, built into the next build)")
 		data := fs.String("data", "", "datasets folder (default $SEMROUTER_DATASETS or ../shared/datasets)")
 		k := fs.Int("k", selectionK, "default neighbour count stored in the file (ml.knn.k overrides it)")
 		tau := fs.Float64("tau", selectionTau, "kernel width: a neighbour weighs exp((cos − cos₁)/tau)")
@@ -141,7 +141,7 @@ func trainSelectionCommand() *Command {
 		}
 		path := *out
 		if path == "" {
-			path = filepath.Join(q.root, "services", "classifier", "engine", "selection", "pretrained", lm.Model()+".knn")
+			path = filepath.Join(q.root, "services", "classifier", "engine", "selection", "pretrained", "data", lm.Model()+".knn")
 		}
 		if err := writeArtifact(path, "knn data", bank); err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
-	"github.com/semrouter/semrouter/services/classifier/engine/selection/pretrained"
+	"github.com/semrouter/semrouter/services/classifier/engine/selection/pretrained/pretrainedtest"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
 	"github.com/semrouter/semrouter/services/classifier/quality"
 )
@@ -139,10 +139,7 @@ func TestTrainSelectionReproducesShipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped, ok, err := pretrained.Shipped("use-lite")
-	if err != nil || !ok {
-		t.Fatalf("shipped use-lite knn data: ok %v err %v", ok, err)
-	}
+	shipped := pretrainedtest.Require(t, "use-lite")
 	bm, sm := built.Meta, shipped.Meta
 	if math.Abs(bm.Gap-sm.Gap) > 1e-3 {
 		t.Errorf("gap %.5f, shipped %.5f", bm.Gap, sm.Gap)
@@ -180,6 +177,7 @@ func bankDistance(a, b *selection.KNNBank) float64 {
 // than questions both answer (easy).
 func TestQuickstartKNNRealEmbeddings(t *testing.T) {
 	root := needQualityData(t)
+	pretrainedtest.Require(t, "use-lite")
 	ctx := context.Background()
 	q, err := newQualityEnv("")
 	if err != nil {

@@ -5,16 +5,14 @@ import (
 
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection/pretrained"
+	"github.com/semrouter/semrouter/services/classifier/engine/selection/pretrained/pretrainedtest"
 )
 
 // BenchmarkKNNSelect is one knn selection over the shipped use-lite data:
 // every MMLU-Pro train question (8,423 × 512 int8) is compared with the
 // query and the 512 nearest are weighed.
 func BenchmarkKNNSelect(b *testing.B) {
-	bank, ok, err := pretrained.Shipped("use-lite")
-	if err != nil || !ok {
-		b.Fatalf("shipped use-lite knn data: ok %v err %v", ok, err)
-	}
+	bank := pretrainedtest.Require(b, "use-lite")
 	s := selection.NewKNNSelector(selection.KNNConfig{Bank: bank}, []selection.KNNCandidate{{Model: "small-chat"}, {Model: "big-reasoner"}})
 	// a query between two stored questions, not equal to either
 	q := bank.Row(17)
@@ -30,10 +28,7 @@ func BenchmarkKNNSelect(b *testing.B) {
 }
 
 func TestShippedUseLite(t *testing.T) {
-	bank, ok, err := pretrained.Shipped("use-lite")
-	if err != nil || !ok {
-		t.Fatalf("shipped use-lite knn data: ok %v err %v", ok, err)
-	}
+	bank := pretrainedtest.Require(t, "use-lite")
 	m := bank.Meta
 	if m.EmbeddingModel != "use-lite" || m.Dims != 512 || m.N < 8000 || len(m.Models) != 2 ||
 		bank.Column("small-chat") != 0 || bank.Column("big-reasoner") != 1 || bank.Column("gpt-4o-2024-05-13") != 1 {
