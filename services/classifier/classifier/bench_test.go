@@ -49,7 +49,7 @@ func BenchmarkClassifyHeuristicOnly(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			var opts []classifier.Option
 			if bc.model {
-				opts = append(opts, classifier.WithJailbreakScorer(jailbreakScorer(b)))
+				opts = append(opts, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(b)))
 			}
 			c, err := classifier.Compile(context.Background(), loadConfig(b, bc.path), &classifiertest.HashEmbedder{}, opts...)
 			if err != nil {
@@ -71,7 +71,7 @@ func BenchmarkClassifyFull(b *testing.B) {
 		"other":            {"what is the weather today", "tell me a joke"},
 	})
 	c, err := classifier.Compile(context.Background(), loadConfig(b, quickstartPath(b)), emb,
-		classifier.WithJailbreakScorer(jailbreakScorer(b)), classifier.WithDomainHead(head))
+		classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(b)), classifier.WithDomainHead(head))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,45 +2,14 @@ package classifier_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
 	"github.com/semrouter/semrouter/services/classifier/classifier/classifiertest"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
-	"github.com/semrouter/semrouter/services/classifier/jailbreak"
 )
-
-var (
-	scorerOnce sync.Once
-	scorer     *jailbreak.Scorer
-	scorerErr  error
-)
-
-// jailbreakScorer loads the real jailbreak model (llm_guardrail weights
-// unpacked by scripts/setup-guard.sh). Without it the test is skipped,
-// except under CI=true where it fails.
-func jailbreakScorer(t testing.TB) *jailbreak.Scorer {
-	t.Helper()
-	scorerOnce.Do(func() {
-		root, err := classifiertest.RepoRoot()
-		if err != nil {
-			scorerErr = err
-			return
-		}
-		scorer, scorerErr = jailbreak.Load(jailbreak.GuardDir(root))
-	})
-	if scorerErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("jailbreak scorer (run make setup): %v", scorerErr)
-		}
-		t.Skipf("jailbreak scorer not available (run make setup): %v", scorerErr)
-	}
-	return scorer
-}
 
 // configPaths lists every config the classifier must compile: the upstream
 // examples, the upstream exhaustive reference and our quickstart.
@@ -75,7 +44,7 @@ func TestCompileEveryConfig(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			cfg := loadConfig(t, path)
 			emb := &classifiertest.HashEmbedder{}
-			c, err := classifier.Compile(context.Background(), cfg, emb, classifier.WithJailbreakScorer(jailbreakScorer(t)))
+			c, err := classifier.Compile(context.Background(), cfg, emb, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(t)))
 			if err != nil {
 				t.Fatalf("compile: %v", err)
 			}
@@ -165,7 +134,7 @@ func TestConfigDecisions(t *testing.T) {
 			if !ok {
 				var opts []classifier.Option
 				if tc.jailbreakModel {
-					opts = append(opts, classifier.WithJailbreakScorer(jailbreakScorer(t)))
+					opts = append(opts, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(t)))
 				}
 				var err error
 				c, err = classifier.Compile(context.Background(), loadConfig(t, tc.config), &classifiertest.HashEmbedder{}, opts...)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/semrouter/semrouter/services/classifier/classifier/classifiertest"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
-	"github.com/semrouter/semrouter/services/classifier/jailbreak"
 	"github.com/semrouter/semrouter/services/classifier/server"
 )
 
@@ -55,33 +53,6 @@ func quickstart(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return readFile(t, filepath.Join(root, "config", "quickstart.yaml"))
-}
-
-var (
-	scorerOnce sync.Once
-	scorer     *jailbreak.Scorer
-	scorerErr  error
-)
-
-// realScorer loads the real jailbreak model (skip without it, fail under
-// CI=true).
-func realScorer(t testing.TB) *jailbreak.Scorer {
-	t.Helper()
-	scorerOnce.Do(func() {
-		root, err := classifiertest.RepoRoot()
-		if err != nil {
-			scorerErr = err
-			return
-		}
-		scorer, scorerErr = jailbreak.Load(jailbreak.GuardDir(root))
-	})
-	if scorerErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("jailbreak scorer (run make setup): %v", scorerErr)
-		}
-		t.Skipf("jailbreak scorer not available (run make setup): %v", scorerErr)
-	}
-	return scorer
 }
 
 // start runs server.Run against a fresh NATS server and publishes doc as

@@ -18,6 +18,7 @@ import (
 	commonv1 "github.com/semrouter/semrouter/gen/semrouter/common/v1"
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/services/classifier/classifier/classifiertest"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 )
 
@@ -108,7 +109,7 @@ func hasSignal(ev *classifierv1.Evaluation, family, name string) bool {
 }
 
 func TestEvalIncludesUnmatchedAndTimings(t *testing.T) {
-	e := start(t, quickstart(t), realScorer(t))
+	e := start(t, quickstart(t), classifiertest.JailbreakScorer(t))
 	client := classifierv1connect.NewClassifierServiceClient(natsrpc.NewClient(e.nc), natsrpc.BaseURL)
 	res, err := client.Eval(context.Background(), connect.NewRequest(&classifierv1.EvalRequest{
 		Facts: facts("What is the boiling point of water?"), IncludeUnmatched: true,
@@ -139,7 +140,7 @@ func TestEvalIncludesUnmatchedAndTimings(t *testing.T) {
 // with the new revision; a broken revision is rejected and the last good
 // one keeps serving.
 func TestHotReload(t *testing.T) {
-	gate := &gatedScorer{inner: realScorer(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	gate := &gatedScorer{inner: classifiertest.JailbreakScorer(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	e := start(t, quickstart(t), gate, familyTimeout())
 	client := classifierv1connect.NewClassifierServiceClient(natsrpc.NewClient(e.nc), natsrpc.BaseURL)
 
@@ -197,7 +198,7 @@ func TestHotReload(t *testing.T) {
 // TestLatencyObservations feeds the shared window over both paths: the
 // RecordLatency RPC and the latency subject.
 func TestLatencyObservations(t *testing.T) {
-	e := start(t, quickstart(t), realScorer(t))
+	e := start(t, quickstart(t), classifiertest.JailbreakScorer(t))
 	client := classifierv1connect.NewClassifierServiceClient(natsrpc.NewClient(e.nc), natsrpc.BaseURL)
 	now := time.Now()
 	res, err := client.RecordLatency(context.Background(), connect.NewRequest(&classifierv1.RecordLatencyRequest{
@@ -254,7 +255,7 @@ func postJSON(t *testing.T, url string, body any, out any) int {
 }
 
 func TestJSONEndpoints(t *testing.T) {
-	e := start(t, quickstart(t), realScorer(t))
+	e := start(t, quickstart(t), classifiertest.JailbreakScorer(t))
 
 	t.Run("eval", func(t *testing.T) {
 		var out struct {

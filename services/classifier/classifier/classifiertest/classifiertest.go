@@ -1,5 +1,6 @@
 // Package classifiertest holds test helpers for the classifier: a
-// deterministic hashing bag-of-words embedder and repository paths.
+// deterministic hashing bag-of-words embedder, repository paths and the
+// real jailbreak scorer.
 //
 // HashEmbedder is NOT a stand-in for the real embedding model's outputs: it
 // maps each lowercased word to a signed bucket of a fixed-size vector, so
@@ -15,8 +16,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"testing"
 	"unicode"
+
+	"github.com/semrouter/semrouter/services/classifier/jailbreak"
 )
 
 // HashEmbedder is a deterministic hashing bag-of-words embedder.
@@ -113,4 +118,32 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+var (
+	scorerOnce sync.Once
+	scorer     *jailbreak.Scorer
+	scorerErr  error
+)
+
+// JailbreakScorer loads the real jailbreak model (llm_guardrail weights
+// unpacked by scripts/setup-guard.sh) once per test binary. Without it the
+// test is skipped, except under CI=true where it fails.
+func JailbreakScorer(t testing.TB) *jailbreak.Scorer {
+	t.Helper()
+	scorerOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			scorerErr = err
+			return
+		}
+		scorer, scorerErr = jailbreak.Load(jailbreak.GuardDir(root))
+	})
+	if scorerErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("jailbreak scorer (run make setup): %v", scorerErr)
+		}
+		t.Skipf("jailbreak scorer not available (run make setup): %v", scorerErr)
+	}
+	return scorer
 }
