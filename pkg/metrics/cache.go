@@ -13,24 +13,18 @@ const (
 	CacheEntries           = "llm_cache_entries_total"
 )
 
-// Cache operation names and statuses for the cache service's series.
+// Cache operation statuses.
 const (
-	CacheOpLookup = "lookup"
-	CacheOpStore  = "store"
-	CacheOpEvict  = "evict"
-
-	CacheStatusHit   = "hit"
-	CacheStatusMiss  = "miss"
-	CacheStatusOK    = "ok"
+	CacheStatusOK    = "success"
 	CacheStatusError = "error"
 )
 
-// Cache holds the cache service's series (the gateway's view of hits and
-// misses is in Gateway). A nil *Cache records nothing.
+// Cache holds the cache service's operation series (the gateway's view of
+// hits and misses is in Gateway; entry counts are read from the backend at
+// scrape time by the cache service). A nil *Cache records nothing.
 type Cache struct {
 	duration *prometheus.HistogramVec
 	ops      *prometheus.CounterVec
-	entries  *prometheus.GaugeVec
 }
 
 // NewCache registers the cache series in reg (nil: returns nil).
@@ -42,9 +36,8 @@ func NewCache(reg prometheus.Registerer) (*Cache, error) {
 	m := &Cache{
 		duration: histogramVec(r, CacheOperationDuration, "Duration of cache operations, by backend and operation.",
 			fastBuckets, "backend", "operation"),
-		ops: counterVec(r, CacheOperations, "Cache operations by backend, operation (lookup, store, evict) and status (hit, miss, ok, error).",
+		ops: counterVec(r, CacheOperations, "Cache operations by backend, operation (lookup, store, publish) and status (success, error).",
 			"backend", "operation", "status"),
-		entries: gaugeVec(r, CacheEntries, "Entries held in the cache, by backend.", "backend"),
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -52,18 +45,15 @@ func NewCache(reg prometheus.Registerer) (*Cache, error) {
 	return m, nil
 }
 
-// Operation records one cache operation.
-func (m *Cache) Operation(backend, op, status string, d time.Duration) {
+// Operation records one cache operation; a non-nil err counts as an error.
+func (m *Cache) Operation(backend, op string, err error, d time.Duration) {
 	if m == nil {
 		return
 	}
+	status := CacheStatusOK
+	if err != nil {
+		status = CacheStatusError
+	}
 	m.duration.WithLabelValues(backend, op).Observe(d.Seconds())
 	m.ops.WithLabelValues(backend, op, status).Inc()
-}
-
-// SetEntries sets the number of entries a backend holds.
-func (m *Cache) SetEntries(backend string, n int) {
-	if m != nil {
-		m.entries.WithLabelValues(backend).Set(float64(n))
-	}
 }

@@ -31,7 +31,7 @@ func TestNilRegistererRecordsNothing(t *testing.T) {
 	var r *metrics.RPC
 	r.Client("/p", "ok", time.Millisecond)
 	var k *metrics.Cache
-	k.Operation("memory", metrics.CacheOpLookup, metrics.CacheStatusHit, time.Millisecond)
+	k.Operation("memory", "lookup", nil, time.Millisecond)
 }
 
 // TestSharedRegistry checks that services asking for the same series in

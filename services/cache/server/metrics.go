@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	pkgmetrics "github.com/semrouter/semrouter/pkg/metrics"
 )
 
 // pluginType labels the upstream cache plugin counters.
@@ -24,8 +26,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	hits     *prometheus.CounterVec
 	misses   *prometheus.CounterVec
-	ops      *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	series   *pkgmetrics.Cache
 	writes   *prometheus.CounterVec
 	revision prometheus.Gauge
 
@@ -34,24 +35,15 @@ type Metrics struct {
 	svc     *Service
 }
 
-// NewMetrics returns a registry with the cache metrics and the Go and
-// process collectors.
-func NewMetrics() *Metrics {
-	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+// newMetrics builds the series this package defines itself, unregistered.
+func newMetrics() *Metrics {
+	return &Metrics{
 		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "llm_cache_plugin_hits_total", Help: "Cache hits by decision and plugin type.",
+			Name: pkgmetrics.CachePluginHits, Help: "Cache hits by decision and plugin type.",
 		}, []string{"decision_name", "plugin_type"}),
 		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "llm_cache_plugin_misses_total", Help: "Cache misses by decision and plugin type.",
+			Name: pkgmetrics.CachePluginMisses, Help: "Cache misses by decision and plugin type.",
 		}, []string{"decision_name", "plugin_type"}),
-		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "llm_cache_operations_total", Help: "Cache operations by backend, operation and status.",
-		}, []string{"backend", "operation", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "llm_cache_operation_duration_seconds", Help: "Duration of cache operations.",
-			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
-		}, []string{"backend", "operation"}),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "semrouter_cache_writes_total",
 			Help: "Cache writes handled by this replica by outcome (applied, dropped, rejected, failed, expired, invalidated).",
@@ -60,7 +52,19 @@ func NewMetrics() *Metrics {
 			Name: "semrouter_cache_config_revision", Help: "Config revision the cache replica serves.",
 		}),
 	}
-	m.reg.MustRegister(m.hits, m.misses, m.ops, m.duration, m.writes, m.revision, statsCollector{m},
+}
+
+// NewMetrics returns a registry with the cache metrics and the Go and
+// process collectors.
+func NewMetrics() *Metrics {
+	m := newMetrics()
+	m.reg = prometheus.NewRegistry()
+	series, err := pkgmetrics.NewCache(m.reg)
+	if err != nil { // a fresh registry has nothing to clash with
+		panic(err)
+	}
+	m.series = series
+	m.reg.MustRegister(m.hits, m.misses, m.writes, m.revision, statsCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,9 +74,14 @@ func NewMetrics() *Metrics {
 // the plugin hit and miss counters, which the gateway owns there, and the
 // Go and process collectors are left out. Registry and Handler return nil.
 func NewMetricsIn(reg prometheus.Registerer) (*Metrics, error) {
-	m := NewMetrics()
-	m.reg, m.hits, m.misses = nil, nil, nil
-	for _, c := range []prometheus.Collector{m.ops, m.duration, m.writes, m.revision, statsCollector{m}} {
+	m := newMetrics()
+	m.hits, m.misses = nil, nil
+	series, err := pkgmetrics.NewCache(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register cache metrics: %w", err)
+	}
+	m.series = series
+	for _, c := range []prometheus.Collector{m.writes, m.revision, statsCollector{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register cache metrics: %w", err)
 		}
@@ -134,13 +143,7 @@ func (m *Metrics) op(name string, err error, d time.Duration) {
 	if m == nil {
 		return
 	}
-	status := "success"
-	if err != nil {
-		status = "error"
-	}
-	b := m.backendName()
-	m.ops.WithLabelValues(b, name, status).Inc()
-	m.duration.WithLabelValues(b, name).Observe(d.Seconds())
+	m.series.Operation(m.backendName(), name, err, d)
 }
 
 func (m *Metrics) write(outcome string) {
@@ -158,7 +161,7 @@ func (m *Metrics) setRevision(rev uint64) {
 }
 
 var (
-	descEntries = prometheus.NewDesc("llm_cache_entries_total", "Entries in the cache.", []string{"backend"}, nil)
+	descEntries = prometheus.NewDesc(pkgmetrics.CacheEntries, "Entries in the cache.", []string{"backend"}, nil)
 	descEvict   = prometheus.NewDesc("semrouter_cache_evictions_total", "Entries evicted by the size bounds.", []string{"backend"}, nil)
 	descExpired = prometheus.NewDesc("semrouter_cache_expirations_total", "Entries dropped by their TTL.", []string{"backend"}, nil)
 	descBytes   = prometheus.NewDesc("semrouter_cache_memory_bytes", "Bytes the cache accounts for its entries.", []string{"backend"}, nil)
