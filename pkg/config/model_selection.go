@@ -76,26 +76,39 @@ func (c *Config) fileDir() string {
 	return ""
 }
 
-// choosesWithKNN reports whether a decision anywhere selects among two or
-// more modelRefs with knn (one modelRef needs no pretrained data).
-func (c *Config) choosesWithKNN() bool {
-	check := func(ds []Decision) bool {
-		for _, d := range ds {
-			if d.Algorithm != nil && d.Algorithm.Type == "knn" && len(d.ModelRefs) > 1 {
-				return true
-			}
-		}
-		return false
-	}
-	if check(c.Routing.Decisions) {
-		return true
-	}
-	for _, rc := range c.Recipes {
-		if check(rc.Routing.Decisions) {
+// AnyDecision reports whether a decision of the default routing or of a
+// recipe satisfies match.
+func (c *Config) AnyDecision(match func(*Decision) bool) bool {
+	for i := range c.Routing.Decisions {
+		if match(&c.Routing.Decisions[i]) {
 			return true
 		}
 	}
+	for r := range c.Recipes {
+		ds := c.Recipes[r].Routing.Decisions
+		for i := range ds {
+			if match(&ds[i]) {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// ChoosesWithKNN reports whether d selects among two or more modelRefs
+// with knn (one modelRef needs no pretrained data).
+func (d *Decision) ChoosesWithKNN() bool {
+	return d.Algorithm != nil && d.Algorithm.Type == "knn" && len(d.ModelRefs) > 1
+}
+
+// SelectsByEmbedding reports whether d picks among two or more modelRefs
+// from the query embedding (the knn and router_dc algorithms), which the
+// classifier can only do when the gateway sends one.
+func (d *Decision) SelectsByEmbedding() bool {
+	if d.Algorithm == nil || len(d.ModelRefs) < 2 {
+		return false
+	}
+	return d.Algorithm.Type == "knn" || d.Algorithm.Type == "router_dc"
 }
 
 // validateModelSelection checks the ml block knn reads. The pretrained
@@ -114,7 +127,7 @@ func (v *validator) validateModelSelection() {
 	if ml.KNN.K < 0 {
 		v.errorf(PathKNNK, "must not be negative, got %d (0 uses the pretrained file's)", ml.KNN.K)
 	}
-	if ml.KNN.PretrainedPath == "" || !v.cfg.choosesWithKNN() {
+	if ml.KNN.PretrainedPath == "" || !v.cfg.AnyDecision((*Decision).ChoosesWithKNN) {
 		return
 	}
 	path, tried := v.cfg.KNNPretrainedPath()

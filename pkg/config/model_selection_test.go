@@ -112,3 +112,29 @@ func TestQualityGap(t *testing.T) {
 		t.Fatal("knn must be implemented, kmeans not")
 	}
 }
+
+func TestAnyDecisionAndSelectsByEmbedding(t *testing.T) {
+	two := []ModelRef{{Model: "a"}, {Model: "b"}}
+	knn := Decision{Name: "k", Algorithm: &Algorithm{Type: "knn"}, ModelRefs: two}
+	dc := Decision{Name: "d", Algorithm: &Algorithm{Type: "router_dc"}, ModelRefs: two}
+	static := Decision{Name: "s", ModelRefs: two}
+	single := Decision{Name: "one", Algorithm: &Algorithm{Type: "knn"}, ModelRefs: two[:1]}
+	for _, tc := range []struct {
+		d                    Decision
+		byEmbedding, withKNN bool
+	}{{knn, true, true}, {dc, true, false}, {static, false, false}, {single, false, false}} {
+		if tc.d.SelectsByEmbedding() != tc.byEmbedding || tc.d.ChoosesWithKNN() != tc.withKNN {
+			t.Errorf("%s: SelectsByEmbedding %v ChoosesWithKNN %v", tc.d.Name, tc.d.SelectsByEmbedding(), tc.d.ChoosesWithKNN())
+		}
+	}
+	cfg := &Config{}
+	cfg.Routing.Decisions = []Decision{static}
+	if cfg.AnyDecision((*Decision).ChoosesWithKNN) {
+		t.Fatal("a static decision chose with knn")
+	}
+	cfg.Recipes = []Recipe{{Name: "r"}}
+	cfg.Recipes[0].Routing.Decisions = []Decision{knn}
+	if !cfg.AnyDecision((*Decision).ChoosesWithKNN) {
+		t.Fatal("the knn decision of a recipe was not found")
+	}
+}

@@ -191,28 +191,9 @@ func modelInfos(cfg *config.Config) []engine.ModelInfo {
 
 // usesRouterDC reports whether any decision selects with router_dc.
 func usesRouterDC(cfg *config.Config) bool {
-	return anyDecision(cfg, func(d *config.Decision) bool {
+	return cfg.AnyDecision(func(d *config.Decision) bool {
 		return d.Algorithm != nil && d.Algorithm.Type == selection.RouterDC
 	})
-}
-
-// anyDecision reports whether a decision of the default routing or of a
-// recipe satisfies match.
-func anyDecision(cfg *config.Config, match func(*config.Decision) bool) bool {
-	for i := range cfg.Routing.Decisions {
-		if match(&cfg.Routing.Decisions[i]) {
-			return true
-		}
-	}
-	for r := range cfg.Recipes {
-		ds := cfg.Recipes[r].Routing.Decisions
-		for i := range ds {
-			if match(&ds[i]) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // configTree returns the canonical JSON form of cfg as nested maps.

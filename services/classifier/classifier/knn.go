@@ -16,7 +16,7 @@ import (
 // decisions use their first modelRef and say why. nil when no decision
 // needs them.
 func (c *Classifier) knnSettings(cfg *config.Config, logger *slog.Logger, probs *problems) *selection.KNNConfig {
-	if !choosesWithKNN(cfg) {
+	if !cfg.AnyDecision((*config.Decision).ChoosesWithKNN) {
 		return nil
 	}
 	out := &selection.KNNConfig{}
@@ -69,12 +69,4 @@ func readKNNFile(path string) (*selection.KNNBank, error) {
 		return nil, fmt.Errorf("read pretrained knn file %q: %w", path, err)
 	}
 	return b, nil
-}
-
-// choosesWithKNN reports whether any decision selects among two or more
-// modelRefs with knn.
-func choosesWithKNN(cfg *config.Config) bool {
-	return anyDecision(cfg, func(d *config.Decision) bool {
-		return d.Algorithm != nil && d.Algorithm.Type == selection.KNN && len(d.ModelRefs) > 1
-	})
 }

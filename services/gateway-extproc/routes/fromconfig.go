@@ -68,7 +68,7 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 			if rc := d.Plugins.ResponseCache; rc != nil && rc.Enabled && rc.Semantic() {
 				spec.NeedsEmbedding = true
 			}
-			if selectsByEmbedding(&r.Decisions[i]) {
+			if r.Decisions[i].SelectsByEmbedding() {
 				spec.NeedsEmbedding = true
 			}
 		}
@@ -91,20 +91,6 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 			UserGroupsHeader: strings.ToLower(a.Identity.UserGroupsHeader)}
 	}
 	return spec, nil
-}
-
-// selectsByEmbedding reports whether a decision picks among its modelRefs
-// from the query embedding (the knn and router_dc algorithms), which the
-// classifier can only do when the gateway sends one.
-func selectsByEmbedding(d *config.Decision) bool {
-	if d.Algorithm == nil || len(d.ModelRefs) < 2 {
-		return false
-	}
-	switch d.Algorithm.Type {
-	case "knn", "router_dc":
-		return true
-	}
-	return false
 }
 
 // needsEmbedding reports whether a routing profile has signals the
