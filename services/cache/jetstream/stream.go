@@ -94,32 +94,34 @@ func IsNoStream(err error) bool {
 
 // LastSequence is the stream's last sequence (0 when empty).
 func LastSequence(ctx context.Context, js natsjs.JetStream) (uint64, error) {
+	_, st, err := streamState(ctx, js)
+	return st.LastSeq, err
+}
+
+// streamState opens the writes stream and reads its state.
+func streamState(ctx context.Context, js natsjs.JetStream) (natsjs.Stream, natsjs.StreamState, error) {
 	s, err := js.Stream(ctx, subjects.CacheWritesStream())
 	if err != nil {
-		return 0, fmt.Errorf("open stream %s: %w", subjects.CacheWritesStream(), err)
+		return nil, natsjs.StreamState{}, fmt.Errorf("open stream %s: %w", subjects.CacheWritesStream(), err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s info: %w", subjects.CacheWritesStream(), err)
+		return nil, natsjs.StreamState{}, fmt.Errorf("stream %s info: %w", subjects.CacheWritesStream(), err)
 	}
-	return info.State.LastSeq, nil
+	return s, info.State, nil
 }
 
 // Removed reports whether the write at seq was stored once but no longer
 // is (purged, or dropped by the stream's limits).
 func Removed(ctx context.Context, js natsjs.JetStream, seq uint64) (bool, error) {
-	s, err := js.Stream(ctx, subjects.CacheWritesStream())
+	s, st, err := streamState(ctx, js)
 	if err != nil {
-		return false, fmt.Errorf("open stream %s: %w", subjects.CacheWritesStream(), err)
+		return false, err
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return false, fmt.Errorf("stream %s info: %w", subjects.CacheWritesStream(), err)
-	}
-	if seq > info.State.LastSeq {
+	if seq > st.LastSeq {
 		return false, nil
 	}
-	if seq < info.State.FirstSeq {
+	if seq < st.FirstSeq {
 		return true, nil
 	}
 	if _, err := s.GetMsg(ctx, seq); err != nil {
