@@ -22,6 +22,7 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
@@ -180,8 +181,8 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
 	x := s.gw.NewExchange()
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
-	w := &statusWriter{ResponseWriter: rw}
-	defer func() { x.End(w.status) }()
+	w := telemetry.NewStatusWriter(rw)
+	defer func() { x.End(w.Status()) }()
 	kind, imm := x.RequestHeaders(r.Method, r.URL.Path, headerGetter(r.Header))
 	switch kind {
 	case gateway.KindImmediate:
@@ -212,7 +213,7 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 	if cut {
 		upErr = errUpstreamCut
 	}
-	endUpstream(w.status, upErr)
+	endUpstream(w.Status(), upErr)
 	x.Finish(ctx)
 	if cut {
 		// Abort the connection so the client sees the failure instead of a
@@ -224,29 +225,6 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 // errUpstreamCut marks an upstream body that failed after bytes reached
 // the client.
 var errUpstreamCut = errors.New("upstream response cut")
-
-// statusWriter remembers the status sent to the client.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach Flush.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func headerGetter(h http.Header) func(string) string {
 	return func(name string) string { return h.Get(name) }
