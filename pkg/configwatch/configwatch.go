@@ -62,7 +62,10 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithReporter publishes a Status for every revision handled.
 func WithReporter(r Reporter) Option { return func(o *options) { o.reporter = r } }
 
-// WithIdentity names the service and instance in reports and logs.
+// WithIdentity names the service and instance in status reports. Log lines
+// do not repeat the service: the logger given to WithLogger carries it
+// (semrouter serve and config-hub add a service attribute; a standalone
+// process's log is one service's).
 func WithIdentity(service, instance string) Option {
 	return func(o *options) { o.service, o.instance = service, instance }
 }
@@ -131,7 +134,7 @@ func (w *Watcher[T]) Run(ctx context.Context) error {
 
 // apply compiles one revision and swaps it in when it compiles.
 func (w *Watcher[T]) apply(ctx context.Context, doc []byte, rev uint64) {
-	log := w.opts.logger.With(slog.String("service", w.opts.service), slog.Uint64("revision", rev))
+	log := w.opts.logger.With(slog.Uint64("revision", rev))
 	prev := w.current.Load()
 	if prev != nil && rev <= prev.Revision {
 		return

@@ -8,7 +8,7 @@
 //	semrouter.cache.writes.<decision>                       cache writes (stream CACHE_WRITES)
 //	semrouter.cache.control                                 cache invalidations broadcast to every replica
 //	semrouter.latency.<model>                               latency observations
-//	semrouter.config.status.<service>.<instance>            ConfigStatus reports
+//	semrouter.config.status.<service>.<instance>            config status reports (JSON)
 //	KV bucket "config", key "active"                        the canonical configuration
 package subjects
 
@@ -120,8 +120,10 @@ func ConfigBucket() string { return "config" }
 // revision of the key is one configuration revision.
 func ConfigKey() string { return "active" }
 
-// ConfigStatus is the subject a service instance publishes its
-// semrouter.config.v1.ConfigStatus on.
+// ConfigStatus is the subject a service instance publishes its config
+// status on: one JSON object per revision it handled
+// (configwatch.Status: service, instance, revision, accepted, error,
+// serving, at).
 func ConfigStatus(service, instance string) string {
 	return Root + ".config.status." + Token(service) + "." + Token(instance)
 }

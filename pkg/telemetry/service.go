@@ -15,15 +15,43 @@ import (
 type ServiceFlags struct {
 	*Flags
 	level, format string
+	getenv        func(string) string
+	envApplied    bool
 }
 
+// EnvNATSURL supplies the default of a service's --nats-url flag (the
+// command line wins over it).
+const EnvNATSURL = "SEMROUTER_NATS_URL"
+
 // AddServiceFlags registers --log-level, --log-format and the tracing
-// flags (AddFlags) on fs.
+// flags (AddFlags) on fs. When fs already holds --nats-url, its default
+// becomes $SEMROUTER_NATS_URL when that is set (a --nats-url registered
+// later gets it in Parse).
 func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) string) *ServiceFlags {
-	f := &ServiceFlags{Flags: AddFlags(fs, serviceName, getenv)}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	f := &ServiceFlags{Flags: AddFlags(fs, serviceName, getenv), getenv: getenv}
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.format, "log-format", "text", "log format: text or json")
+	f.applyEnv(fs)
 	return f
+}
+
+// applyEnv sets the default of --nats-url from SEMROUTER_NATS_URL, once,
+// when fs has the flag.
+func (f *ServiceFlags) applyEnv(fs *flag.FlagSet) {
+	fl := fs.Lookup("nats-url")
+	if f.envApplied || fl == nil {
+		return
+	}
+	f.envApplied = true
+	fl.Usage += " (default: $" + EnvNATSURL + " when set)"
+	if v := f.getenv(EnvNATSURL); v != "" {
+		if err := fl.Value.Set(v); err == nil {
+			fl.DefValue = v
+		}
+	}
 }
 
 // Parse parses a service's command line into fs (which holds f's flags).
@@ -31,6 +59,7 @@ func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) s
 // -h/--help (fs has printed the usage), else with the parse error. Positional
 // arguments are refused: services take flags only.
 func (f *ServiceFlags) Parse(fs *flag.FlagSet, args []string) (bool, error) {
+	f.applyEnv(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, nil

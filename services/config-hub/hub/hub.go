@@ -32,6 +32,13 @@ import (
 // ServiceName names config-hub in status reports.
 const ServiceName = "config-hub"
 
+// EnvManagementToken supplies Options.ManagementToken to config-hub and
+// semrouter serve.
+const EnvManagementToken = "SEMROUTER_MANAGEMENT_TOKEN"
+
+// MinManagementTokenLen is the shortest management token accepted.
+const MinManagementTokenLen = 16
+
 // DefaultManagementAddr is used when neither Options nor the config set one.
 const DefaultManagementAddr = "127.0.0.1:8080"
 
@@ -60,6 +67,15 @@ type Options struct {
 	Instance string
 	// Getenv resolves management API token variables (default os.Getenv).
 	Getenv func(string) string
+	// ManagementToken, when set, is a bearer token with every permission
+	// on the management API, and turns authentication on whatever the
+	// configuration says (--management-token-file or
+	// $SEMROUTER_MANAGEMENT_TOKEN). At least MinManagementTokenLen bytes.
+	ManagementToken string
+	// ManagementInsecure allows the management API on a non-loopback
+	// address while the active revision leaves authentication off
+	// (--management-insecure). Without it Run refuses to start.
+	ManagementInsecure bool
 	// Started, when set, is called once the servers are listening.
 	Started func(Addrs)
 	// TracerProvider records a server span per management API request,
@@ -86,6 +102,10 @@ func Run(ctx context.Context, opts Options) error {
 		log = slog.Default()
 	}
 	log = log.With(slog.String("service", ServiceName))
+	if n := len(opts.ManagementToken); n > 0 && n < MinManagementTokenLen {
+		return fmt.Errorf("management token (--management-token-file or $%s): %d characters, want at least %d (generate one with: openssl rand -hex 32)",
+			EnvManagementToken, n, MinManagementTokenLen)
+	}
 	nc := opts.NATS
 	if nc == nil {
 		if opts.NATSURL == "" {
@@ -131,7 +151,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	xsrv := xds.NewServer(ctx, opts.XDS, log)
 	var watcher *configwatch.Watcher[compiled]
-	apiSrv := api.New(api.Options{Store: st, Logger: log, Getenv: opts.Getenv, Ready: func(context.Context) error {
+	apiSrv := api.New(api.Options{Store: st, Logger: log, Getenv: opts.Getenv, AdminToken: opts.ManagementToken, Ready: func(context.Context) error {
 		if watcher.Current() == nil {
 			return errors.New("no configuration revision applied yet")
 		}
@@ -171,6 +191,20 @@ func Run(ctx context.Context, opts Options) error {
 	mgmtAddr, err := managementAddr(ctx, st, opts.ManagementAddr, log)
 	if err != nil {
 		return err
+	}
+	if mgmtAddr != "off" {
+		// The API enforces the active revision's auth from its first
+		// request, not only once the watcher has swapped it in.
+		cfg, err := activeConfig(ctx, st)
+		if err != nil {
+			return err
+		}
+		if cfg != nil {
+			apiSrv.SetConfig(cfg)
+		}
+		if err := checkManagementExposure(mgmtAddr, cfg, opts.Getenv, opts.ManagementInsecure || opts.ManagementToken != ""); err != nil {
+			return err
+		}
 	}
 	xdsAddr := opts.XDSAddr
 	if xdsAddr == "" {
@@ -261,6 +295,56 @@ func managementAddr(ctx context.Context, st *store.Store, override string, log *
 		return "", fmt.Errorf("read management_api from the active revision: %w", err)
 	}
 	return ManagementAddrFor(cfg, log), nil
+}
+
+// ErrInsecureManagement is returned by Run when the management API would
+// listen beyond loopback without authentication.
+var ErrInsecureManagement = errors.New("management API would accept unauthenticated requests from other hosts")
+
+// checkManagementExposure refuses a non-loopback management address unless
+// cfg (the active revision, nil when there is none) turns token
+// authentication on, or allowed is set (--management-insecure, or a
+// deployment token that keeps authentication on).
+func checkManagementExposure(addr string, cfg *config.Config, getenv func(string) string, allowed bool) error {
+	if allowed || IsLoopbackAddr(addr) {
+		return nil
+	}
+	if cfg != nil {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		if api.CompileAuth(cfg.Global.Services.ManagementAPI, getenv, slog.New(slog.DiscardHandler)).Enabled() {
+			return nil
+		}
+	}
+	return fmt.Errorf("listen management api on %s: %w: set %s (or --management-token-file), or global.services.management_api.auth (mode: token, tokens: [{env: VAR, role: admin}]) in the config, or bind a loopback address, or pass --management-insecure to accept it",
+		addr, ErrInsecureManagement, EnvManagementToken)
+}
+
+// IsLoopbackAddr reports whether host:port binds only the loopback
+// interface (an empty host binds every interface).
+func IsLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	return isLoopback(host)
+}
+
+// activeConfig parses the active revision; nil when none is published.
+func activeConfig(ctx context.Context, st *store.Store) (*config.Config, error) {
+	cur, err := st.Current(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := config.Parse(cur.Document, "active revision")
+	if err != nil {
+		return nil, fmt.Errorf("read management_api from the active revision: %w", err)
+	}
+	return cfg, nil
 }
 
 // ManagementAddrFor returns bind_address:port of management_api (defaults

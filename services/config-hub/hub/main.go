@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
@@ -18,14 +19,17 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("config-hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		opts     Options
-		extProc  string
-		natsURL  = "nats://127.0.0.1:4222"
-		jsonLogs bool
+		opts      Options
+		extProc   string
+		natsURL   = "nats://127.0.0.1:4222"
+		jsonLogs  bool
+		tokenFile string
 	)
 	fs.StringVar(&opts.ConfigPath, "config", "", "config file to publish and watch (optional: without it the hub serves what KV holds)")
 	fs.StringVar(&natsURL, "nats-url", natsURL, "NATS server URL")
 	fs.StringVar(&opts.ManagementAddr, "management-addr", "", `management API address (default: global.services.management_api, else 127.0.0.1:8080; "off" disables)`)
+	fs.StringVar(&tokenFile, "management-token-file", "", "file holding a bearer token with every permission on the management API; turns authentication on whatever the config says (default: $"+EnvManagementToken+")")
+	fs.BoolVar(&opts.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
 	fs.StringVar(&opts.XDSAddr, "xds-addr", xds.DefaultXDSAddress, `xDS gRPC address ("off" disables)`)
 	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls")
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
@@ -40,6 +44,17 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		if err := fs.Set("log-format", "json"); err != nil {
 			return err
+		}
+	}
+	opts.ManagementToken = os.Getenv(EnvManagementToken)
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return fmt.Errorf("read --management-token-file: %w", err)
+		}
+		opts.ManagementToken = strings.TrimSpace(string(b))
+		if opts.ManagementToken == "" {
+			return fmt.Errorf("--management-token-file %s is empty", tokenFile)
 		}
 	}
 	log, tel, stopTracing, err := obs.Start(ctx, stderr, opts.Instance)

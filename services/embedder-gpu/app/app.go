@@ -130,7 +130,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 	}
 	var rt *ortrt.Runtime
 	if slices.ContainsFunc(plan.Specs, func(s catalog.Spec) bool { return s.Kind != catalog.KindRemote }) {
-		if rt, err = ortrt.Open(logger, ortrt.ResolveLibraryPath(os.Getenv, wd)); err != nil {
+		lib, err := ortrt.ResolveLibraryPath(os.Getenv, wd)
+		if err != nil {
+			return fmt.Errorf("embedder-gpu: %w", err)
+		}
+		if rt, err = ortrt.Open(logger, lib); err != nil {
 			return fmt.Errorf("embedder-gpu: %w", err)
 		}
 		defer rt.Close()

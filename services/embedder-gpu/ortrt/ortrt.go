@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -198,43 +196,4 @@ func (s *Session) Close() error {
 		return fmt.Errorf("destroy session: %w", err)
 	}
 	return nil
-}
-
-// ResolveLibraryPath picks the library: the SEMROUTER_ORT_LIB value when set,
-// else .cache/onnxruntime/libonnxruntime.so.1 under the first directory above
-// dir that holds go.work (a source checkout after `make setup`), else the
-// bare soname for the system loader to find.
-func ResolveLibraryPath(getenv func(string) string, dir string) string {
-	if p := getenv(EnvLibrary); p != "" {
-		return p
-	}
-	if root, ok := FindRepoRoot(dir); ok {
-		p := filepath.Join(root, ".cache", "onnxruntime", libName())
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return libName()
-}
-
-// FindRepoRoot walks up from dir to the directory holding go.work.
-func FindRepoRoot(dir string) (string, bool) {
-	for dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", false
-}
-
-func libName() string {
-	if runtime.GOOS == "darwin" {
-		return "libonnxruntime.dylib"
-	}
-	return "libonnxruntime.so.1"
 }

@@ -5,47 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/semrouter/semrouter/services/embedder-gpu/internal/testenv"
 	"github.com/semrouter/semrouter/services/embedder-gpu/ortrt"
 )
-
-func TestResolveLibraryPath(t *testing.T) {
-	root := t.TempDir()
-	if err := os.WriteFile(filepath.Join(root, "go.work"), []byte("go 1.26\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nested := filepath.Join(root, "a", "b")
-	if err := os.MkdirAll(nested, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	noEnv := func(string) string { return "" }
-	if got := ortrt.ResolveLibraryPath(noEnv, nested); got != "libonnxruntime.so.1" {
-		t.Fatalf("without a cached library: %q", got)
-	}
-	lib := filepath.Join(root, ".cache", "onnxruntime", "libonnxruntime.so.1")
-	if err := os.MkdirAll(filepath.Dir(lib), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(lib, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got := ortrt.ResolveLibraryPath(noEnv, nested); got != lib {
-		t.Fatalf("cached library: got %q, want %q", got, lib)
-	}
-	env := func(k string) string {
-		if k == ortrt.EnvLibrary {
-			return "/opt/ort/libonnxruntime.so.1"
-		}
-		return ""
-	}
-	if got := ortrt.ResolveLibraryPath(env, nested); got != "/opt/ort/libonnxruntime.so.1" {
-		t.Fatalf("env override: %q", got)
-	}
-}
 
 func TestOpenAndSessions(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

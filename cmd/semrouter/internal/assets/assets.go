@@ -75,7 +75,11 @@ func Load(ctx context.Context, cfg *config.Config, configPath string, o Options)
 	if probs.HasErrors() {
 		return nil, probs.Err()
 	}
-	if a.rt, err = ortrt.Open(log, ortrt.ResolveLibraryPath(o.Getenv, wd)); err != nil {
+	lib, err := ortrt.ResolveLibraryPath(o.Getenv, wd)
+	if err != nil {
+		return nil, fmt.Errorf("open ONNX Runtime (run make setup): %w", err)
+	}
+	if a.rt, err = ortrt.Open(log, lib); err != nil {
 		return nil, fmt.Errorf("open ONNX Runtime (run make setup): %w", err)
 	}
 	if a.Models, err = catalog.Load(ctx, log, a.rt, plan, catalog.LoadOptions{}); err != nil {

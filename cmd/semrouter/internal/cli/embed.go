@@ -107,7 +107,11 @@ func embedLocal(ctx context.Context, env *Env, model, modelsDir string, device o
 		return nil, "", err
 	}
 	spec.Dims = dims
-	rt, err := ortrt.Open(env.Logger, ortrt.ResolveLibraryPath(os.Getenv, wd))
+	lib, err := ortrt.ResolveLibraryPath(os.Getenv, wd)
+	if err != nil {
+		return nil, "", err
+	}
+	rt, err := ortrt.Open(env.Logger, lib)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w (run scripts/setup-ort.sh or set %s)", err, ortrt.EnvLibrary)
 	}

@@ -82,7 +82,11 @@ func loadModel(ctx context.Context, logger *slog.Logger, name string) (*loadedMo
 	if err != nil {
 		return nil, err
 	}
-	rt, err := ortrt.Open(logger, ortrt.ResolveLibraryPath(os.Getenv, wd))
+	lib, err := ortrt.ResolveLibraryPath(os.Getenv, wd)
+	if err != nil {
+		return nil, fmt.Errorf("load model %q: %w", name, err)
+	}
+	rt, err := ortrt.Open(logger, lib)
 	if err != nil {
 		return nil, fmt.Errorf("load model %q: %w", name, err)
 	}

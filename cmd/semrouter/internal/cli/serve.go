@@ -8,6 +8,8 @@ import (
 	"github.com/semrouter/semrouter/pkg/telemetry"
 )
 
+const serveDescription = "Runs config-hub, the embedder, the classifier, the cache and the gateway in\none process. They talk over NATS exactly as separate services would. The\nOpenAI-compatible API listens on the config's listeners; SIGINT/SIGTERM\ndrains in-flight requests and stops."
+
 func serveCommand() *Command {
 	c := &Command{
 		Name:    "serve",
@@ -15,30 +17,11 @@ func serveCommand() *Command {
 		Usage:   "--config FILE [--data-dir DIR] [--nats-url URL] [flags]",
 	}
 	c.Run = func(ctx context.Context, env *Env, args []string) error {
-		fs := newFlagSet(c)
-		var o serve.Options
-		fs.StringVar(&o.ConfigPath, "config", "", "the v0.3 configuration (republished when the file changes)")
-		fs.StringVar(&o.DataDir, "data-dir", "", "JetStream storage of the embedded NATS server (default: a folder under the temp dir)")
-		fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server instead of embedding one")
-		fs.StringVar(&o.NATSAddr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server (separate service processes can join it)")
-		fs.StringVar(&o.ManagementAddr, "management-addr", "", "management API address (default from global.services.management_api; off disables)")
-		fs.StringVar(&o.XDSAddr, "xds-addr", "", "xDS gRPC address for Envoy (default 127.0.0.1:18000; off disables)")
-		fs.StringVar(&o.ExtProcAddr, "extproc-addr", "", "ext_proc gRPC address for Envoy (default 127.0.0.1:50051; off disables)")
-		fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "Prometheus /metrics address (default 127.0.0.1:9190; off disables)")
-		fs.StringVar(&o.ModelsDir, "models-dir", "", "built embedding models (default: SEMROUTER_MODELS_DIR or .cache/models)")
-		level := fs.String("log-level", "info", "debug, info, warn or error")
-		format := fs.String("log-format", "text", "text or json")
-		pos, err := parseFlags(env, c, fs, args, "Runs config-hub, the embedder, the classifier, the cache and the gateway in\none process. They talk over NATS exactly as separate services would. The\nOpenAI-compatible API listens on the config's listeners; SIGINT/SIGTERM\ndrains in-flight requests and stops.")
+		o, logCfg, err := parseServe(env, c, args)
 		if err != nil {
 			return err
 		}
-		if len(pos) > 0 {
-			return usageErrorf("serve takes no positional arguments")
-		}
-		if o.ConfigPath == "" {
-			return usageErrorf("serve needs --config FILE")
-		}
-		logger, err := telemetry.NewLogger(env.Stderr, telemetry.LogConfig{Level: *level, Format: *format})
+		logger, err := telemetry.NewLogger(env.Stderr, logCfg)
 		if err != nil {
 			return usageErrorf("serve: %v", err)
 		}
@@ -49,4 +32,42 @@ func serveCommand() *Command {
 		return serve.Run(ctx, o)
 	}
 	return c
+}
+
+// parseServe turns serve's command line into serve.Options (without the
+// logger and the Ready callback) and the log settings. Flags the
+// standalone binaries also have keep their names there (gateway-extproc
+// --stage-timeout and --drain-timeout, config-hub --management-insecure).
+func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.LogConfig, error) {
+	fs := newFlagSet(c)
+	var o serve.Options
+	var logCfg telemetry.LogConfig
+	fs.StringVar(&o.ConfigPath, "config", "", "the v0.3 configuration (republished when the file changes)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "JetStream storage of the embedded NATS server (default: a folder under the temp dir)")
+	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server instead of embedding one")
+	fs.StringVar(&o.NATSAddr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server (separate service processes can join it)")
+	fs.StringVar(&o.ManagementAddr, "management-addr", "", "management API address (default from global.services.management_api; off disables)")
+	fs.BoolVar(&o.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
+	fs.StringVar(&o.XDSAddr, "xds-addr", "", "xDS gRPC address for Envoy (default 127.0.0.1:18000; off disables)")
+	fs.StringVar(&o.ExtProcAddr, "extproc-addr", "", "ext_proc gRPC address for Envoy (default 127.0.0.1:50051; off disables)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "Prometheus /metrics address (default 127.0.0.1:9190; off disables)")
+	fs.StringVar(&o.ModelsDir, "models-dir", "", "built embedding models (default: SEMROUTER_MODELS_DIR or .cache/models)")
+	fs.DurationVar(&o.StageTimeout, "stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 0, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests (0: 30s)")
+	fs.StringVar(&logCfg.Level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logCfg.Format, "log-format", "text", "text or json")
+	pos, err := parseFlags(env, c, fs, args, serveDescription)
+	if err != nil {
+		return serve.Options{}, logCfg, err
+	}
+	if len(pos) > 0 {
+		return serve.Options{}, logCfg, usageErrorf("serve takes no positional arguments")
+	}
+	if o.ConfigPath == "" {
+		return serve.Options{}, logCfg, usageErrorf("serve needs --config FILE")
+	}
+	if o.StageTimeout < 0 || o.DrainTimeout < 0 {
+		return serve.Options{}, logCfg, usageErrorf("serve: --stage-timeout and --drain-timeout must not be negative")
+	}
+	return o, logCfg, nil
 }

@@ -106,7 +106,7 @@ func (e *environment) components() []group {
 					NATS: nc, ExtProcAddr: off(o.ExtProcAddr, xds.DefaultExtProcAddress), APIMode: true, EmbedModel: e.embedModel(),
 					Logger:     o.Logger.With(slog.String("service", "gateway")),
 					Registerer: e.registry, TracerProvider: e.tracerProvider, OnAPIListen: e.apiListening,
-					StageTimeout: o.StageTimeout,
+					StageTimeout: o.StageTimeout, DrainTimeout: o.DrainTimeout,
 				})
 			}},
 		}, wait: e.waitAPI},
@@ -154,7 +154,8 @@ func (e *environment) apiAddrs() map[string]string {
 func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
 	o := e.o
 	return hub.Run(ctx, hub.Options{
-		ConfigPath: o.ConfigPath, NATS: nc, ManagementAddr: o.ManagementAddr, XDSAddr: o.XDSAddr,
+		ConfigPath: o.ConfigPath, NATS: nc, ManagementAddr: o.ManagementAddr, ManagementInsecure: o.ManagementInsecure,
+		ManagementToken: o.Getenv(hub.EnvManagementToken), XDSAddr: o.XDSAddr,
 		XDS:    xds.Options{ExtProcAddress: off(o.ExtProcAddr, xds.DefaultExtProcAddress)},
 		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv, TracerProvider: e.tracerProvider,
 	})

@@ -41,6 +41,10 @@ type Options struct {
 	XDSAddr        string
 	ExtProcAddr    string
 	MetricsAddr    string
+	// ManagementInsecure lets the management API listen beyond loopback
+	// while the config leaves its authentication off (config-hub refuses
+	// that otherwise).
+	ManagementInsecure bool
 	// ModelsDir holds the built embedding models (default: the
 	// SEMROUTER_MODELS_DIR variable or the checkout's .cache/models).
 	ModelsDir string
@@ -65,6 +69,10 @@ type Options struct {
 	// StageTimeout overrides the gateway's per-stage deadline (embed,
 	// classify, cache lookup; 0: the gateway's default).
 	StageTimeout time.Duration
+	// DrainTimeout bounds the gateway's graceful shutdown and the drain of
+	// an API listener a revision removes or moves (0: the gateway's
+	// default, 30s).
+	DrainTimeout time.Duration
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 }

@@ -44,6 +44,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Getenv looks up token variables (os.Getenv when nil).
 	Getenv func(string) string
+	// AdminToken, when set, is a deployment-level bearer token with every
+	// permission: authentication is then on from the first request and
+	// for every revision, whatever its management_api.auth says (the
+	// revision's tokens are accepted as well).
+	AdminToken string
 }
 
 // Server serves the management API.
@@ -52,12 +57,14 @@ type Server struct {
 	ready  func(ctx context.Context) error
 	logger *slog.Logger
 	getenv func(string) string
+	admin  string
 	auth   atomic.Pointer[Auth]
 }
 
-// New returns a server with authentication disabled until SetConfig.
+// New returns a server with authentication disabled until SetConfig (on
+// at once with Options.AdminToken).
 func New(opts Options) *Server {
-	s := &Server{store: opts.Store, ready: opts.Ready, logger: opts.Logger, getenv: opts.Getenv}
+	s := &Server{store: opts.Store, ready: opts.Ready, logger: opts.Logger, getenv: opts.Getenv, admin: opts.AdminToken}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -67,13 +74,13 @@ func New(opts Options) *Server {
 	if s.ready == nil {
 		s.ready = func(context.Context) error { return nil }
 	}
-	s.auth.Store(&Auth{})
+	s.auth.Store((&Auth{}).withAdmin(s.admin))
 	return s
 }
 
 // SetConfig applies the management_api.auth block of the active revision.
 func (s *Server) SetConfig(cfg *config.Config) {
-	s.auth.Store(CompileAuth(cfg.Global.Services.ManagementAPI, s.getenv, s.logger))
+	s.auth.Store(CompileAuth(cfg.Global.Services.ManagementAPI, s.getenv, s.logger).withAdmin(s.admin))
 }
 
 // Handler returns the API's routes.

@@ -83,6 +83,17 @@ func CompileAuth(m *config.ManagementAPI, getenv func(string) string, logger *sl
 	return out
 }
 
+// withAdmin returns a copy of a that is enabled and also accepts token with
+// every permission (a itself when token is empty).
+func (a *Auth) withAdmin(token string) *Auth {
+	if token == "" {
+		return a
+	}
+	out := &Auth{enabled: true, tokens: append([]tokenGrant(nil), a.tokens...)}
+	out.tokens = append(out.tokens, tokenGrant{sum: sha256.Sum256([]byte(token)), role: "admin", perms: map[string]bool{permAll: true}})
+	return out
+}
+
 // Enabled reports whether requests must carry a token.
 func (a *Auth) Enabled() bool { return a != nil && a.enabled }
 

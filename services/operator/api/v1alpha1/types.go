@@ -131,12 +131,19 @@ type SemanticRouterSpec struct {
 	// Affinity of the router pods.
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
-	// Env is added to every semrouter container.
+	// Env is added to every semrouter container (spec.components.*.env and
+	// spec.embedder.env add to it per component).
 	// +optional
 	Env []corev1.EnvVar `json:"env,omitempty"`
-	// Args are appended to the gateway container's arguments.
+	// Args are appended to the gateway container's arguments (the other
+	// services take theirs from spec.components.*.args and spec.embedder.args).
 	// +optional
 	Args []string `json:"args,omitempty"`
+	// Components tunes config-hub, the classifier, the cache and NATS:
+	// extra args and env, resources, the classifier's embedding model and
+	// prompt-guard folder, and JetStream storage.
+	// +optional
+	Components ComponentsSpec `json:"components,omitempty"`
 	// PodAnnotations are added to the router pods.
 	// +optional
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
@@ -255,6 +262,7 @@ type EmbedderSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 	// Resources of the embedder container (add nvidia.com/gpu to run on GPUs).
+	// Left out: the requests and limits of deploy/k8s/base.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 	// NodeSelector of the embedder pods.
@@ -263,6 +271,14 @@ type EmbedderSpec struct {
 	// Tolerations of the embedder pods.
 	// +optional
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// Args are appended to the embedder's arguments; a flag given here
+	// overrides the operator's value of it (the last occurrence wins).
+	// +optional
+	Args []string `json:"args,omitempty"`
+	// Env is added to the embedder container after spec.env; a variable named
+	// in both takes this value.
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
 }
 
 // AutoscalingSpec configures the HorizontalPodAutoscaler of the router pods.

@@ -27,7 +27,9 @@ const (
 
 // SemanticRouterStatus is the observed state.
 type SemanticRouterStatus struct {
-	// Phase is Pending, Progressing, Running or Failed.
+	// Phase is Pending (no router pod yet), Progressing, Running (every
+	// Deployment ready) or Failed (the latest spec was rejected as invalid;
+	// the objects of the last valid spec keep running).
 	// +optional
 	Phase string `json:"phase,omitempty"`
 	// Conditions: Available, Progressing, Degraded.

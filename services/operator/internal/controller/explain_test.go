@@ -7,11 +7,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/semrouter/semrouter/services/operator/api/v1alpha1"
 )
 
 // TestExplainSchema reads the OpenAPI v3 document that `kubectl explain
@@ -85,4 +89,41 @@ func TestStrictValidationCatchesUnknownFields(t *testing.T) {
 	if err == nil || !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("create error %v, want an unknown-field rejection", err)
 	}
+}
+
+func TestCRDRejectsBadValues(t *testing.T) {
+	k := needCluster(t)
+	ns := k.namespace(t, "crd-validation")
+	tests := []struct {
+		name   string
+		mutate func(*v1alpha1.SemanticRouter)
+		want   string
+	}{
+		{"negative replicas", func(s *v1alpha1.SemanticRouter) { s.Spec.Replicas = ptr.To[int32](-1) }, "spec.replicas"},
+		{"unknown backend type", func(s *v1alpha1.SemanticRouter) { s.Spec.VLLMEndpoints[0].Backend.Type = "ollama" }, "spec.vllmEndpoints[0].backend.type"},
+		{"threshold above one", func(s *v1alpha1.SemanticRouter) { s.Spec.Config.ResponseCache.SimilarityThreshold = "1.5" }, "spec.config.response_cache.similarity_threshold"},
+		{"port out of range", func(s *v1alpha1.SemanticRouter) { s.Spec.Service.API = &v1alpha1.PortSpec{Port: 70000} }, "spec.service.api.port"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sr := newRouter(ns, "bad-"+string(rune('a'+i)))
+			tc.mutate(sr)
+			err := k.client.Create(context.Background(), sr)
+			if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("create error %v, want Invalid naming %s", err, tc.want)
+			}
+		})
+	}
+	t.Run("defaults applied", func(t *testing.T) {
+		sr := newRouter(ns, "defaults")
+		sr.Spec.Replicas = nil
+		if err := k.client.Create(context.Background(), sr); err != nil {
+			t.Fatal(err)
+		}
+		got := fetch(t, k, sr)
+		if got.Spec.Replicas == nil || *got.Spec.Replicas != 1 || got.Spec.Image.Tag != "latest" || got.Spec.Image.PullPolicy != corev1.PullIfNotPresent ||
+			got.Spec.Service.Type != corev1.ServiceTypeClusterIP || got.Spec.Persistence.Size != "10Gi" || got.Spec.VLLMEndpoints[0].Weight == nil {
+			t.Errorf("defaults not applied: %+v", got.Spec)
+		}
+	})
 }

@@ -64,6 +64,7 @@ func instanceLabels(sr *v1alpha1.SemanticRouter) map[string]string {
 func configMapName(sr *v1alpha1.SemanticRouter) string { return sr.Name + "-config" }
 func pvcName(sr *v1alpha1.SemanticRouter) string       { return sr.Name + "-models" }
 func natsName(sr *v1alpha1.SemanticRouter) string      { return sr.Name + "-nats" }
+func natsPVCName(sr *v1alpha1.SemanticRouter) string   { return sr.Name + "-nats-data" }
 func hubName(sr *v1alpha1.SemanticRouter) string       { return sr.Name + "-config-hub" }
 func natsURL(sr *v1alpha1.SemanticRouter) string {
 	return "nats://" + natsName(sr) + ":4222"

@@ -42,13 +42,22 @@ type PlatformDetector interface {
 
 // Reconciler reconciles SemanticRouter resources.
 type Reconciler struct {
-	Client   client.Client
+	Client client.Client
+	// Reader reads the management token Secret without a cache (the
+	// manager's API reader), so the operator watches no Secrets; nil: Client.
+	Reader   client.Reader
 	Scheme   *runtime.Scheme
 	Platform PlatformDetector
 	Logger   *slog.Logger
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// Reasons of a Degraded condition for a rejected spec.
+const (
+	reasonInvalidSpec     = "InvalidSpec"
+	reasonDiscoveryFailed = "BackendDiscoveryFailed"
+)
 
 // retryDiscovery is how soon a router whose backends are missing is looked at again.
 const retryDiscovery = 30 * time.Second
@@ -127,9 +136,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	problems = append(problems, r.checkStorage(ctx, sr)...)
 	if len(problems) > 0 {
-		reason := "InvalidSpec"
+		reason := reasonInvalidSpec
 		if dErr != nil {
-			reason = "BackendDiscoveryFailed"
+			reason = reasonDiscoveryFailed
 		}
 		log.Warn("spec rejected", slog.Any("problems", problems))
 		if err := r.setDegraded(ctx, sr, plat, reason, problems); err != nil {
@@ -146,6 +155,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	objs, hash, err := r.desired(sr, plat, rendered)
 	if err != nil {
+		return reconcile.Result{}, err
+	}
+	// What only the API server can judge (resource quantities, immutable
+	// fields, a claim that cannot shrink) is found by a dry run of every object.
+	problems, err = r.dryRun(ctx, sr, objs)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if len(problems) > 0 {
+		log.Warn("spec rejected by the API server", slog.Any("problems", problems))
+		return reconcile.Result{}, r.setDegraded(ctx, sr, plat, reasonInvalidSpec, problems)
+	}
+	if err := r.ensureManagementToken(ctx, sr); err != nil {
 		return reconcile.Result{}, err
 	}
 	for _, o := range objs {
@@ -178,6 +200,13 @@ func (r *Reconciler) desired(sr *v1alpha1.SemanticRouter, plat Platform, rendere
 	}
 	if claim != nil {
 		objs = append(objs, claim)
+	}
+	natsClaim, err := natsPVC(sr)
+	if err != nil {
+		return nil, "", err
+	}
+	if natsClaim != nil {
+		objs = append(objs, natsClaim)
 	}
 	for _, d := range deployments(sr, plat, hash) {
 		objs = append(objs, d)
@@ -214,8 +243,26 @@ func dataHash(data map[string]string) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// dryRun server-side-applies every object without persisting it and returns
+// the objects the API server finds invalid; other errors are returned.
+func (r *Reconciler) dryRun(ctx context.Context, sr *v1alpha1.SemanticRouter, objs []client.Object) ([]string, error) {
+	var problems []string
+	for _, o := range objs {
+		err := r.apply(ctx, sr, o.DeepCopyObject().(client.Object), client.DryRunAll)
+		var status apierrors.APIStatus
+		switch {
+		case err == nil:
+		case apierrors.IsInvalid(err) && errors.As(err, &status):
+			problems = append(problems, status.Status().Message)
+		default:
+			return nil, err
+		}
+	}
+	return problems, nil
+}
+
 // apply server-side-applies obj with sr as its controller owner.
-func (r *Reconciler) apply(ctx context.Context, sr *v1alpha1.SemanticRouter, obj client.Object) error {
+func (r *Reconciler) apply(ctx context.Context, sr *v1alpha1.SemanticRouter, obj client.Object, opts ...client.ApplyOption) error {
 	if err := controllerutil.SetControllerReference(sr, obj, r.Scheme); err != nil {
 		return fmt.Errorf("set owner of %s: %w", obj.GetName(), err)
 	}
@@ -235,7 +282,8 @@ func (r *Reconciler) apply(ctx context.Context, sr *v1alpha1.SemanticRouter, obj
 		u = &unstructured.Unstructured{Object: m}
 		u.SetGroupVersionKind(gvk)
 	}
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+	opts = append([]client.ApplyOption{client.FieldOwner(fieldOwner), client.ForceOwnership}, opts...)
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
 		return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return nil
@@ -288,28 +336,38 @@ func emptyUnstructured(apiVersion, kind string, key types.NamespacedName) *unstr
 	return u
 }
 
-// checkStorage verifies that a requested StorageClass exists.
+// checkStorage verifies the sizes of the claims the operator creates and
+// that the StorageClasses they name exist.
 func (r *Reconciler) checkStorage(ctx context.Context, sr *v1alpha1.SemanticRouter) []string {
-	p := sr.Spec.Persistence
-	if !persistenceEnabled(sr) || p.ExistingClaim != "" {
-		return nil
-	}
 	var problems []string
-	if _, err := storageSize(sr); err != nil {
-		problems = append(problems, err.Error())
+	if p := sr.Spec.Persistence; persistenceEnabled(sr) && p.ExistingClaim == "" {
+		if _, err := storageSize(sr); err != nil {
+			problems = append(problems, err.Error())
+		}
+		problems = append(problems, r.checkStorageClass(ctx, "spec.persistence.storageClassName", p.StorageClassName)...)
 	}
-	if p.StorageClassName == nil || *p.StorageClassName == "" {
-		return problems
-	}
-	var sc storagev1.StorageClass
-	err := r.Client.Get(ctx, types.NamespacedName{Name: *p.StorageClassName}, &sc)
-	switch {
-	case apierrors.IsNotFound(err):
-		problems = append(problems, fmt.Sprintf("spec.persistence.storageClassName: StorageClass %q does not exist", *p.StorageClassName))
-	case err != nil:
-		problems = append(problems, fmt.Sprintf("spec.persistence.storageClassName: look up StorageClass %q: %v", *p.StorageClassName, err))
+	if st := sr.Spec.Components.NATS.Storage; st != nil {
+		if _, err := natsStorageSize(st); err != nil {
+			problems = append(problems, err.Error())
+		}
+		problems = append(problems, r.checkStorageClass(ctx, "spec.components.nats.storage.storageClassName", st.StorageClassName)...)
 	}
 	return problems
+}
+
+func (r *Reconciler) checkStorageClass(ctx context.Context, path string, name *string) []string {
+	if name == nil || *name == "" {
+		return nil
+	}
+	var sc storagev1.StorageClass
+	err := r.Client.Get(ctx, types.NamespacedName{Name: *name}, &sc)
+	switch {
+	case apierrors.IsNotFound(err):
+		return []string{fmt.Sprintf("%s: StorageClass %q does not exist", path, *name)}
+	case err != nil:
+		return []string{fmt.Sprintf("%s: look up StorageClass %q: %v", path, *name, err)}
+	}
+	return nil
 }
 
 // finalize deletes every object made for sr (including those that garbage

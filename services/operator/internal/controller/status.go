@@ -14,7 +14,9 @@ import (
 	v1alpha1 "github.com/semrouter/semrouter/services/operator/api/v1alpha1"
 )
 
-// setDegraded records a rejected spec; nothing else is changed.
+// setDegraded records a rejected spec; nothing else is changed. An invalid
+// spec is permanent until the spec changes, so the phase is Failed; missing
+// backends may appear (discovery is retried), so the phase stays.
 func (r *Reconciler) setDegraded(ctx context.Context, sr *v1alpha1.SemanticRouter, plat Platform, reason string, problems []string) error {
 	st := sr.Status.DeepCopy()
 	msg := strings.Join(problems, "; ")
@@ -26,7 +28,10 @@ func (r *Reconciler) setDegraded(ctx context.Context, sr *v1alpha1.SemanticRoute
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionAvailable, Status: metav1.ConditionFalse,
 			Reason: reason, Message: "nothing deployed yet", ObservedGeneration: sr.Generation})
 	}
-	if st.Phase == "" {
+	switch {
+	case reason == reasonInvalidSpec:
+		st.Phase = v1alpha1.PhaseFailed
+	case st.Phase == "" || st.Phase == v1alpha1.PhaseFailed:
 		st.Phase = v1alpha1.PhasePending
 	}
 	st.ObservedGeneration = sr.Generation

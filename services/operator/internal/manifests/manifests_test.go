@@ -160,6 +160,12 @@ func TestBaseWiring(t *testing.T) {
 		if !metrics {
 			t.Errorf("%s exposes no metrics port 9190", name)
 		}
+		// a probe of the metrics port needs a server on it
+		for what, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+			if p != nil && p.TCPSocket != nil && p.TCPSocket.Port.String() == "metrics" && !strings.Contains(strings.Join(c.Args, " "), "--metrics-addr=") {
+				t.Errorf("%s %s probe checks the metrics port, but nothing serves it (no --metrics-addr)", name, what)
+			}
+		}
 		if byKindName(objs, "PodDisruptionBudget", name) == nil {
 			t.Errorf("%s has no PodDisruptionBudget", name)
 		}

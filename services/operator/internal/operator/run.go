@@ -103,6 +103,7 @@ func RunWithConfig(ctx context.Context, cfg *rest.Config, opts Options, logger *
 	}
 	r := &controller.Reconciler{
 		Client:   mgr.GetClient(),
+		Reader:   mgr.GetAPIReader(),
 		Scheme:   scheme,
 		Platform: &controller.DiscoveryPlatform{Client: dc},
 		Logger:   logger,

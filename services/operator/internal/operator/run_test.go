@@ -3,7 +3,10 @@ package operator
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +16,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -88,10 +94,16 @@ func TestManagerReconcilesThroughWatches(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	// The manager runs as the operator's service account with the ClusterRole
+	// of deploy/k8s/operator/rbac.yaml, so a missing permission fails here.
+	applyRBAC(t, c, filepath.Join(root, "deploy", "k8s", "operator", "rbac.yaml"))
+	asOperator := rest.CopyConfig(cfg)
+	asOperator.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:semrouter-system:semrouter-operator",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:semrouter-system", "system:authenticated"}}
 	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	go func() {
-		done <- RunWithConfig(ctx, cfg, Options{MetricsAddr: "0", ProbeAddr: "0"}, logger)
+		done <- RunWithConfig(ctx, asOperator, Options{MetricsAddr: "0", ProbeAddr: "0"}, logger)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -130,6 +142,10 @@ func TestManagerReconcilesThroughWatches(t *testing.T) {
 		}
 	}
 	waitFor("the first rollout", func() bool { return hashOf() != "" })
+	var token corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "w-management-token"}, &token); err != nil || len(token.Data["token"]) == 0 {
+		t.Errorf("config-hub's management token Secret: %v", err)
+	}
 	first := hashOf()
 
 	var sr v1alpha1.SemanticRouter
@@ -175,5 +191,32 @@ func TestManagerReconcilesThroughWatches(t *testing.T) {
 	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) { return degraded(metav1.ConditionFalse)(), nil })
 	if err != nil {
 		t.Fatalf("the new predictor Service was not picked up by the watch: %v", err)
+	}
+}
+
+// applyRBAC creates the ClusterRoles and ClusterRoleBindings of a manifest file.
+func applyRBAC(t *testing.T, c client.Client, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		err := dec.Decode(&u.Object)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("decode %s: %v", path, err)
+		}
+		if k := u.GetKind(); k != "ClusterRole" && k != "ClusterRoleBinding" {
+			continue
+		}
+		if err := c.Create(context.Background(), u); err != nil {
+			t.Fatalf("create %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
 	}
 }
