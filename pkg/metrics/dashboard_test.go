@@ -65,6 +65,9 @@ func registeredNames(t *testing.T) map[string]bool {
 	if _, err := metrics.NewCache(r); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := metrics.NewConfigHub(r); err != nil {
+		t.Fatal(err)
+	}
 	return r.names
 }
 
@@ -190,6 +193,7 @@ func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 		metrics.ModelRequests, metrics.DecisionMatch, metrics.ModelRoutingLatency, metrics.ModelTTFT, metrics.ModelTPOT,
 		metrics.CachePluginHits, metrics.CachePluginMisses, metrics.SignalExtractionLatency, metrics.EmbedderBatchSize,
 		metrics.EmbedderQueueDepth, metrics.RPCClientDuration, metrics.RPCServerDuration, metrics.RequestErrors,
+		metrics.ConfigHubConfigRevision, metrics.ConfigHubRevisionsPublished, metrics.ConfigHubRevisionsRejected, metrics.ConfigHubXDSStreams,
 	} {
 		if !used[n] {
 			t.Errorf("the dashboard does not query %s", n)

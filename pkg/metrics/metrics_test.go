@@ -32,6 +32,18 @@ func TestNilRegistererRecordsNothing(t *testing.T) {
 	r.Client("/p", "ok", time.Millisecond)
 	var k *metrics.Cache
 	k.Operation("memory", "lookup", nil, time.Millisecond)
+	h, err := metrics.NewConfigHub(nil)
+	if h != nil || err != nil {
+		t.Fatalf("NewConfigHub(nil) = %v, %v; want nil, nil", h, err)
+	}
+	h.Published(metrics.ConfigSourceFile)
+	h.Rejected(metrics.ConfigSourceAPI)
+	h.Applied(true, 3)
+	h.APIRequest("GET /health", 200)
+	h.StreamOpened()
+	h.StreamClosed()
+	h.XDSResponse("listener")
+	h.XDSRejected("listener")
 }
 
 // TestSharedRegistry checks that services asking for the same series in
@@ -154,6 +166,45 @@ func TestClassifierSeries(t *testing.T) {
 		metrics.DecisionMatch:           `llm_decision_match_total{decision_name=""} 1`,
 		metrics.DecisionEvaluations:     `llm_decision_evaluation_total 2`,
 		metrics.DecisionConfidence:      `llm_decision_confidence_count{decision_name="coding"} 1`,
+	} {
+		if got := exposition(t, reg, metric); !strings.Contains(got, want+"\n") {
+			t.Errorf("want %q in\n%s", want, got)
+		}
+	}
+}
+
+// TestConfigHubSeries records every config-hub series twice through two
+// constructors on one registry (config-hub under semrouter serve shares it).
+func TestConfigHubSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for range 2 {
+		h, err := metrics.NewConfigHub(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Published(metrics.ConfigSourceRollback)
+		h.Rejected(metrics.ConfigSourceFile)
+		h.Applied(true, 7)
+		h.APIRequest("PUT /config/router", 412)
+		h.StreamOpened()
+		h.XDSResponse("cluster")
+		h.XDSRejected("route")
+	}
+	h, err := metrics.NewConfigHub(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Applied(false, 7)
+	h.StreamClosed()
+	for metric, want := range map[string]string{
+		metrics.ConfigHubRevisionsPublished: `semrouter_config_hub_revisions_published_total{source="rollback"} 2`,
+		metrics.ConfigHubRevisionsRejected:  `semrouter_config_hub_revisions_rejected_total{source="file"} 2`,
+		metrics.ConfigHubConfigRevision:     `semrouter_config_hub_config_revision 7`,
+		metrics.ConfigHubConfigRevisions:    `semrouter_config_hub_config_revisions_total{outcome="rejected"} 1`,
+		metrics.ConfigHubAPIRequests:        `semrouter_config_hub_api_requests_total{code="412",route="PUT /config/router"} 2`,
+		metrics.ConfigHubXDSStreams:         `semrouter_config_hub_xds_streams 1`,
+		metrics.ConfigHubXDSResponses:       `semrouter_config_hub_xds_responses_total{type="cluster"} 2`,
+		metrics.ConfigHubXDSRejections:      `semrouter_config_hub_xds_rejections_total{type="route"} 2`,
 	} {
 		if got := exposition(t, reg, metric); !strings.Contains(got, want+"\n") {
 			t.Errorf("want %q in\n%s", want, got)

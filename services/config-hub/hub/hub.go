@@ -17,11 +17,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/pkg/configwatch"
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/subjects"
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/internal/api"
@@ -81,12 +83,20 @@ type Options struct {
 	// TracerProvider records a server span per management API request,
 	// child of the W3C trace context in its headers (nil: no tracing).
 	TracerProvider trace.TracerProvider
+	// MetricsAddr serves Prometheus GET /metrics: the hub's series and the
+	// Go and process collectors (empty: none).
+	MetricsAddr string
+	// Registerer, when set, receives the hub's series (semrouter serve
+	// passes one registry to every service and serves it once);
+	// MetricsAddr must then be empty.
+	Registerer prometheus.Registerer
 }
 
 // Addrs are the addresses the hub listens on ("" when disabled).
 type Addrs struct {
 	Management string
 	XDS        string
+	Metrics    string
 }
 
 // compiled is the runtime form of one revision inside the hub.
@@ -129,7 +139,17 @@ func Run(ctx context.Context, opts Options) error {
 	if key == "" {
 		key = subjects.ConfigKey()
 	}
-	st, err := store.Open(ctx, js, bucket, key, log)
+	met, metReg, err := hubMetrics(opts)
+	if err != nil {
+		return err
+	}
+	var storeOpts []store.Option
+	var xdsOpts []xds.ServerOption
+	if met != nil {
+		storeOpts = append(storeOpts, store.WithObserver(met))
+		xdsOpts = append(xdsOpts, xds.WithObserver(met))
+	}
+	st, err := store.Open(ctx, js, bucket, key, log, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -149,7 +169,7 @@ func Run(ctx context.Context, opts Options) error {
 			slog.Uint64("revision", res.Revision), slog.Bool("changed", res.Changed))
 	}
 
-	xsrv := xds.NewServer(ctx, opts.XDS, log)
+	xsrv := xds.NewServer(ctx, opts.XDS, log, xdsOpts...)
 	var watcher *configwatch.Watcher[compiled]
 	apiSrv := api.New(api.Options{Store: st, Logger: log, Getenv: opts.Getenv, AdminToken: opts.ManagementToken, Ready: func(context.Context) error {
 		if watcher.Current() == nil {
@@ -176,7 +196,7 @@ func Run(ctx context.Context, opts Options) error {
 	watcher = configwatch.New(st.KV(), key, compile,
 		configwatch.WithLogger(log),
 		configwatch.WithIdentity(ServiceName, instance),
-		configwatch.WithReporter(configwatch.NATSReporter(nc, subjects.ConfigStatus(ServiceName, instance), log)),
+		configwatch.WithReporter(reportTo(configwatch.NATSReporter(nc, subjects.ConfigStatus(ServiceName, instance), log), met)),
 		configwatch.WithOnSwap(func(rev uint64) {
 			cur := watcher.Current()
 			if cur == nil || cur.Revision != rev {
@@ -211,15 +231,41 @@ func Run(ctx context.Context, opts Options) error {
 		xdsAddr = xds.DefaultXDSAddress
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	// Bind every listener before serving any, so a busy port leaves
+	// nothing running behind the error.
 	var addrs Addrs
+	var mgmtLis, xdsLis, metLis net.Listener
+	closeAll := func() {
+		for _, l := range []net.Listener{mgmtLis, xdsLis, metLis} {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+	}
 	if mgmtAddr != "off" {
-		lis, err := net.Listen("tcp", mgmtAddr)
-		if err != nil {
+		if mgmtLis, err = net.Listen("tcp", mgmtAddr); err != nil {
 			return fmt.Errorf("listen management api on %s: %w", mgmtAddr, err)
 		}
-		addrs.Management = lis.Addr().String()
-		handler := apiSrv.Handler()
+		addrs.Management = mgmtLis.Addr().String()
+	}
+	if xdsAddr != "off" {
+		if xdsLis, err = net.Listen("tcp", xdsAddr); err != nil {
+			closeAll()
+			return fmt.Errorf("listen xds on %s: %w", xdsAddr, err)
+		}
+		addrs.XDS = xdsLis.Addr().String()
+	}
+	if metReg != nil {
+		if metLis, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
+			closeAll()
+			return fmt.Errorf("listen for metrics on %s: %w", opts.MetricsAddr, err)
+		}
+		addrs.Metrics = metLis.Addr().String()
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	if mgmtLis != nil {
+		handler := countRequests(apiSrv.Handler(), met)
 		if opts.TracerProvider != nil {
 			handler = traceHTTP(handler, opts.TracerProvider, telemetry.Propagator())
 		}
@@ -228,15 +274,14 @@ func Run(ctx context.Context, opts Options) error {
 		hs.Protocols = new(http.Protocols)
 		hs.Protocols.SetHTTP1(true)
 		hs.Protocols.SetUnencryptedHTTP2(true)
-		g.Go(func() error { return serveHTTP(gctx, hs, lis) })
+		g.Go(func() error { return serveHTTP(gctx, hs, mgmtLis) })
 	}
-	if xdsAddr != "off" {
-		lis, err := net.Listen("tcp", xdsAddr)
-		if err != nil {
-			return fmt.Errorf("listen xds on %s: %w", xdsAddr, err)
-		}
-		addrs.XDS = lis.Addr().String()
-		g.Go(func() error { return xsrv.Serve(gctx, lis) })
+	if xdsLis != nil {
+		g.Go(func() error { return xsrv.Serve(gctx, xdsLis) })
+	}
+	if metLis != nil {
+		msrv := metrics.ServeListener(metLis, metReg, log)
+		g.Go(func() error { return serveMetrics(gctx, msrv) })
 	}
 	g.Go(func() error {
 		err := watcher.Run(gctx)
@@ -255,11 +300,38 @@ func Run(ctx context.Context, opts Options) error {
 			return nil
 		})
 	}
-	log.Info("config-hub serving", slog.String("management", addrs.Management), slog.String("xds", addrs.XDS))
+	log.Info("config-hub serving", slog.String("management", addrs.Management), slog.String("xds", addrs.XDS),
+		slog.String("metrics", addrs.Metrics))
 	if opts.Started != nil {
 		opts.Started(addrs)
 	}
 	return g.Wait()
+}
+
+// serveMetrics runs until ctx ends (then shuts msrv down) or msrv fails.
+func serveMetrics(ctx context.Context, msrv *metrics.Server) error {
+	select {
+	case err := <-msrv.Err():
+		if err != nil {
+			return err
+		}
+		return errors.New("metrics server stopped")
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return msrv.Shutdown(sctx)
+	}
+}
+
+// reportTo sends every revision status to next and records it in met.
+func reportTo(next configwatch.Reporter, met *metrics.ConfigHub) configwatch.Reporter {
+	if met == nil {
+		return next
+	}
+	return func(ctx context.Context, st configwatch.Status) {
+		met.Applied(st.Accepted, st.Serving)
+		next(ctx, st)
+	}
 }
 
 func serveHTTP(ctx context.Context, hs *http.Server, lis net.Listener) error {

@@ -33,6 +33,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.XDSAddr, "xds-addr", xds.DefaultXDSAddress, `xDS gRPC address ("off" disables)`)
 	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls")
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
+	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text (same as --log-format json)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-config-hub", os.Getenv)
 	if ok, err := obs.Parse(fs, args); !ok {

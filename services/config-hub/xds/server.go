@@ -18,6 +18,7 @@ import (
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/log"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 
@@ -57,6 +58,26 @@ func (NodeGroup) ID(node *corev3.Node) string {
 	return GroupEnvoy
 }
 
+// Observer learns about xDS streams and the responses sent on them
+// (metrics). Types are short names: listener, route, cluster, endpoint,
+// other.
+type Observer interface {
+	StreamOpened()
+	StreamClosed()
+	XDSResponse(typ string)
+	XDSRejected(typ string)
+}
+
+// ServerOption tunes NewServer.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	observer Observer
+}
+
+// WithObserver tells o about every stream and response.
+func WithObserver(o Observer) ServerOption { return func(so *serverOptions) { so.observer = o } }
+
 // Server serves xDS (ADS and the per-type services) from the snapshots of
 // the latest revision it was given.
 type Server struct {
@@ -69,25 +90,80 @@ type Server struct {
 
 // NewServer returns a server with no snapshot yet; call Update for each
 // revision. ctx bounds the xDS streams' lifetime.
-func NewServer(ctx context.Context, opts Options, logger *slog.Logger) *Server {
+func NewServer(ctx context.Context, opts Options, logger *slog.Logger, sopts ...ServerOption) *Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	var so serverOptions
+	for _, o := range sopts {
+		o(&so)
+	}
 	s := &Server{opts: opts, logger: logger}
 	s.cache = cachev3.NewSnapshotCache(false, NodeGroup{}, slogAdapter{logger})
-	s.xds = serverv3.NewServer(ctx, s.cache, serverv3.CallbackFuncs{
-		StreamRequestFunc: func(id int64, req *discoveryv3.DiscoveryRequest) error {
+	s.xds = serverv3.NewServer(ctx, s.cache, callbacks(logger, so.observer))
+	return s
+}
+
+// callbacks logs the revisions clients refuse and reports streams and
+// responses to obs (when set).
+func callbacks(logger *slog.Logger, obs Observer) serverv3.CallbackFuncs {
+	nack := func(node *corev3.Node, typeURL, version string, d interface{ GetMessage() string }) {
+		logger.Warn("xds client rejected a revision",
+			slog.String("node", node.GetId()),
+			slog.String("type", typeURL),
+			slog.String("version", version),
+			slog.String("error", d.GetMessage()))
+		if obs != nil {
+			obs.XDSRejected(ShortType(typeURL))
+		}
+	}
+	cb := serverv3.CallbackFuncs{
+		StreamRequestFunc: func(_ int64, req *discoveryv3.DiscoveryRequest) error {
 			if d := req.GetErrorDetail(); d != nil {
-				logger.Warn("xds client rejected a revision",
-					slog.String("node", req.GetNode().GetId()),
-					slog.String("type", req.GetTypeUrl()),
-					slog.String("version", req.GetVersionInfo()),
-					slog.String("error", d.GetMessage()))
+				nack(req.GetNode(), req.GetTypeUrl(), req.GetVersionInfo(), d)
 			}
 			return nil
 		},
-	})
-	return s
+		StreamDeltaRequestFunc: func(_ int64, req *discoveryv3.DeltaDiscoveryRequest) error {
+			if d := req.GetErrorDetail(); d != nil {
+				nack(req.GetNode(), req.GetTypeUrl(), "", d) // delta requests carry no version
+			}
+			return nil
+		},
+	}
+	if obs == nil {
+		return cb
+	}
+	open := func(context.Context, int64, string) error {
+		obs.StreamOpened()
+		return nil
+	}
+	closed := func(int64, *corev3.Node) { obs.StreamClosed() }
+	cb.StreamOpenFunc, cb.DeltaStreamOpenFunc = open, open
+	cb.StreamClosedFunc, cb.DeltaStreamClosedFunc = closed, closed
+	cb.StreamResponseFunc = func(_ context.Context, _ int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+		obs.XDSResponse(ShortType(resp.GetTypeUrl()))
+	}
+	cb.StreamDeltaResponseFunc = func(_ int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
+		obs.XDSResponse(ShortType(resp.GetTypeUrl()))
+	}
+	return cb
+}
+
+// ShortType names an xDS resource type URL for metrics: listener, route,
+// cluster, endpoint, or other.
+func ShortType(typeURL string) string {
+	switch typeURL {
+	case resourcev3.ListenerType:
+		return "listener"
+	case resourcev3.RouteType:
+		return "route"
+	case resourcev3.ClusterType:
+		return "cluster"
+	case resourcev3.EndpointType:
+		return "endpoint"
+	}
+	return "other"
 }
 
 // Update builds the snapshots of revision rev and hands them to every

@@ -158,6 +158,7 @@ func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
 		ManagementToken: o.Getenv(hub.EnvManagementToken), XDSAddr: o.XDSAddr,
 		XDS:    xds.Options{ExtProcAddress: off(o.ExtProcAddr, xds.DefaultExtProcAddress)},
 		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv, TracerProvider: e.tracerProvider,
+		Registerer: e.registry,
 	})
 }
 

@@ -195,7 +195,9 @@ func TestServeObservability(t *testing.T) {
 		done <- serve.Run(runCtx, serve.Options{
 			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
 			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
+			// A real port: config-hub builds Envoy's ext_proc cluster from
+			// it and rejects every revision naming port 0.
+			ExtProcAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)), MetricsAddr: "127.0.0.1:0",
 			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
 			TelemetryOptions: []telemetry.Option{telemetry.WithSpanExporter(exp)},
 			// A loaded CI machine must not turn a slow first call into a
@@ -342,6 +344,37 @@ func TestServeObservability(t *testing.T) {
 	// counters (which it leaves to the gateway in one process).
 	if after["semrouter_cache_config_revision"] < 1 || !hasPrefix(after, "llm_cache_operations_total{") {
 		t.Errorf("the shared registry lacks the cache's series: revision %v", after["semrouter_cache_config_revision"])
+	}
+	// config-hub's series are in the shared registry too, and the hub
+	// applied the file's revision (built its xDS snapshots) rather than
+	// rejecting it.
+	hubSeen := waitForSeries(t, info.MetricsAddr, "semrouter_config_hub_config_revisions_total{")
+	if hubSeen[`semrouter_config_hub_config_revisions_total{outcome="rejected"}`] > 0 {
+		t.Errorf("config-hub rejected %v revisions", hubSeen[`semrouter_config_hub_config_revisions_total{outcome="rejected"}`])
+	}
+	if hubSeen[`semrouter_config_hub_config_revisions_total{outcome="accepted"}`] < 1 || hubSeen["semrouter_config_hub_config_revision"] < 1 {
+		t.Errorf("config-hub applied no revision: accepted %v, serving %v",
+			hubSeen[`semrouter_config_hub_config_revisions_total{outcome="accepted"}`], hubSeen["semrouter_config_hub_config_revision"])
+	}
+	if hubSeen[`semrouter_config_hub_revisions_published_total{source="file"}`] < 1 {
+		t.Error("config-hub counted no revision published from the file")
+	}
+}
+
+// waitForSeries scrapes addr until a sample starting with prefix appears
+// (a service handles a revision asynchronously) or 30 seconds pass, and
+// returns that scrape.
+func waitForSeries(t *testing.T, addr, prefix string) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := scrape(t, addr)
+		if hasPrefix(m, prefix) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s sample on /metrics after 30s", prefix)
+		}
 	}
 }
 

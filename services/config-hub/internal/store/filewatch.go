@@ -66,7 +66,7 @@ func (w *FileWatcher) PublishNow(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("read config %q: %w", w.path, err)
 	}
 	w.last, w.pending = data, nil
-	return w.store.Publish(ctx, data, w.path, Precondition{})
+	return w.store.publish(ctx, data, w.path, SourceFile, Precondition{})
 }
 
 // Poll checks the file once, at the watcher's clock.
@@ -94,7 +94,7 @@ func (w *FileWatcher) PollAt(ctx context.Context, now time.Time) (PollResult, er
 		return PollPending, nil
 	}
 	w.last, w.pending = data, nil
-	res, err := w.store.Publish(ctx, data, w.path, Precondition{})
+	res, err := w.store.publish(ctx, data, w.path, SourceFile, Precondition{})
 	var verr *ValidationError
 	switch {
 	case errors.As(err, &verr):

@@ -97,16 +97,41 @@ type Precondition struct {
 // IfRevision is the precondition "the active revision is rev".
 func IfRevision(rev uint64) Precondition { return Precondition{Check: true, Revision: rev} }
 
+// Sources of a write, as an Observer is told them.
+const (
+	// SourceAPI: Publish (a management API write).
+	SourceAPI = "api"
+	// SourceFile: a FileWatcher publishing the config file.
+	SourceFile = "file"
+	// SourceRollback: Rollback republishing an older revision.
+	SourceRollback = "rollback"
+)
+
+// Observer learns the outcome of every write (metrics): a new revision
+// written to the key, or a document refused by validation. A write equal
+// to the active revision, a conflict or a KV error is neither.
+type Observer interface {
+	Published(source string)
+	Rejected(source string)
+}
+
+// Option tunes a Store.
+type Option func(*Store)
+
+// WithObserver tells o about every write.
+func WithObserver(o Observer) Option { return func(s *Store) { s.observer = o } }
+
 // Store publishes configuration revisions to one KV key.
 type Store struct {
-	kv     jetstream.KeyValue
-	key    string
-	logger *slog.Logger
+	kv       jetstream.KeyValue
+	key      string
+	logger   *slog.Logger
+	observer Observer
 }
 
 // Open creates (or binds to) the KV bucket with History revisions and
 // returns a Store writing key.
-func Open(ctx context.Context, js jetstream.JetStream, bucket, key string, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, js jetstream.JetStream, bucket, key string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: "semrouter canonical configuration revisions",
@@ -115,15 +140,19 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket, key string, logge
 	if err != nil {
 		return nil, fmt.Errorf("open kv bucket %q: %w", bucket, err)
 	}
-	return New(kv, key, logger), nil
+	return New(kv, key, logger, opts...), nil
 }
 
 // New returns a Store over an existing bucket.
-func New(kv jetstream.KeyValue, key string, logger *slog.Logger) *Store {
+func New(kv jetstream.KeyValue, key string, logger *slog.Logger, opts ...Option) *Store {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{kv: kv, key: key, logger: logger}
+	s := &Store{kv: kv, key: key, logger: logger}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // KV returns the bucket (for watchers).
@@ -148,14 +177,27 @@ func Validate(doc []byte, source string) (*config.Config, []byte, config.Problem
 
 // Publish validates doc and writes its canonical form as a new revision.
 // An invalid document never reaches the bucket. A document equal to the
-// active one is not written again (Result.Changed is false).
-func (s *Store) Publish(ctx context.Context, doc []byte, source string, pre Precondition) (Result, error) {
-	_, canon, probs, err := Validate(doc, source)
+// active one is not written again (Result.Changed is false). name labels
+// the document in problems; the Observer sees the write as SourceAPI.
+func (s *Store) Publish(ctx context.Context, doc []byte, name string, pre Precondition) (Result, error) {
+	return s.publish(ctx, doc, name, SourceAPI, pre)
+}
+
+// publish is Publish on behalf of source (SourceAPI, SourceFile, …).
+func (s *Store) publish(ctx context.Context, doc []byte, name, source string, pre Precondition) (Result, error) {
+	_, canon, probs, err := Validate(doc, name)
 	if err != nil {
+		var verr *ValidationError
+		if s.observer != nil && errors.As(err, &verr) {
+			s.observer.Rejected(source)
+		}
 		return Result{Problems: probs}, err
 	}
 	res, err := s.write(ctx, canon, pre)
 	res.Problems = probs
+	if err == nil && res.Changed && s.observer != nil {
+		s.observer.Published(source)
+	}
 	return res, err
 }
 
@@ -265,7 +307,7 @@ func (s *Store) Rollback(ctx context.Context, rev uint64, pre Precondition) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := s.Publish(ctx, old.Document, fmt.Sprintf("revision %d", rev), pre)
+	res, err := s.publish(ctx, old.Document, fmt.Sprintf("revision %d", rev), SourceRollback, pre)
 	if err != nil {
 		return res, fmt.Errorf("roll back to revision %d: %w", rev, err)
 	}

@@ -279,3 +279,94 @@ func TestFileWatcherDebouncesAndRejects(t *testing.T) {
 		t.Fatalf("Run did not publish the change:\n%s", cur.Document)
 	}
 }
+
+// recorder is a store.Observer that keeps what it was told.
+type recorder struct{ events []string }
+
+func (r *recorder) Published(source string) { r.events = append(r.events, "published "+source) }
+func (r *recorder) Rejected(source string)  { r.events = append(r.events, "rejected "+source) }
+
+var _ store.Observer = (*recorder)(nil)
+
+// TestObserverSeesEveryWrite: the observer is told which source wrote a
+// revision or had a document refused by validation; unchanged documents,
+// conflicts and missing revisions are neither.
+func TestObserverSeesEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	nc := natstest.Connect(t, natstest.RunServer(t))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	s, err := store.Open(ctx, js, "config", "active", nil, store.WithObserver(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, readTestdata(t, "valid.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files := store.NewFileWatcher(s, path, time.Second, nil, nil)
+	invalid := []byte("version: v0.3\nlisteners: 12\n")
+	steps := []struct {
+		name string
+		do   func() error
+		want string // "" = nothing observed
+	}{
+		{"file published", func() error { _, err := files.PublishNow(ctx); return err }, "published file"},
+		{"same document through the API", func() error {
+			_, err := s.Publish(ctx, readTestdata(t, "valid.yaml"), "same", store.Precondition{})
+			return err
+		}, ""},
+		{"API write", func() error {
+			_, err := s.Publish(ctx, withDefaultModel(t, "big"), "big", store.IfRevision(1))
+			return err
+		}, "published api"},
+		{"stale API write", func() error {
+			_, err := s.Publish(ctx, readTestdata(t, "valid.yaml"), "stale", store.IfRevision(1))
+			return ignore(err, store.ErrConflict)
+		}, ""},
+		{"invalid API write", func() error {
+			_, err := s.Publish(ctx, invalid, "bad", store.Precondition{})
+			return ignore(err, config.ErrInvalid)
+		}, "rejected api"},
+		{"rollback", func() error { _, err := s.Rollback(ctx, 1, store.IfRevision(2)); return err }, "published rollback"},
+		{"rollback to a missing revision", func() error {
+			_, err := s.Rollback(ctx, 99, store.Precondition{})
+			return ignore(err, store.ErrNotFound)
+		}, ""},
+		{"invalid file", func() error {
+			if err := os.WriteFile(path, invalid, 0o600); err != nil {
+				return err
+			}
+			_, err := files.PublishNow(ctx)
+			return ignore(err, config.ErrInvalid)
+		}, "rejected file"},
+	}
+	for _, st := range steps {
+		before := len(rec.events)
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		var got string
+		switch n := len(rec.events) - before; n {
+		case 0:
+		case 1:
+			got = rec.events[before]
+		default:
+			t.Fatalf("%s: %d events %v", st.name, n, rec.events[before:])
+		}
+		if got != st.want {
+			t.Errorf("%s: observed %q, want %q", st.name, got, st.want)
+		}
+	}
+}
+
+// ignore returns nil when err wraps target, and an error otherwise.
+func ignore(err, target error) error {
+	if errors.Is(err, target) {
+		return nil
+	}
+	return fmt.Errorf("err = %v, want one wrapping %v", err, target)
+}

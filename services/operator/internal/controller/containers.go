@@ -133,8 +133,8 @@ func envoyContainer() corev1.Container {
 	}
 }
 
-// configHubContainer serves no metrics (config-hub has no --metrics-addr),
-// so its probes check the xDS port.
+// configHubContainer serves the management API, xDS and, like every
+// service, metrics (probed like the others' on the metrics port).
 func configHubContainer(sr *v1alpha1.SemanticRouter) corev1.Container {
 	spec := sr.Spec.Components.ConfigHub
 	// Envoy runs next to the gateway (standalone mode), so ext_proc is local.
@@ -145,12 +145,12 @@ func configHubContainer(sr *v1alpha1.SemanticRouter) corev1.Container {
 		flagArg("management-addr", listenAddr(portManagement)),
 		flagArg("xds-addr", listenAddr(portXDS)),
 		flagArg("extproc-addr", extproc),
+		flagArg("metrics-addr", listenAddr(portMetrics)),
 	)
-	c.Ports = []corev1.ContainerPort{
+	c.Ports = append([]corev1.ContainerPort{
 		{Name: "management", ContainerPort: portManagement, Protocol: corev1.ProtocolTCP},
 		{Name: "xds", ContainerPort: portXDS, Protocol: corev1.ProtocolTCP},
-	}
-	c.ReadinessProbe, c.LivenessProbe = tcpProbe("xds", 0, 5), tcpProbe("xds", 10, 10)
+	}, c.Ports...)
 	if ownManagementToken(sr) {
 		c.Env = append(c.Env, managementTokenEnv(sr))
 	}

@@ -104,6 +104,7 @@ func services(sr *v1alpha1.SemanticRouter) []*corev1.Service {
 			Ports: []corev1.ServicePort{
 				{Name: "xds", Port: portXDS, TargetPort: intstr.FromInt32(portXDS), Protocol: corev1.ProtocolTCP},
 				{Name: "management", Port: portManagement, TargetPort: intstr.FromInt32(portManagement), Protocol: corev1.ProtocolTCP},
+				{Name: "metrics", Port: portMetrics, TargetPort: intstr.FromInt32(portMetrics), Protocol: corev1.ProtocolTCP},
 			},
 		},
 	}

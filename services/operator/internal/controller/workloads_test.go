@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -55,6 +56,52 @@ func staticWorkload(t *testing.T, file, name string) corev1.PodSpec {
 	}
 	t.Fatalf("%s has no workload %s", file, name)
 	return corev1.PodSpec{}
+}
+
+// staticService returns the Service name of deploy/k8s/base/file.
+func staticService(t *testing.T, file, name string) *corev1.Service {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot(t), "deploy", "k8s", "base", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Spec json.RawMessage `json:"spec"`
+		}
+		err := dec.Decode(&obj)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("decode %s: %v", file, err)
+		}
+		if obj.Kind == "Service" && obj.Metadata.Name == name {
+			svc := &corev1.Service{}
+			if err := json.Unmarshal(obj.Spec, &svc.Spec); err != nil {
+				t.Fatalf("decode Service %s of %s: %v", name, file, err)
+			}
+			return svc
+		}
+	}
+	t.Fatalf("%s has no Service %s", file, name)
+	return nil
+}
+
+// namedServicePort returns svc's port called name.
+func namedServicePort(svc *corev1.Service, name string) (corev1.ServicePort, bool) {
+	for _, p := range svc.Spec.Ports {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return corev1.ServicePort{}, false
 }
 
 func containerNamed(t *testing.T, spec corev1.PodSpec, name string) corev1.Container {
@@ -153,8 +200,7 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			name: "config-hub", component: componentConfigHub, container: "config-hub",
 			staticFile: "config-hub.yaml", staticName: "config-hub",
 			args: []string{"--config=/etc/semrouter/config.yaml", nats, "--management-addr=:8080", "--xds-addr=:18000",
-				"--extproc-addr=127.0.0.1:50051"},
-			otherPorts: map[string]string{"metrics": "config-hub has no --metrics-addr"},
+				"--extproc-addr=127.0.0.1:50051", "--metrics-addr=:9190"},
 		},
 		{
 			name: "classifier", component: componentClassifier, container: "classifier",
@@ -235,12 +281,18 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			}
 		})
 	}
-	t.Run("config-hub service has no metrics port", func(t *testing.T) {
+	t.Run("config-hub service serves its metrics port", func(t *testing.T) {
 		svc := &corev1.Service{}
 		get(t, k, ns, hubName(sr), svc)
-		for _, p := range svc.Spec.Ports {
-			if p.Name == "metrics" {
-				t.Errorf("config-hub Service declares metrics port %d, which serves nothing", p.Port)
+		want := staticService(t, "config-hub.yaml", "config-hub")
+		for _, name := range []string{"metrics", "xds", "management"} {
+			got, ok := namedServicePort(svc, name)
+			if !ok {
+				t.Errorf("config-hub Service has no %s port: %+v", name, svc.Spec.Ports)
+				continue
+			}
+			if w, ok := namedServicePort(want, name); !ok || w.Port != got.Port {
+				t.Errorf("config-hub Service port %s = %d, deploy/k8s/base %+v", name, got.Port, w)
 			}
 		}
 	})
@@ -295,7 +347,7 @@ func TestComponentArgsAndEnv(t *testing.T) {
 		{
 			name: "config-hub", component: componentConfigHub, container: "config-hub",
 			args: []string{"--config=/etc/semrouter/config.yaml", nats, "--management-addr=:8080", "--xds-addr=:18000",
-				"--extproc-addr=127.0.0.1:50051", "--log-level=debug"},
+				"--extproc-addr=127.0.0.1:50051", "--metrics-addr=:9190", "--log-level=debug"},
 			env: []string{"EVERYWHERE=1", "SHARED=top", "HUB=1", "SEMROUTER_MANAGEMENT_TOKEN="}, // from the token Secret
 			cpu: "50m",
 		},

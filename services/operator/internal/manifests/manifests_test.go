@@ -134,7 +134,7 @@ func TestRenderedWorkloadsAreLockedDown(t *testing.T) {
 func TestBaseWiring(t *testing.T) {
 	objs := render(t, filepath.Join(deployDir(t), "base"))
 	args := map[string][]string{
-		"config-hub":      {"--config=/etc/semrouter/config.yaml", "--nats-url=nats://nats:4222", "--management-addr=:8080", "--xds-addr=:18000", "--extproc-addr=gateway-extproc:50051"},
+		"config-hub":      {"--config=/etc/semrouter/config.yaml", "--nats-url=nats://nats:4222", "--management-addr=:8080", "--xds-addr=:18000", "--extproc-addr=gateway-extproc:50051", "--metrics-addr=:9190"},
 		"gateway-extproc": {"--nats-url=nats://nats:4222", "--extproc-addr=:50051", "--api", "--metrics-addr=:9190", "--embed-model=use-lite"},
 		"classifier":      {"--nats-url=nats://nats:4222", "--http-addr=:8081", "--metrics-addr=:9190", "--embed-model=use-lite", "--guard-dir=/opt/semrouter/guard"},
 		"cache":           {"--nats-url=nats://nats:4222", "--metrics-addr=:9190"},
