@@ -63,7 +63,9 @@ type Options struct {
 	Bucket, Key string
 	// PollInterval (default 2s) and Debounce (default 1s) drive the file watcher.
 	PollInterval, Debounce time.Duration
-	// XDS tunes the generated resources (ext_proc address, timeouts).
+	// XDS tunes the generated resources (ext_proc address, timeouts). Run
+	// refuses an ext_proc address Envoy cannot dial (port 0, see
+	// xds.ExtProcEndpoint) before it starts anything.
 	XDS xds.Options
 	// Instance names this replica in status reports (default host name).
 	Instance string
@@ -112,6 +114,11 @@ func Run(ctx context.Context, opts Options) error {
 		log = slog.Default()
 	}
 	log = log.With(slog.String("service", ServiceName))
+	// An address xDS cannot use would reject every revision: refuse it
+	// before anything starts.
+	if err := opts.XDS.Validate(); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
 	if n := len(opts.ManagementToken); n > 0 && n < MinManagementTokenLen {
 		return fmt.Errorf("management token (--management-token-file or $%s): %d characters, want at least %d (generate one with: openssl rand -hex 32)",
 			EnvManagementToken, n, MinManagementTokenLen)

@@ -31,7 +31,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&tokenFile, "management-token-file", "", "file holding a bearer token with every permission on the management API; turns authentication on whatever the config says (default: $"+EnvManagementToken+")")
 	fs.BoolVar(&opts.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
 	fs.StringVar(&opts.XDSAddr, "xds-addr", xds.DefaultXDSAddress, `xDS gRPC address ("off" disables)`)
-	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls")
+	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls (a real port; an empty or wildcard host means loopback on Envoy's host)")
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text (same as --log-format json)")
@@ -46,6 +46,12 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := fs.Set("log-format", "json"); err != nil {
 			return err
 		}
+	}
+	// --extproc-addr is the address Envoy dials, not one the hub binds:
+	// port 0 cannot be resolved here, so refuse it now rather than
+	// rejecting every revision later.
+	if _, _, err := xds.ExtProcEndpoint(extProc); err != nil {
+		return fmt.Errorf("--extproc-addr %q: %w", extProc, err)
 	}
 	opts.ManagementToken = os.Getenv(EnvManagementToken)
 	if tokenFile != "" {

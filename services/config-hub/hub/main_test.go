@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/pkg/telemetry/telemetrytest"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
+	"github.com/semrouter/semrouter/services/config-hub/xds"
 )
 
 func TestMainHelpListsLogAndTracingFlags(t *testing.T) {
@@ -55,6 +57,37 @@ func TestMainRejectsBadLogAndTracingFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMainRejectsUnusableExtProcAddr: --extproc-addr is what Envoy dials,
+// so a port that cannot be dialled (0, a name, none) stops config-hub at
+// start with an error naming the flag, before NATS is dialled, instead of
+// rejecting every revision later. Run refuses the same option.
+func TestMainRejectsUnusableExtProcAddr(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		addr string
+		want string
+	}{
+		{name: "port 0", addr: "127.0.0.1:0", want: `--extproc-addr "127.0.0.1:0": port 0 is not a port Envoy can dial`},
+		{name: "wildcard and port 0", addr: ":0", want: `--extproc-addr ":0": port 0 is not a port Envoy can dial`},
+		{name: "named port", addr: "gateway-extproc:grpc", want: `--extproc-addr "gateway-extproc:grpc": port "grpc"`},
+		{name: "no port", addr: "gateway-extproc", want: `--extproc-addr "gateway-extproc": want host:port`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := hub.Main(context.Background(), []string{"--extproc-addr", tc.addr, "--nats-url", "nats://127.0.0.1:1"}, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("Run", func(t *testing.T) {
+		err := hub.Run(context.Background(), hub.Options{NATSURL: "nats://127.0.0.1:1", XDS: xds.Options{ExtProcAddress: "127.0.0.1:0"}})
+		if !errors.Is(err, xds.ErrExtProcPortZero) {
+			t.Fatalf("Run: %v, want ErrExtProcPortZero", err)
+		}
+	})
 }
 
 // TestMainTracesManagementAPI runs the command against a real nats-server

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -23,7 +24,6 @@ import (
 	"github.com/semrouter/semrouter/pkg/subjects"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
 	"github.com/semrouter/semrouter/services/config-hub/internal/xdstest"
-	"github.com/semrouter/semrouter/services/config-hub/xds"
 )
 
 // scrape GETs http://addr/metrics and returns every sample by its series
@@ -190,10 +190,10 @@ func isLinux() bool {
 	return err == nil
 }
 
-// TestRunRejectedRevisionMetrics: a revision the hub cannot turn into xDS
-// resources (here: an ext_proc address with port 0) is counted as rejected
-// by the hub, in the registry it was given, and the revision gauge stays
-// at 0 (nothing served).
+// TestRunRejectedRevisionMetrics: a revision the hub cannot compile (here:
+// a document written straight into the KV key, bypassing the store's
+// validation) is counted as rejected by the hub, in the registry it was
+// given, and the revision gauge keeps naming the last good revision.
 func TestRunRejectedRevisionMetrics(t *testing.T) {
 	ns := natstest.RunServer(t)
 	nc := natstest.Connect(t, ns)
@@ -211,10 +211,22 @@ func TestRunRejectedRevisionMetrics(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- hub.Run(ctx, hub.Options{ConfigPath: path, NATS: nc, ManagementAddr: "off", XDSAddr: "off", Instance: "r1",
-			PollInterval: time.Hour, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			XDS: xds.Options{ExtProcAddress: "127.0.0.1:0"}})
+			PollInterval: time.Hour, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
-	waitStatus(t, statuses, 1, false)
+	waitStatus(t, statuses, 1, true)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, subjects.ConfigBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Put(ctx, subjects.ConfigKey(), []byte("version: v0.3\nlisteners: nope\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, statuses, rev, false)
 	srv := &http.Server{Handler: metrics.Handler(reg), ReadHeaderTimeout: time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -226,11 +238,14 @@ func TestRunRejectedRevisionMetrics(t *testing.T) {
 	if got := m[`semrouter_config_hub_config_revisions_total{outcome="rejected"}`]; got != 1 {
 		t.Errorf("rejected revisions = %v, want 1", got)
 	}
-	if got, ok := m[`semrouter_config_hub_config_revision`]; !ok || got != 0 {
-		t.Errorf("revision gauge = %v (present %v), want 0", got, ok)
+	if got := m[`semrouter_config_hub_config_revisions_total{outcome="accepted"}`]; got != 1 {
+		t.Errorf("accepted revisions = %v, want 1 (the file's)", got)
+	}
+	if got := m[`semrouter_config_hub_config_revision`]; got != 1 {
+		t.Errorf("revision gauge = %v, want 1 (the last good revision keeps serving)", got)
 	}
 	if got := m[`semrouter_config_hub_revisions_published_total{source="file"}`]; got != 1 {
-		t.Errorf("file revisions published = %v, want 1 (the document itself is valid)", got)
+		t.Errorf("file revisions published = %v, want 1", got)
 	}
 	if _, ok := m["go_goroutines"]; ok {
 		t.Error("the hub added the Go collector to a registry it was given")

@@ -49,7 +49,9 @@ const (
 
 // Options tune what Build generates.
 type Options struct {
-	// ExtProcAddress is gateway-extproc's host:port (DefaultExtProcAddress).
+	// ExtProcAddress is gateway-extproc's host:port as Envoy dials it
+	// (DefaultExtProcAddress). Port 0 is refused; an empty or wildcard
+	// host means Envoy's own host (see ExtProcEndpoint).
 	ExtProcAddress string
 	// ExtProcMessageTimeout bounds each ext_proc message (default 10s).
 	ExtProcMessageTimeout time.Duration
@@ -355,15 +357,11 @@ func durationOr(d config.Duration, def time.Duration) time.Duration {
 
 // extProcCluster is the HTTP/2 cluster of gateway-extproc.
 func extProcCluster(opts Options) (*clusterv3.Cluster, error) {
-	host, port, err := net.SplitHostPort(opts.ExtProcAddress)
+	host, port, err := ExtProcEndpoint(opts.ExtProcAddress)
 	if err != nil {
 		return nil, fmt.Errorf("ext_proc address %q: %w", opts.ExtProcAddress, err)
 	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || p == 0 {
-		return nil, fmt.Errorf("ext_proc address %q: invalid port", opts.ExtProcAddress)
-	}
-	b := backend{name: ExtProcClusterName, host: host, port: uint32(p), weight: 1}
+	b := backend{name: ExtProcClusterName, host: host, port: port, weight: 1}
 	_, ipErr := netip.ParseAddr(host)
 	b.ip = ipErr == nil
 	typ := clusterv3.Cluster_STATIC

@@ -49,7 +49,7 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	fs.StringVar(&o.ManagementAddr, "management-addr", "", "management API address (default from global.services.management_api; off disables)")
 	fs.BoolVar(&o.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
 	fs.StringVar(&o.XDSAddr, "xds-addr", "", "xDS gRPC address for Envoy (default 127.0.0.1:18000; off disables)")
-	fs.StringVar(&o.ExtProcAddr, "extproc-addr", "", "ext_proc gRPC address for Envoy (default 127.0.0.1:50051; off disables)")
+	fs.StringVar(&o.ExtProcAddr, "extproc-addr", "", "ext_proc gRPC address for Envoy (default 127.0.0.1:50051; off disables); port 0 binds a free port, which config-hub's xDS names (loopback for an empty or wildcard host)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "Prometheus /metrics address (default 127.0.0.1:9190; off disables)")
 	fs.StringVar(&o.ModelsDir, "models-dir", "", "built embedding models (default: SEMROUTER_MODELS_DIR or .cache/models)")
 	fs.DurationVar(&o.StageTimeout, "stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")

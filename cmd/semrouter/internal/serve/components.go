@@ -49,6 +49,16 @@ type environment struct {
 	// classifierReady closes when the classifier serves its first revision.
 	classifierReady chan struct{}
 	classifierOnce  sync.Once
+
+	// extProc is the gateway's ext_proc listener, bound before any service
+	// starts (nil when disabled); extProcAdvertised is the address
+	// config-hub gives Envoy for it (the bound port, see listenExtProc).
+	extProc           net.Listener
+	extProcAdvertised string
+	// hubStarted closes once config-hub listens; hubAddrs are its bound
+	// addresses.
+	hubStarted chan struct{}
+	hubAddrs   hub.Addrs
 }
 
 func newEnvironment(ctx context.Context, o Options, cfg *config.Config) (*environment, error) {
@@ -59,7 +69,7 @@ func newEnvironment(ctx context.Context, o Options, cfg *config.Config) (*enviro
 		return nil, err
 	}
 	return &environment{o: o, assets: a, embedReady: make(chan struct{}), apiBound: map[string]string{}, apiReady: make(chan struct{}),
-		classifierReady: make(chan struct{})}, nil
+		classifierReady: make(chan struct{}), hubStarted: make(chan struct{})}, nil
 }
 
 func (e *environment) close() { e.assets.Close() }
@@ -84,7 +94,14 @@ type group struct {
 func (e *environment) components() []group {
 	o := e.o
 	return []group{
-		{components: []component{{name: "config-hub", run: e.runHub}}},
+		{components: []component{{name: "config-hub", run: e.runHub}}, wait: func(ctx context.Context) error {
+			select {
+			case <-e.hubStarted:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}},
 		{components: []component{{name: "embedder", run: e.runEmbedder}}, wait: func(ctx context.Context) error {
 			select {
 			case <-e.embedReady:
@@ -103,7 +120,7 @@ func (e *environment) components() []group {
 			{name: "classifier", run: e.runClassifier},
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {
 				return gatewayservice.Run(ctx, gatewayservice.Options{
-					NATS: nc, ExtProcAddr: off(o.ExtProcAddr, xds.DefaultExtProcAddress), APIMode: true, EmbedModel: e.embedModel(),
+					NATS: nc, ExtProcListener: e.extProc, APIMode: true, EmbedModel: e.embedModel(),
 					Logger:     o.Logger.With(slog.String("service", "gateway")),
 					Registerer: e.registry, TracerProvider: e.tracerProvider, OnAPIListen: e.apiListening,
 					StageTimeout: o.StageTimeout, DrainTimeout: o.DrainTimeout,
@@ -151,14 +168,20 @@ func (e *environment) apiAddrs() map[string]string {
 	return maps.Clone(e.apiBound)
 }
 
+// runHub runs config-hub. Envoy's ext_proc cluster names the gateway's
+// bound ext_proc address (the default address when ext_proc is off).
 func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
 	o := e.o
 	return hub.Run(ctx, hub.Options{
 		ConfigPath: o.ConfigPath, NATS: nc, ManagementAddr: o.ManagementAddr, ManagementInsecure: o.ManagementInsecure,
 		ManagementToken: o.Getenv(hub.EnvManagementToken), XDSAddr: o.XDSAddr,
-		XDS:    xds.Options{ExtProcAddress: off(o.ExtProcAddr, xds.DefaultExtProcAddress)},
+		XDS:    xds.Options{ExtProcAddress: e.extProcAdvertised},
 		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv, TracerProvider: e.tracerProvider,
 		Registerer: e.registry,
+		Started: func(a hub.Addrs) {
+			e.hubAddrs = a
+			close(e.hubStarted)
+		},
 	})
 }
 

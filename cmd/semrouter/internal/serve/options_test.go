@@ -111,9 +111,7 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 		done <- serve.Run(runCtx, serve.Options{
 			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
 			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-			// A real port: config-hub rejects a revision whose xDS would
-			// point Envoy at port 0.
-			ExtProcAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)), MetricsAddr: "off",
+			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "off",
 			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
 			StageTimeout: time.Nanosecond, DrainTimeout: 5 * time.Second,
 			Logger: slog.New(logs),
@@ -198,7 +196,7 @@ func TestServeManagementExposure(t *testing.T) {
 				done <- serve.Run(ctx, serve.Options{
 					ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
 					NATSAddr: "127.0.0.1:0", ManagementAddr: "0.0.0.0:" + strconv.Itoa(mgmtPort), XDSAddr: "127.0.0.1:0",
-					ExtProcAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)), MetricsAddr: "off",
+					ExtProcAddr: "127.0.0.1:0", MetricsAddr: "off",
 					ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
 					Getenv: func(k string) string {
 						if k == hub.EnvManagementToken {

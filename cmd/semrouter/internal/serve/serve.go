@@ -21,6 +21,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/natsembed"
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/config-hub/xds"
 )
 
 // Options configures the all-in-one process.
@@ -37,6 +38,10 @@ type Options struct {
 	NATSAddr string
 	// ManagementAddr, XDSAddr, ExtProcAddr and MetricsAddr are the
 	// listening addresses ("off" disables one; empty uses the defaults).
+	// Port 0 picks a free port (Info reports the bound addresses); Envoy's
+	// ext_proc cluster, built by config-hub, names the bound ext_proc port,
+	// and loopback for an empty or wildcard ext_proc host (see
+	// xds.ExtProcEndpoint).
 	ManagementAddr string
 	XDSAddr        string
 	ExtProcAddr    string
@@ -82,6 +87,11 @@ type Info struct {
 	NATSURL string
 	// MetricsAddr is the bound /metrics address ("" when disabled).
 	MetricsAddr string
+	// ManagementAddr and XDSAddr are config-hub's bound addresses, and
+	// ExtProcAddr the gateway's bound ext_proc address ("" when disabled).
+	ManagementAddr string
+	XDSAddr        string
+	ExtProcAddr    string
 	// APIAddrs maps each listener name to its bound address.
 	APIAddrs map[string]string
 }
@@ -167,6 +177,19 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	info := Info{NATSURL: url}
+	// Bind ext_proc before config-hub starts: the hub builds Envoy's
+	// ext_proc cluster from the bound port, not the flag's literal one.
+	if addr := off(o.ExtProcAddr, xds.DefaultExtProcAddress); addr != "" {
+		ln, advertised, err := listenExtProc(addr)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		// The gateway's gRPC server closes it when it stops; this covers a
+		// start that fails before the gateway serves.
+		defer func() { _ = ln.Close() }()
+		env.extProc, env.extProcAdvertised = ln, advertised
+		info.ExtProcAddr = ln.Addr().String()
+	}
 	if addr := off(o.MetricsAddr, "127.0.0.1:9190"); addr != "" {
 		msrv, err := metrics.Serve(addr, reg, log)
 		if err != nil {
@@ -225,10 +248,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	info.APIAddrs = env.apiAddrs()
+	info.ManagementAddr, info.XDSAddr = env.hubAddrs.Management, env.hubAddrs.XDS
 	if o.Ready != nil {
 		o.Ready(info)
 	}
-	log.Info("semrouter serving", slog.String("config", o.ConfigPath))
+	log.Info("semrouter serving", slog.String("config", o.ConfigPath), slog.String("management", info.ManagementAddr),
+		slog.String("xds", info.XDSAddr), slog.String("extproc", info.ExtProcAddr), slog.String("extproc_for_envoy", env.extProcAdvertised),
+		slog.String("metrics", info.MetricsAddr))
 	<-ctx.Done()
 	wg.Wait()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {

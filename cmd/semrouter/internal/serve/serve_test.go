@@ -195,9 +195,9 @@ func TestServeObservability(t *testing.T) {
 		done <- serve.Run(runCtx, serve.Options{
 			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
 			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-			// A real port: config-hub builds Envoy's ext_proc cluster from
-			// it and rejects every revision naming port 0.
-			ExtProcAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)), MetricsAddr: "127.0.0.1:0",
+			// Port 0: serve binds it first and config-hub's ext_proc
+			// cluster names the bound port (no revision rejected, below).
+			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
 			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
 			TelemetryOptions: []telemetry.Option{telemetry.WithSpanExporter(exp)},
 			// A loaded CI machine must not turn a slow first call into a
