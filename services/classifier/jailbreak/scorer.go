@@ -1,7 +1,7 @@
 // Package jailbreak is the model-based jailbreak / prompt-injection scorer of
 // the classifier.
 //
-// It has two layers:
+// It has four layers:
 //
 //  1. A Go reimplementation of the three TF-IDF + logistic-regression models
 //     of the npm package llm_guardrail@2.1.2 (prompt injection, jailbreak,
@@ -20,12 +20,18 @@
 //     windowed perplexity filter of Jain et al. 2023 with a character
 //     trigram model, for optimised adversarial suffixes (GCG, DSN) that
 //     warden_train has no examples of.
+//  4. A harmful-request detector (Harm): hand-written contrastive
+//     patterns (harm_lexicon.go) over a public harm taxonomy that pair a
+//     harmful action with a harmful object inside a request ("explain how
+//     to synthesize a nerve agent") and are cancelled by benign context
+//     ("detect", "protect against", exam narratives). Only its operating
+//     point is data (weights/harm.json), chosen on benign prompts alone.
 //
-// Score is the maximum of three probabilities, each 0.5 at its own
-// operating point chosen on warden_train: the head's, the gibberish
-// detector's, and the guard's maximum relative to a second, higher guard
-// threshold (Head.GuardOverride). A prompt is an attack when any of the
-// three fires.
+// Score is the maximum of four probabilities, each 0.5 at its own
+// operating point: the head's, the gibberish detector's, the guard's
+// maximum relative to a second, higher guard threshold
+// (Head.GuardOverride), and the harmful-request detector's. A prompt is
+// flagged when any of the four fires.
 package jailbreak
 
 import (
@@ -58,8 +64,14 @@ type Scores struct {
 	// GuardOverride is the guard maximum's probability relative to the
 	// override threshold (0.5 there; 0 when the head has no override).
 	GuardOverride float64
-	// Probability is the combined score, the maximum of Head, Gibberish
-	// and GuardOverride (what Score returns).
+	// HarmRaw is the harmful-request detector's best weighted match (0
+	// when nothing matches), HarmCategory its harm category and Harm its
+	// probability (0.5 at the detector's operating point).
+	HarmRaw      float64
+	HarmCategory HarmCategory
+	Harm         float64
+	// Probability is the combined score, the maximum of Head, Gibberish,
+	// GuardOverride and Harm (what Score returns).
 	Probability float64
 }
 
@@ -68,6 +80,7 @@ type Scorer struct {
 	guard     *guard
 	head      *Head
 	gibberish *Gibberish
+	harm      *Harm
 	pool      sync.Pool // *scratch
 }
 
@@ -75,6 +88,7 @@ type scratch struct {
 	counts *counts
 	grams  *gramScratch
 	gib    gibberishScratch
+	harm   harmScratch
 }
 
 // maxPooledText bounds the buffers a pooled scratch keeps: one huge prompt
@@ -84,16 +98,17 @@ const maxPooledText = 256 << 10
 func (s *Scorer) get() *scratch { return s.pool.Get().(*scratch) }
 
 func (s *Scorer) put(sc *scratch) {
-	if cap(sc.counts.buf) > maxPooledText || cap(sc.grams.runes) > maxPooledText || cap(sc.gib.syms) > maxPooledText {
+	if cap(sc.counts.buf) > maxPooledText || cap(sc.grams.runes) > maxPooledText || cap(sc.gib.syms) > maxPooledText || cap(sc.harm.buf) > maxPooledText {
 		return
 	}
 	s.pool.Put(sc)
 }
 
 // Load reads the llm_guardrail models from dir (the npm package root or its
-// model/ folder) and uses the shipped head and gibberish detector.
+// model/ folder) and uses the shipped head, gibberish detector and
+// harmful-request detector.
 func Load(dir string) (*Scorer, error) {
-	return LoadWith(dir, shippedHead, shippedGibberish)
+	return LoadParts(dir, shippedHead, shippedGibberish, shippedHarm)
 }
 
 // LoadWithHead is Load with the head given as JSON.
@@ -103,6 +118,16 @@ func LoadWithHead(dir string, headJSON []byte) (*Scorer, error) {
 
 // LoadWith is Load with the head and the gibberish detector given as JSON.
 func LoadWith(dir string, headJSON, gibberishJSON []byte) (*Scorer, error) {
+	return LoadParts(dir, headJSON, gibberishJSON, shippedHarm)
+}
+
+// LoadParts is Load with the head, the gibberish detector and the
+// harmful-request detector's operating point given as JSON.
+func LoadParts(dir string, headJSON, gibberishJSON, harmJSON []byte) (*Scorer, error) {
+	hm, err := ParseHarm(harmJSON)
+	if err != nil {
+		return nil, err
+	}
 	h, err := ParseHead(headJSON)
 	if err != nil {
 		return nil, err
@@ -118,11 +143,11 @@ func LoadWith(dir string, headJSON, gibberishJSON []byte) (*Scorer, error) {
 	if h.Guard != "" && h.Guard != GuardPackage {
 		return nil, fmt.Errorf("jailbreak head: trained on %s, scorer uses %s", h.Guard, GuardPackage)
 	}
-	return newScorer(g, h, gib), nil
+	return newScorer(g, h, gib, hm), nil
 }
 
-func newScorer(g *guard, h *Head, gib *Gibberish) *Scorer {
-	s := &Scorer{guard: g, head: h, gibberish: gib}
+func newScorer(g *guard, h *Head, gib *Gibberish, hm *Harm) *Scorer {
+	s := &Scorer{guard: g, head: h, gibberish: gib, harm: hm}
 	s.pool.New = func() any {
 		return &scratch{counts: g.newCounts(), grams: h.CharGrams.newScratch()}
 	}
@@ -135,9 +160,13 @@ func (s *Scorer) Head() *Head { return s.head }
 // Gibberish returns the scorer's gibberish detector (read only).
 func (s *Scorer) Gibberish() *Gibberish { return s.gibberish }
 
-// Score returns the probability that text is a jailbreak or prompt
-// injection: the maximum of the head's, the gibberish detector's and the
-// guard override's probabilities, each 0.5 at its operating point.
+// Harm returns the scorer's harmful-request detector (read only).
+func (s *Scorer) Harm() *Harm { return s.harm }
+
+// Score returns the probability that text is a jailbreak, a prompt
+// injection or a harmful request: the maximum of the head's, the gibberish
+// detector's, the guard override's and the harmful-request detector's
+// probabilities, each 0.5 at its operating point.
 func (s *Scorer) Score(text string) float64 {
 	return s.Scores(text).Probability
 }
@@ -162,7 +191,11 @@ func (s *Scorer) Scores(text string) Scores {
 		zmax := max(z[TaskInjection], z[TaskJailbreak], z[TaskMalicious])
 		out.GuardOverride = sigmoid(zmax - logit(o.Threshold))
 	}
-	out.Probability = max(out.Head, out.Gibberish, out.GuardOverride)
+	if s.harm != nil {
+		m := s.harm.lex.match(&sc.harm, text)
+		out.HarmRaw, out.HarmCategory, out.Harm = m.Raw, m.Category, s.harm.Probability(m.Raw)
+	}
+	out.Probability = max(out.Head, out.Gibberish, out.GuardOverride, out.Harm)
 	return out
 }
 

@@ -40,10 +40,14 @@ func TestShippedHeadScoresObviousCases(t *testing.T) {
 
 func TestScoresAgree(t *testing.T) {
 	s := testScorer(t)
-	for _, text := range append(slices2(obviousAttacks, obviousBenign), "", "a") {
+	for _, text := range append(slices2(obviousAttacks, obviousBenign), "", "a", harmfulRequests[0].text) {
 		sc := s.Scores(text)
 		if sc.Probability != s.Score(text) {
 			t.Errorf("Scores.Probability %v != Score %v", sc.Probability, s.Score(text))
+		}
+		if sc.Probability != max(sc.Head, sc.Gibberish, sc.GuardOverride, sc.Harm) {
+			t.Errorf("Probability %v is not the max of head %v, gibberish %v, override %v, harm %v",
+				sc.Probability, sc.Head, sc.Gibberish, sc.GuardOverride, sc.Harm)
 		}
 		if sc.Guard != max(sc.Injection, sc.Jailbreak, sc.Malicious) || sc.Guard != s.GuardProbability(text) {
 			t.Errorf("Guard %v is not the max of %v %v %v", sc.Guard, sc.Injection, sc.Jailbreak, sc.Malicious)

@@ -37,7 +37,7 @@ func TestFitIsDeterministicAndSeparates(t *testing.T) {
 	if err := h1.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := newScorer(tinyGuard(t), h1, nil) // head only
+	s := newScorer(tinyGuard(t), h1, nil, nil) // head only
 	for _, e := range ex {
 		if p := s.Score(e.Text); (p >= 0.5) != e.Attack {
 			t.Errorf("trained head scores %q %.3f (attack %v)", e.Text, p, e.Attack)

@@ -38,8 +38,9 @@ type jailbreakSummary struct {
 	// Components are the same figures for each part of the score alone:
 	// "head" (the trained head at Threshold), "gibberish" (the
 	// adversarial-suffix detector at Threshold), "guard_override" (the
-	// guard maximum at the override threshold, when the head has one) and
-	// "guard_0.5" (the guard maximum at 0.5, llm_guardrail's own decision).
+	// guard maximum at the override threshold, when the head has one),
+	// "harm" (the harmful-request lexicon at Threshold) and "guard_0.5"
+	// (the guard maximum at 0.5, llm_guardrail's own decision).
 	Components map[string]jailbreakFigures `json:"components"`
 	// GuardOnly repeats Components["guard_0.5"] (kept for older readers).
 	GuardOnly struct {
@@ -110,7 +111,7 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 	for _, e := range train {
 		seen[e.Text] = true
 	}
-	s := jailbreakSummary{Task: "jailbreak", Scorer: jailbreak.GuardPackage + " + trained head + gibberish detector", Threshold: o.threshold}
+	s := jailbreakSummary{Task: "jailbreak", Scorer: jailbreak.GuardPackage + " + trained head + gibberish detector + harmful-request lexicon", Threshold: o.threshold}
 	if ov := sc.Head().GuardOverride; ov != nil {
 		s.GuardOverrideThreshold = ov.Threshold
 	}
@@ -119,6 +120,7 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 		{"head", func(x jailbreak.Scores) bool { return x.Head >= o.threshold }},
 		{"gibberish", func(x jailbreak.Scores) bool { return x.Gibberish >= o.threshold }},
 		{"guard_override", func(x jailbreak.Scores) bool { return x.GuardOverride >= o.threshold }},
+		{"harm", func(x jailbreak.Scores) bool { return x.Harm >= o.threshold }},
 		{"guard_0.5", func(x jailbreak.Scores) bool { return x.Guard >= 0.5 }},
 		{"combined", func(x jailbreak.Scores) bool { return x.Probability >= o.threshold }},
 	}
@@ -220,7 +222,7 @@ func evalJailbreak(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) 
 	}
 	rows := [][]string{row("combined (shipped score)", jailbreakFigures{Precision: s.Precision, Recall: s.Recall, F1: s.F1, FPR: s.FPR,
 		JBBRecall: s.JBBRecall, JBBRecallBy: s.JBBRecallBy, JBBGoalsRecall: s.JBBGoalsRecall})}
-	for _, name := range []string{"head", "gibberish", "guard_override", "guard_0.5"} {
+	for _, name := range []string{"head", "gibberish", "guard_override", "harm", "guard_0.5"} {
 		rows = append(rows, row(name, s.Components[name]))
 	}
 	rep.Table(header, rows)

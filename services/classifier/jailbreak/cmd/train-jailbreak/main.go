@@ -1,6 +1,10 @@
-// Command train-jailbreak fits the jailbreak scorer's head on
+// Command train-jailbreak fits the jailbreak scorer's trained parts on
 // warden_train.jsonl (cross-validated on that split only) and writes
-// services/classifier/jailbreak/weights/head.json.
+// services/classifier/jailbreak/weights/: head.json (the head and its
+// guard override), gibberish.json (the gibberish detector) and harm.json
+// (the harmful-request detector's operating point, chosen on benign
+// prompts only: warden_train's benign side, MMLU-Pro train questions and
+// code prompts).
 package main
 
 import (

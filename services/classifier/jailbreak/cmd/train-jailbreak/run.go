@@ -38,6 +38,12 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	gibOrders := fs.String("gibberish-orders", "2,3", "comma-separated character n-gram orders to try (1…3)")
 	gibWindows := fs.String("gibberish-windows", "32,48,64", "comma-separated window lengths (symbols) to try")
 	gibModes := fs.String("gibberish-modes", "absolute,relative", "window scores to try: absolute (the most improbable window) and/or relative (minus the most probable one)")
+	harmOut := fs.String("harm-out", "", "harmful-request detector JSON to write (default: <root>/services/classifier/jailbreak/weights/harm.json; \"-\": skip)")
+	harmWarden := fs.Float64("harm-warden-budget", jailbreak.DefaultHarmBudgets.Warden, "share of warden_train's benign prompts the harmful-request detector may flag")
+	harmMMLU := fs.Float64("harm-mmlu-budget", jailbreak.DefaultHarmBudgets.MMLU, "share of the MMLU-Pro train questions the harmful-request detector may flag")
+	harmCode := fs.Float64("harm-code-budget", jailbreak.DefaultHarmBudgets.Code, "share of each language's code prompts the harmful-request detector may flag")
+	harmUnion := fs.Float64("harm-union-budget", 0.04, "out-of-fold benign false-positive rate on warden_train allowed to the union of all four parts (needs the head: not checked with -out -)")
+	pyDir := fs.String("python-dir", jailbreak.HarmPythonDir, "Python standard library the code prompts are built from")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +63,9 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join(*root, "services", "classifier", "jailbreak", "weights", "head.json")
 	}
+	if *harmOut == "" {
+		*harmOut = filepath.Join(*root, "services", "classifier", "jailbreak", "weights", "harm.json")
+	}
 	if *gibOut == "" {
 		*gibOut = filepath.Join(*root, "services", "classifier", "jailbreak", "weights", "gibberish.json")
 	}
@@ -69,6 +78,18 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	gibGrid, err := parseGibberishGrid(*gibOrders, *gibWindows, *gibModes)
 	if err != nil {
+		return err
+	}
+	var budgetErrs []error
+	for _, b := range []struct {
+		flag string
+		v    float64
+	}{{"-harm-warden-budget", *harmWarden}, {"-harm-mmlu-budget", *harmMMLU}, {"-harm-code-budget", *harmCode}, {"-harm-union-budget", *harmUnion}} {
+		if !(b.v >= 0 && b.v <= 1) {
+			budgetErrs = append(budgetErrs, fmt.Errorf("%s: want a share in [0, 1], got %v", b.flag, b.v))
+		}
+	}
+	if err := errors.Join(budgetErrs...); err != nil {
 		return err
 	}
 	for i := range grid {
@@ -89,8 +110,10 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	harm := harmTrainer{log: log, examples: examples, datasets: filepath.Dir(filepath.Dir(*trainPath)), pyDir: *pyDir, out: *harmOut,
+		budgets: jailbreak.HarmBudgets{Warden: *harmWarden, MMLU: *harmMMLU, Code: *harmCode}, unionBudget: *harmUnion}
 	if *out == "-" {
-		return nil
+		return harm.run(ctx, nil)
 	}
 	tr, err := jailbreak.NewTrainer(*guardDir, examples)
 	if err != nil {
@@ -156,6 +179,73 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("write head: %w", err)
 	}
 	log.Info("wrote head", slog.String("path", *out), slog.Int("bytes", len(raw)+1))
+
+	var gibOOF []float64
+	var gibThr float64
+	if gib != nil {
+		gibOOF, gibThr = gib.OOF, gib.Threshold
+	}
+	covered := jailbreak.WardenCovered(examples, best.OOF, op.Threshold, gibOOF, gibThr, tr.GuardProbabilities(), h.GuardOverride)
+	return harm.run(ctx, covered)
+}
+
+// harmTrainer chooses the harmful-request detector's operating point.
+type harmTrainer struct {
+	log         *slog.Logger
+	examples    []jailbreak.Example
+	datasets    string
+	pyDir       string
+	out         string
+	budgets     jailbreak.HarmBudgets
+	unionBudget float64
+}
+
+// run chooses the threshold on the benign sets and writes the detector.
+// covered, when not nil, says which of warden_train's benign prompts the
+// other parts already flag out of fold: the union of all four parts must
+// then stay within the union budget.
+func (t harmTrainer) run(ctx context.Context, covered []bool) error {
+	if t.out == "-" {
+		return nil
+	}
+	goDir, goVersion, err := jailbreak.GoSourceDir(ctx)
+	if err != nil {
+		return err
+	}
+	sets, err := jailbreak.HarmBenignSets(t.examples, t.datasets, t.pyDir, goDir, t.budgets)
+	if err != nil {
+		return err
+	}
+	var union func([]float64, float64) float64
+	if covered != nil {
+		union = jailbreak.UnionRate(covered)
+		t.log.Info("union of head, gibberish detector and guard override on warden_train benign (out of fold)",
+			slog.Float64("fpr", union(make([]float64, len(covered)), 2)))
+	}
+	var attacks []string
+	for _, ex := range t.examples {
+		if ex.Attack {
+			attacks = append(attacks, ex.Text)
+		}
+	}
+	h, err := jailbreak.FitHarm(sets, union, t.unionBudget, attacks)
+	if err != nil {
+		return err
+	}
+	// The Go version is logged, not recorded: a toolchain update must not
+	// change the file unless it changes the rates.
+	h.Training.Sources = []string{"python_code: " + t.pyDir, "go_code: the go command's standard library (go env GOROOT)"}
+	t.log.Info("code prompts", slog.String("python", t.pyDir), slog.String("go", goVersion))
+	raw, err := jailbreak.MarshalHarm(h)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(t.out, raw, 0o644); err != nil {
+		return fmt.Errorf("write harm detector: %w", err)
+	}
+	t.log.Info("wrote harm detector", slog.Float64("threshold", h.Threshold), slog.Any("rates", h.Training.Rates),
+		slog.Float64("union_fpr", h.Training.UnionFPR), slog.Float64("warden_jailbreak_recall", h.Training.WardenJailbreakRecall),
+		slog.String("path", t.out))
 	return nil
 }
 
