@@ -34,6 +34,25 @@ type Query struct {
 	Text string
 	// MaxAge, when positive, rejects entries older than it.
 	MaxAge time.Duration
+	// Peek makes the lookup free of side effects: no hit or miss is
+	// counted, the eviction policy's recency and frequency are not
+	// touched, the entry's hit count does not change and nothing is
+	// copied between tiers. The lookup of a speculative alternative is a
+	// peek; the use actually served is recorded afterwards with Record.
+	Peek bool
+}
+
+// Use is the outcome of a lookup recorded after the fact (Backend.Record):
+// the answer of one request, found by an earlier peek.
+type Use struct {
+	// Hit: the request was answered from the entry of Partition with
+	// exact fingerprint Exact (the entry's own, which for a semantic hit
+	// differs from the query's), found through Tier. Otherwise the
+	// request was a miss and the other fields are ignored.
+	Hit       bool
+	Partition Partition
+	Exact     Fingerprint
+	Tier      Tier
 }
 
 // Hit is a successful lookup. Entry is shared: callers must not modify it.
@@ -99,8 +118,16 @@ type Backend interface {
 	// Put stores e, replacing an entry with the same partition and exact
 	// fingerprint. It rejects entries that are not storable.
 	Put(ctx context.Context, e *Entry) error
-	// Lookup tries the tiers q.Mode names; ok is false on a miss.
+	// Lookup tries the tiers q.Mode names; ok is false on a miss. Unless
+	// q.Peek, it counts the hit or miss and records a hit as a use of the
+	// entry by the eviction policy.
 	Lookup(ctx context.Context, q Query) (hit Hit, ok bool, err error)
+	// Record counts one lookup as u says (a hit, an exact hit, or a miss)
+	// and, for a hit, records the use of its entry as a Lookup hit would
+	// (eviction recency and frequency, the entry's hit count). found is
+	// false when u is a miss or the entry is gone; the hit is counted
+	// either way, since it was served.
+	Record(ctx context.Context, u Use) (found bool, err error)
 	// Invalidate drops (or, with DryRun, counts) the matching entries.
 	Invalidate(ctx context.Context, f InvalidateFilter) (int, error)
 	// Flush drops every entry.

@@ -127,6 +127,8 @@ func RunBackendSuite(t *testing.T, f Factory) {
 	t.Run("Flush", func(t *testing.T) { testFlush(t, f) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, f) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, f) })
+	t.Run("Peek", func(t *testing.T) { testPeek(t, f) })
+	t.Run("Record", func(t *testing.T) { testRecord(t, f) })
 }
 
 func testExactHit(t *testing.T, f Factory) {

@@ -15,6 +15,10 @@
 //     background goroutine; every write (Put, Invalidate, Flush) and Stats
 //     first applies the pending touches, so eviction decisions always see
 //     them.
+//   - A peek (cache.Query.Peek) reads memory, then the persistent tier,
+//     without counting, touching or copying anything into memory; Record
+//     counts a use reported later and records it as a hit of Lookup would
+//     (reading the entry through into memory when memory lacks it).
 //   - Invalidate and Flush apply to both tiers; the persistent tier's count
 //     is authoritative. Stats report the persistent tier's entries,
 //     evictions and expirations, this backend's own hit and miss counters
@@ -119,7 +123,8 @@ func (b *Backend) Put(ctx context.Context, e *cache.Entry) error {
 	return nil
 }
 
-// Lookup tries memory, then the persistent tier.
+// Lookup tries memory, then the persistent tier. A peek (q.Peek) counts
+// nothing, touches neither tier and copies nothing into memory.
 func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, error) {
 	if b.closed.Load() {
 		return cache.Hit{}, false, cache.ErrClosed
@@ -129,9 +134,9 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 		return cache.Hit{}, false, err
 	}
 	if ok {
-		b.count(h)
-		if b.opts.Eviction != cache.EvictFIFO {
-			b.queueTouch(cache.Query{Partition: h.Entry.Partition, Mode: cache.ModeExact, Exact: h.Entry.Exact})
+		if !q.Peek {
+			b.count(h.Tier)
+			b.touchStore(h.Entry.Partition, h.Entry.Exact)
 		}
 		return h, true, nil
 	}
@@ -139,20 +144,63 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 	if err != nil {
 		return cache.Hit{}, false, err
 	}
+	if q.Peek {
+		return h, ok, nil
+	}
 	if !ok {
 		b.misses.Add(1)
 		return cache.Hit{}, false, nil
 	}
-	b.count(h)
-	if err := b.mem.Put(ctx, h.Entry); err != nil && !errors.Is(err, cache.ErrTooLarge) {
-		b.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "hybrid: copy entry into memory", slog.String("error", err.Error()))
-	}
+	b.count(h.Tier)
+	b.copyToMemory(ctx, h.Entry)
 	return h, true, nil
 }
 
-func (b *Backend) count(h cache.Hit) {
+// Record counts u and records a hit as Lookup would: on the memory tier
+// and, queued, on the persistent tier; an entry memory lacks is read
+// through from the persistent tier (which records the hit there).
+func (b *Backend) Record(ctx context.Context, u cache.Use) (bool, error) {
+	if b.closed.Load() {
+		return false, cache.ErrClosed
+	}
+	if !u.Hit {
+		b.misses.Add(1)
+		return false, nil
+	}
+	b.count(u.Tier)
+	found, err := b.mem.Record(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	if found {
+		b.touchStore(u.Partition, u.Exact)
+		return true, nil
+	}
+	h, ok, err := b.store.Lookup(ctx, cache.Query{Partition: u.Partition, Mode: cache.ModeExact, Exact: u.Exact})
+	if err != nil || !ok {
+		return false, err
+	}
+	b.copyToMemory(ctx, h.Entry)
+	return true, nil
+}
+
+// touchStore queues a touch of an entry on the persistent tier (LRU and
+// LFU only).
+func (b *Backend) touchStore(p cache.Partition, exact cache.Fingerprint) {
+	if b.opts.Eviction != cache.EvictFIFO {
+		b.queueTouch(cache.Query{Partition: p, Mode: cache.ModeExact, Exact: exact})
+	}
+}
+
+func (b *Backend) copyToMemory(ctx context.Context, e *cache.Entry) {
+	if err := b.mem.Put(ctx, e); err != nil && !errors.Is(err, cache.ErrTooLarge) {
+		b.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "hybrid: copy entry into memory", slog.String("error", err.Error()))
+	}
+}
+
+func (b *Backend) count(tier cache.Tier) {
 	b.hits.Add(1)
-	if h.Tier == cache.TierExact {
+	if tier == cache.TierExact {
 		b.exactHits.Add(1)
 	}
 }

@@ -118,3 +118,38 @@ func BenchmarkPut(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkRecord measures recording a reported use (Backend.Record, the
+// cache service's Served): a hit on a stored entry under LRU, and a miss.
+func BenchmarkRecord(b *testing.B) {
+	be, err := New(cache.Options{Dim: benchDim, EfConstruction: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, be, 1_000)
+	uses := make([]cache.Use, 512)
+	for i := range uses {
+		k := i * 7 % 1_000
+		uses[i] = cache.Use{Hit: true, Partition: cache.Partition{Decision: fmt.Sprint("d", k%8)},
+			Exact: cachetest.FP(fmt.Sprint("q", k)), Tier: cache.TierSemantic}
+	}
+	for _, bc := range []struct {
+		name string
+		hit  bool
+	}{{"hit", true}, {"miss", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := b.Context()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				u := uses[i%len(uses)]
+				u.Hit = bc.hit
+				found, err := be.Record(ctx, u)
+				if err != nil || found != bc.hit {
+					b.Fatalf("Record = %v, %v; want found=%v", found, err, bc.hit)
+				}
+				i++
+			}
+		})
+	}
+}

@@ -297,17 +297,60 @@ func usable(it *item, q cache.Query, now time.Time) bool {
 	return q.MaxAge <= 0 || now.Sub(it.e.CreatedAt) <= q.MaxAge
 }
 
-// hitLocked records a hit on it and returns the caller's copy of its entry.
-func (b *Backend) hitLocked(it *item, tier cache.Tier, sim float32) cache.Hit {
-	b.ev.touch(it)
-	it.hits++
-	b.hits.Add(1)
-	if tier == cache.TierExact {
-		b.exactHits.Add(1)
+// hitLocked returns the caller's copy of its entry and, unless peek,
+// records the hit.
+func (b *Backend) hitLocked(it *item, tier cache.Tier, sim float32, peek bool) cache.Hit {
+	if !peek {
+		b.useLocked(it, tier)
 	}
 	e := *it.e
 	e.Hits = it.hits
 	return cache.Hit{Entry: &e, Tier: tier, Similarity: sim}
+}
+
+// useLocked records a hit on it: eviction recency and frequency, the
+// entry's hit count and the counters.
+func (b *Backend) useLocked(it *item, tier cache.Tier) {
+	b.ev.touch(it)
+	it.hits++
+	b.countHit(tier)
+}
+
+func (b *Backend) countHit(tier cache.Tier) {
+	b.hits.Add(1)
+	if tier == cache.TierExact {
+		b.exactHits.Add(1)
+	}
+}
+
+// miss counts a miss unless q peeks.
+func (b *Backend) miss(q cache.Query) {
+	if !q.Peek {
+		b.misses.Add(1)
+	}
+}
+
+// Record counts u and records a hit on its entry (see cache.Backend).
+func (b *Backend) Record(ctx context.Context, u cache.Use) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !u.Hit {
+		b.misses.Add(1)
+		return false, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false, cache.ErrClosed
+	}
+	it, ok := b.exact[exactKey{part: u.Partition.Key(), fp: u.Exact}]
+	if !ok {
+		b.countHit(u.Tier)
+		return false, nil
+	}
+	b.useLocked(it, u.Tier)
+	return true, nil
 }
 
 // Lookup answers q (see cache.Backend).
@@ -328,14 +371,14 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 	}
 	if wantExact {
 		if it, ok := b.exact[exactKey{part: part, fp: q.Exact}]; ok && usable(it, q, now) {
-			h := b.hitLocked(it, cache.TierExact, 1)
+			h := b.hitLocked(it, cache.TierExact, 1, q.Peek)
 			b.mu.Unlock()
 			return h, true, nil
 		}
 	}
 	if !wantSemantic {
 		b.mu.Unlock()
-		b.misses.Add(1)
+		b.miss(q)
 		return cache.Hit{}, false, nil
 	}
 	if len(q.Embedding) != b.opts.Dim {
@@ -346,7 +389,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 	g, ok := b.groups[want]
 	if !ok {
 		b.mu.Unlock()
-		b.misses.Add(1)
+		b.miss(q)
 		return cache.Hit{}, false, nil
 	}
 	idx := g.idx
@@ -369,9 +412,9 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 		if !ok || it.grp == nil || it.grp.key != want || !usable(it, q, now) || !cache.SameQuestion(q.Text, it.e.Query) {
 			continue
 		}
-		return b.hitLocked(it, cache.TierSemantic, r.Score), true, nil
+		return b.hitLocked(it, cache.TierSemantic, r.Score, q.Peek), true, nil
 	}
-	b.misses.Add(1)
+	b.miss(q)
 	return cache.Hit{}, false, nil
 }
 

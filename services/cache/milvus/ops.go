@@ -261,13 +261,25 @@ func usable(r row, q cache.Query, now time.Time) bool {
 	return q.MaxAge <= 0 || now.Sub(time.Unix(0, r.created)) <= q.MaxAge
 }
 
-// hit records a hit: counters, and for LRU and LFU the row's touched and
-// hits fields (an upsert of the whole row).
-func (b *Backend) hit(ctx context.Context, r row, tier cache.Tier, sim float32) (cache.Hit, bool, error) {
+// hit returns the hit on r and, unless peek, records it (see use).
+func (b *Backend) hit(ctx context.Context, r row, tier cache.Tier, sim float32, peek bool) (cache.Hit, bool, error) {
+	if !peek {
+		b.countHit(tier)
+		r = b.use(ctx, r)
+	}
+	return cache.Hit{Entry: r.entry, Tier: tier, Similarity: sim}, true, nil
+}
+
+func (b *Backend) countHit(tier cache.Tier) {
 	b.hits.Add(1)
 	if tier == cache.TierExact {
 		b.exactHits.Add(1)
 	}
+}
+
+// use records a use of r: its hits and, for LRU and LFU, its touched
+// field (an upsert of the whole row). A failed upsert is logged.
+func (b *Backend) use(ctx context.Context, r row) row {
 	r.hits++
 	r.entry.Hits = r.hits
 	if b.opts.Eviction != cache.EvictFIFO {
@@ -285,7 +297,29 @@ func (b *Backend) hit(ctx context.Context, r row, tier cache.Tier, sim float32) 
 			b.opts.Logger.Warn("milvus: record cache hit", "error", err)
 		}
 	}
-	return cache.Hit{Entry: r.entry, Tier: tier, Similarity: sim}, true, nil
+	return r
+}
+
+// Record counts u and records a hit on its row (see cache.Backend).
+func (b *Backend) Record(ctx context.Context, u cache.Use) (bool, error) {
+	if err := b.check(ctx); err != nil {
+		return false, err
+	}
+	if !u.Hit {
+		b.misses.Add(1)
+		return false, nil
+	}
+	b.countHit(u.Tier)
+	rs, err := b.query(ctx, fID+" == "+quote(rowID(u.Partition, u.Exact)), b.out)
+	if err != nil {
+		return false, err
+	}
+	rows, err := b.rows(rs, true)
+	if err != nil || len(rows) == 0 {
+		return false, err
+	}
+	b.use(ctx, rows[0])
+	return true, nil
 }
 
 // Lookup tries the tiers q.Mode names.
@@ -307,7 +341,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 			return cache.Hit{}, false, err
 		}
 		if len(rows) > 0 && usable(rows[0], q, now) {
-			return b.hit(ctx, rows[0], cache.TierExact, 1)
+			return b.hit(ctx, rows[0], cache.TierExact, 1, q.Peek)
 		}
 	}
 	if q.Mode != cache.ModeExact && q.Embedding != nil && !q.Context.IsZero() {
@@ -339,12 +373,14 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 				}
 				sim := sr.Scores[i]
 				if sim >= q.Threshold && usable(r, q, now) && r.entry != nil && cache.SameQuestion(q.Text, r.entry.Query) {
-					return b.hit(ctx, r, cache.TierSemantic, sim)
+					return b.hit(ctx, r, cache.TierSemantic, sim, q.Peek)
 				}
 			}
 		}
 	}
-	b.misses.Add(1)
+	if !q.Peek {
+		b.misses.Add(1)
+	}
 	return cache.Hit{}, false, nil
 }
 

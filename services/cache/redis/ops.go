@@ -161,20 +161,44 @@ func usable(e *cache.Entry, expires time.Time, q cache.Query, now time.Time) boo
 	return q.MaxAge <= 0 || now.Sub(e.CreatedAt) <= q.MaxAge
 }
 
-// hit records a hit and returns it.
-func (b *Backend) hit(ctx context.Context, id string, e *cache.Entry, tier cache.Tier, sim float32) (cache.Hit, bool, error) {
-	octx, cancel := b.op(ctx)
-	defer cancel()
-	hits, err := b.touch.Run(octx, b.client, []string{b.entryKey(id), b.tickKey(), b.orderKey()},
-		string(b.opts.Eviction), id).Int64()
+// hit returns the hit on entry id and, unless peek, records it.
+func (b *Backend) hit(ctx context.Context, id string, e *cache.Entry, tier cache.Tier, sim float32, peek bool) (cache.Hit, bool, error) {
+	if peek {
+		return cache.Hit{Entry: e, Tier: tier, Similarity: sim}, true, nil
+	}
+	hits, err := b.use(ctx, id)
 	if err != nil {
-		return cache.Hit{}, false, fmt.Errorf("record cache hit: %w", err)
+		return cache.Hit{}, false, err
 	}
 	if hits < 0 {
 		return cache.Hit{}, false, nil // removed meanwhile
 	}
 	e.Hits = hits
-	_, err = b.client.TxPipelined(octx, func(p goredis.Pipeliner) error {
+	if err := b.countHit(ctx, tier); err != nil {
+		return cache.Hit{}, false, err
+	}
+	return cache.Hit{Entry: e, Tier: tier, Similarity: sim}, true, nil
+}
+
+// use records a use of entry id by the eviction policy and bumps its hit
+// count; it returns the hit count, or -1 when the entry is gone.
+func (b *Backend) use(ctx context.Context, id string) (int64, error) {
+	octx, cancel := b.op(ctx)
+	defer cancel()
+	hits, err := b.touch.Run(octx, b.client, []string{b.entryKey(id), b.tickKey(), b.orderKey()},
+		string(b.opts.Eviction), id).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("record cache hit: %w", err)
+	}
+	return hits, nil
+}
+
+// countHit adds one hit (and one exact hit for the exact tier) to the
+// shared counters.
+func (b *Backend) countHit(ctx context.Context, tier cache.Tier) error {
+	octx, cancel := b.op(ctx)
+	defer cancel()
+	_, err := b.client.TxPipelined(octx, func(p goredis.Pipeliner) error {
 		p.HIncrBy(octx, b.statsKey(), "hits", 1)
 		if tier == cache.TierExact {
 			p.HIncrBy(octx, b.statsKey(), "exact_hits", 1)
@@ -182,9 +206,36 @@ func (b *Backend) hit(ctx context.Context, id string, e *cache.Entry, tier cache
 		return nil
 	})
 	if err != nil {
-		return cache.Hit{}, false, fmt.Errorf("count cache hit: %w", err)
+		return fmt.Errorf("count cache hit: %w", err)
 	}
-	return cache.Hit{Entry: e, Tier: tier, Similarity: sim}, true, nil
+	return nil
+}
+
+// Record counts u in the shared counters and records a hit on its entry
+// (see cache.Backend).
+func (b *Backend) Record(ctx context.Context, u cache.Use) (bool, error) {
+	if err := b.check(ctx); err != nil {
+		return false, err
+	}
+	if !u.Hit {
+		b.count(ctx, "misses", 1)
+		return false, nil
+	}
+	octx, cancel := b.op(ctx)
+	id, err := b.client.Get(octx, b.exactKey(u.Partition.Key(), u.Exact)).Result()
+	cancel()
+	found := false
+	switch {
+	case err == nil:
+		hits, err := b.use(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		found = hits >= 0
+	case !errors.Is(err, goredis.Nil):
+		return false, fmt.Errorf("look up exact key: %w", err)
+	}
+	return found, b.countHit(ctx, u.Tier)
 }
 
 // Lookup answers q (see cache.Backend).
@@ -210,7 +261,7 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 				return cache.Hit{}, false, err
 			}
 			if e != nil && e.Partition == q.Partition && e.Exact == q.Exact && usable(e, exp, q, now) {
-				if h, ok, err := b.hit(ctx, id, e, cache.TierExact, 1); err != nil || ok {
+				if h, ok, err := b.hit(ctx, id, e, cache.TierExact, 1, q.Peek); err != nil || ok {
 					return h, ok, err
 				}
 			}
@@ -240,12 +291,14 @@ func (b *Backend) Lookup(ctx context.Context, q cache.Query) (cache.Hit, bool, e
 			if e.Partition != q.Partition || e.Context != q.Context || !usable(e, exp, q, now) || !cache.SameQuestion(q.Text, e.Query) {
 				continue
 			}
-			if h, ok, err := b.hit(ctx, id, e, cache.TierSemantic, m.Score); err != nil || ok {
+			if h, ok, err := b.hit(ctx, id, e, cache.TierSemantic, m.Score, q.Peek); err != nil || ok {
 				return h, ok, err
 			}
 		}
 	}
-	b.count(ctx, "misses", 1)
+	if !q.Peek {
+		b.count(ctx, "misses", 1)
+	}
 	return cache.Hit{}, false, nil
 }
 

@@ -233,14 +233,28 @@ func toCached(e *cache.Entry) *cachev1.CachedResponse {
 	return r
 }
 
-// entryID names an entry: a digest of its partition and exact fingerprint,
-// the pair that identifies it in every backend.
+// entryID names an entry by the pair that identifies it in every backend:
+// a short digest of its partition, then its exact fingerprint (hex), so
+// that a Served report can name the entry it used.
 func entryID(p cache.Partition, exact cache.Fingerprint) string {
-	h := sha256.New()
-	h.Write([]byte(p.Key()))
-	h.Write([]byte{0})
-	h.Write(exact[:])
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	h := sha256.Sum256([]byte(p.Key()))
+	return hex.EncodeToString(h[:entryIDPartBytes]) + hex.EncodeToString(exact[:])
+}
+
+// entryIDPartBytes is how much of the partition's digest an entry id
+// carries, before the entry's exact fingerprint.
+const entryIDPartBytes = 8
+
+// parseEntryID returns the exact fingerprint of the entry id of partition
+// p; an id of another partition or of no entry is invalid.
+func parseEntryID(p cache.Partition, id string) (cache.Fingerprint, error) {
+	h := sha256.Sum256([]byte(p.Key()))
+	prefix := hex.EncodeToString(h[:entryIDPartBytes])
+	rest, ok := strings.CutPrefix(strings.ToLower(id), prefix)
+	if !ok || len(rest) != 2*len(cache.Fingerprint{}) {
+		return cache.Fingerprint{}, invalidf("entry_id %q is not an entry of the partition", id)
+	}
+	return parseFP("entry_id", rest, true)
 }
 
 // toFilter maps an invalidation request. Dry run is the default. The core

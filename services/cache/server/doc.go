@@ -42,12 +42,23 @@
 // in each listed partition, one backend lookup each, so every backend
 // supports it unchanged; the response holds one candidate per alternative,
 // in order, and hit = any candidate hit. At most MaxAlternatives are
-// accepted (InvalidArgument above). It counts as one lookup in the metrics
-// and in Stats: a hit when any candidate hit, else a miss; except that
-// redis and valkey keep their counters in the shared store, which counts
-// one lookup per alternative. Every hit candidate is recorded as a use of
-// its entry by the eviction policy (LRU/LFU), even one the gateway does
-// not serve.
+// accepted (InvalidArgument above). The backend lookups are peeks
+// (cache.Query.Peek): they count nothing and record no use of an entry,
+// since only the caller knows which candidate it serves. The request is
+// counted once, in the backend's counters (shared ones for redis and
+// valkey), in Stats and in the metrics:
+//
+//   - with report_served, by the caller's Served report: one hit, whose
+//     entry's use is recorded by the eviction policy (LRU/LFU) through
+//     Backend.Record, or one miss; a lookup never reported (the request
+//     was blocked, or its decision does not cache) is not counted;
+//   - without it (an older caller), here: a hit on the first candidate
+//     that hit, whose use is recorded, else a miss.
+//
+// The entry_id of a candidate names its partition (a short digest) and
+// its exact fingerprint, which is how Served finds the entry; an id of
+// another partition is refused, one of an entry gone since is counted as
+// reported and changes nothing else.
 //
 // # Config
 //

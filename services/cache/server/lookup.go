@@ -2,7 +2,7 @@ package server
 
 import (
 	"context"
-	"sync/atomic"
+	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
@@ -14,17 +14,11 @@ import (
 // MaxAlternatives bounds LookupRequest.alternatives.
 const MaxAlternatives = 64
 
-// lookupCorrection counts, per installed backend, what the backend's own
-// hit and miss counters over-count because of multi-partition lookups:
-// a backend counts every partition it is asked about, the service counts
-// one lookup per request (a hit when any candidate hit, else a miss).
-type lookupCorrection struct {
-	hits, exactHits, misses atomic.Int64
-}
-
 // lookupAlternatives answers a lookup with alternatives: the same query in
-// every listed partition, one backend lookup each, so that every backend
-// supports it as it is. It counts as one lookup in the stats and metrics.
+// every listed partition, one backend peek each (no side effects), so that
+// every backend supports it as it is. The request is then counted once:
+// by the caller's Served report when it asked for one (report_served),
+// else here, as a hit on the first candidate that hit or a miss.
 func (s *Service) lookupAlternatives(ctx context.Context, st *state, msg *cachev1.LookupRequest, start time.Time) (*connect.Response[cachev1.LookupResponse], error) {
 	alts := msg.GetAlternatives()
 	if len(alts) > MaxAlternatives {
@@ -49,8 +43,9 @@ func (s *Service) lookupAlternatives(ctx context.Context, st *state, msg *cachev
 		}
 	}
 	res := &cachev1.LookupResponse{Candidates: make([]*cachev1.LookupCandidate, len(alts))}
-	var hits, exactHits int64
-	label := alts[0].GetDecision()
+	first := -1 // the first candidate that hit
+	var use cache.Use
+	q.Peek = true
 	for i, part := range parts {
 		q.Partition = part
 		hit, ok, err := st.backend.Lookup(ctx, q)
@@ -60,31 +55,73 @@ func (s *Service) lookupAlternatives(ctx context.Context, st *state, msg *cachev
 		}
 		c := &cachev1.LookupCandidate{Index: int32(i)}
 		if ok {
-			if hits == 0 {
-				label = alts[i].GetDecision()
-			}
-			hits++
-			if tierOf(hit.Tier) == cachev1.CacheTier_CACHE_TIER_EXACT {
-				exactHits++
+			if first < 0 {
+				first = i
+				use = cache.Use{Hit: true, Partition: hit.Entry.Partition, Exact: hit.Entry.Exact, Tier: hit.Tier}
 			}
 			c.Hit, c.Similarity, c.Tier = true, float64(hit.Similarity), tierOf(hit.Tier)
 			c.Response, c.EntryId = toCached(hit.Entry), entryID(hit.Entry.Partition, hit.Entry.Exact)
 		}
 		res.Candidates[i] = c
 	}
-	s.o.Metrics.op("lookup", nil, time.Since(start))
-	n := int64(len(alts))
-	res.Hit = hits > 0
-	if res.Hit {
-		st.correction.hits.Add(hits - 1)
-		st.correction.exactHits.Add(exactHits - min(exactHits, 1))
-		st.correction.misses.Add(n - hits)
-	} else {
-		st.correction.misses.Add(n - 1)
+	res.Hit = first >= 0
+	if msg.GetReportServed() {
+		s.o.Metrics.op("lookup", nil, time.Since(start))
+		return connect.NewResponse(res), nil
 	}
-	// The decision that will use the answer is not known yet: the metric
-	// is labelled with the first hit's decision, or the first
-	// alternative's on a miss.
+	// A caller that reports nothing: count one lookup, as the first hit
+	// (the decision that will use the answer is not known here) or, on a
+	// miss, as the first alternative's.
+	if _, err := st.backend.Record(ctx, use); err != nil {
+		// The answer stands; only its count is lost.
+		s.log.LogAttrs(ctx, slog.LevelWarn, "count cache lookup", slog.String("error", err.Error()))
+	}
+	s.o.Metrics.op("lookup", nil, time.Since(start))
+	label := alts[0].GetDecision()
+	if first >= 0 {
+		label = alts[first].GetDecision()
+	}
 	s.o.Metrics.lookup(label, res.Hit)
 	return connect.NewResponse(res), nil
+}
+
+// Served counts a lookup made with report_served as its caller reports
+// it: one hit, whose entry's use is recorded by the eviction policy (an
+// entry gone since is only counted), or one miss.
+func (s *Service) Served(ctx context.Context, req *connect.Request[cachev1.ServedRequest]) (*connect.Response[cachev1.ServedResponse], error) {
+	start := time.Now()
+	msg := req.Msg
+	if msg.GetPartition() == nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, invalidf("cache served: partition is required"))
+	}
+	part, err := toPartition(msg.GetPartition())
+	if err != nil {
+		return nil, backendErr("cache served", err)
+	}
+	use := cache.Use{Hit: msg.GetHit(), Partition: part}
+	if use.Hit {
+		if use.Exact, err = parseEntryID(part, msg.GetEntryId()); err != nil {
+			return nil, backendErr("cache served", err)
+		}
+		switch msg.GetTier() {
+		case cachev1.CacheTier_CACHE_TIER_EXACT:
+			use.Tier = cache.TierExact
+		case cachev1.CacheTier_CACHE_TIER_SEMANTIC:
+			use.Tier = cache.TierSemantic
+		default:
+			return nil, backendErr("cache served", invalidf("tier %s: want exact or semantic for a hit", msg.GetTier()))
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.st.settings.Enabled {
+		return connect.NewResponse(&cachev1.ServedResponse{}), nil
+	}
+	found, err := s.st.backend.Record(ctx, use)
+	s.o.Metrics.op("served", err, time.Since(start))
+	if err != nil {
+		return nil, backendErr("cache served", err)
+	}
+	s.o.Metrics.lookup(msg.GetPartition().GetDecision(), use.Hit)
+	return connect.NewResponse(&cachev1.ServedResponse{Recorded: found}), nil
 }

@@ -84,9 +84,6 @@ type state struct {
 	replica  *jetstream.Replica
 	stop     context.CancelFunc
 	done     chan struct{}
-	// correction undoes the backend's over-counting of multi-partition
-	// lookups in its replica-local counters.
-	correction lookupCorrection
 }
 
 type skipRule struct {
@@ -497,28 +494,12 @@ func (s *Service) WaitApplied(ctx context.Context, seq uint64) error {
 	}
 }
 
-// storeCounters reports whether the backend of st keeps its hit and miss
-// counters in the shared store (redis, valkey), where every replica adds
-// to them: a multi-partition lookup then counts once per partition there.
-func storeCounters(st Settings) bool {
-	return st.Backend == BackendRedis || st.Backend == BackendValkey
-}
-
 // BackendStats are the current backend's counters and its name. A lookup
-// with alternatives counts as one lookup: a hit when any of its candidates
-// hit (an exact hit when one of them was exact), else a miss; except with
-// counters kept in a shared store (see storeCounters), which count one
-// lookup per alternative.
+// with alternatives counts as one lookup (see lookupAlternatives).
 func (s *Service) BackendStats(ctx context.Context) (cache.Stats, string, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, err := s.st.backend.Stats(ctx)
-	if err == nil && !storeCounters(s.st.settings) {
-		c := &s.st.correction
-		st.Hits -= c.hits.Load()
-		st.ExactHits -= c.exactHits.Load()
-		st.Misses -= c.misses.Load()
-	}
 	return st, s.backendName(s.st.settings), err
 }
 

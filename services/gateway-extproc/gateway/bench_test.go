@@ -124,18 +124,28 @@ func (s rttPartitionsCache) LookupPartitions(ctx context.Context, _ *CacheQuery,
 	return make([][]CachedResponse, len(parts)), s.wait(ctx)
 }
 
+// reportingCache adds served reports to rttPartitionsCache; a report
+// costs nothing here (BenchmarkReportServed in natsstages measures the
+// real one), so the benchmark shows what reporting adds to the request
+// path: the report and the goroutine that sends it.
+type reportingCache struct{ rttPartitionsCache }
+
+func (reportingCache) ReportServed(context.Context, *ServedReport) error { return nil }
+
 var (
 	_ Classifier      = rttStages{}
 	_ Cache           = rttStages{}
 	_ PartitionsCache = rttPartitionsCache{}
+	_ ServedReporter  = reportingCache{}
 )
 
 // BenchmarkRequestBodyCacheDecision measures request-body processing of a
 // 2 KB body routed to a decision with the response cache enabled (a
 // miss), when the classifier and the cache each take a simulated 500 µs
 // round trip: "parallel" looks the cache up speculatively while the
-// classifier runs (a PartitionsCache), "sequential" after it (a plain
-// Cache, the fallback path).
+// classifier runs (a PartitionsCache), "parallel-reported" also reports
+// the miss it served (a ServedReporter, in the background), "sequential"
+// looks up after the classifier (a plain Cache, the fallback path).
 func BenchmarkRequestBodyCacheDecision(b *testing.B) {
 	const rtt = 500 * time.Microsecond
 	spec := testSpec()
@@ -146,6 +156,7 @@ func BenchmarkRequestBodyCacheDecision(b *testing.B) {
 		cache Cache
 	}{
 		{"parallel", rttPartitionsCache{rttStages{rtt}}},
+		{"parallel-reported", reportingCache{rttPartitionsCache{rttStages{rtt}}}},
 		{"sequential", rttStages{rtt}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -162,6 +173,7 @@ func BenchmarkRequestBodyCacheDecision(b *testing.B) {
 					b.Fatalf("unexpected result: degraded %v", x.routed.degraded)
 				}
 			}
+			g.Wait()
 		})
 	}
 }

@@ -195,6 +195,7 @@ func (x *Exchange) cacheHit(hits []CachedResponse) *Immediate {
 		body, ctype = replay, "text/event-stream"
 	}
 	x.routed.path, x.routed.cacheHit = "cache", true
+	x.routed.cacheEntry, x.routed.cacheExact = hit.EntryID, hit.Exact
 	x.routed.similarity = hit.Similarity
 	if hit.Exact {
 		x.routed.similarity = 1

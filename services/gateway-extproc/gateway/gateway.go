@@ -46,6 +46,8 @@ type Gateway struct {
 	maxResp int
 	// background tracks cache/latency publications after a response.
 	background sync.WaitGroup
+	// noReports: the cache said it takes no served reports.
+	noReports atomic.Bool
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -70,7 +72,8 @@ func (g *Gateway) Swap(t *routes.Table) { g.table.Store(t) }
 // Routes returns the active routes.
 func (g *Gateway) Routes() *routes.Table { return g.table.Load() }
 
-// Wait blocks until background publications (cache stores, latency) end.
+// Wait blocks until background publications (cache stores, served
+// reports, latency) end.
 func (g *Gateway) Wait() { g.background.Wait() }
 
 // Header is one HTTP header.

@@ -53,13 +53,16 @@ type route struct {
 	degraded    []string
 	path        string // x-vsr-response-path
 	cacheHit    bool
-	similarity  float32
-	embedding   []float32
-	plugins     chatreq.Rewrite // plugin edits, without model/reasoning
-	fastReply   bool
-	injected    bool
-	latency     time.Duration // time spent choosing the model
-	cache       cacheKeys
+	// cacheEntry and cacheExact describe the candidate served on a hit.
+	cacheEntry string
+	cacheExact bool
+	similarity float32
+	embedding  []float32
+	plugins    chatreq.Rewrite // plugin edits, without model/reasoning
+	fastReply  bool
+	injected   bool
+	latency    time.Duration // time spent choosing the model
+	cache      cacheKeys
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
@@ -137,6 +140,7 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	}
 	hits := x.cacheLookup(ctx, spec)
 	imm := x.cacheHit(hits)
+	x.reportServed(ctx, spec)
 	x.endCacheSpan(len(hits), x.cacheErr)
 	if imm != nil {
 		r.latency = x.g.now().Sub(x.start)

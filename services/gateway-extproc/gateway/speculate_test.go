@@ -24,6 +24,16 @@ type fakePartitionsCache struct {
 	specQ  []*CacheQuery
 	// arrived is closed by the first speculative lookup.
 	arrived chan struct{}
+	reports []*ServedReport
+}
+
+var _ ServedReporter = (*fakePartitionsCache)(nil)
+
+func (f *fakePartitionsCache) ReportServed(_ context.Context, r *ServedReport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, r)
+	return nil
 }
 
 func newFakePartitionsCache(seq *fakeCache) *fakePartitionsCache {
@@ -156,8 +166,11 @@ func TestSpeculativePartitions(t *testing.T) {
 
 func TestSpeculativeOutcome(t *testing.T) {
 	business := CachePartition{Decision: "business", Model: "qwen3-8b", Scope: "decision"}
-	hit := []CachedResponse{{Similarity: 0.95, Body: []byte(cachedBody)}}
+	hit := []CachedResponse{{Similarity: 0.95, Body: []byte(cachedBody), EntryID: "e-business"}}
+	low := []CachedResponse{{Similarity: 0.5, Body: []byte(cachedBody), EntryID: "e-low"}}
 	seqHit := []CachedResponse{{Decision: "business", Similarity: 0.95, Body: []byte(cachedBody)}}
+	hitReport := &ServedReport{Partition: business, Hit: true, EntryID: "e-business"}
+	missReport := &ServedReport{Partition: business}
 	cases := []struct {
 		name        string
 		dec         *Decision
@@ -167,9 +180,13 @@ func TestSpeculativeOutcome(t *testing.T) {
 		wantStatus  int // 0: forwarded
 		wantSeq     int // sequential lookups
 		wantDegrade string
+		wantReport  *ServedReport // nil: none
 	}{
-		{name: "hit from the candidate", dec: &Decision{Name: "business"}, byPart: map[CachePartition][]CachedResponse{business: hit}, wantStatus: 200},
-		{name: "miss from the candidate", dec: &Decision{Name: "business"}, seqHits: seqHit},
+		{name: "hit from the candidate", dec: &Decision{Name: "business"}, byPart: map[CachePartition][]CachedResponse{business: hit},
+			wantStatus: 200, wantReport: hitReport},
+		{name: "miss from the candidate", dec: &Decision{Name: "business"}, seqHits: seqHit, wantReport: missReport},
+		{name: "candidate below the decision's threshold is a miss", dec: &Decision{Name: "business"},
+			byPart: map[CachePartition][]CachedResponse{business: low}, wantReport: missReport},
 		{name: "block ignores a hit", dec: &Decision{Name: "business", Block: &Block{Signal: "jailbreak"}},
 			byPart: map[CachePartition][]CachedResponse{business: hit}, wantStatus: 403},
 		{name: "unanticipated model looks up again", dec: &Decision{Name: "business", Model: "plain"},
@@ -205,6 +222,13 @@ func TestSpeculativeOutcome(t *testing.T) {
 			}
 			if wantHit := tc.wantStatus == 200; (h["x-vsr-cache-hit"] == "true") != wantHit || (wantHit && h["x-vsr-selected-decision"] != "business") {
 				t.Fatalf("headers %v, want cache hit %v", h, wantHit)
+			}
+			g.Wait()
+			switch {
+			case tc.wantReport == nil && len(c.reports) != 0:
+				t.Fatalf("served reports %+v, want none", c.reports)
+			case tc.wantReport != nil && (len(c.reports) != 1 || *c.reports[0] != *tc.wantReport):
+				t.Fatalf("served reports %+v, want one %+v", c.reports, *tc.wantReport)
 			}
 		})
 	}

@@ -57,6 +57,36 @@ type PartitionsCache interface {
 	LookupPartitions(ctx context.Context, q *CacheQuery, parts []CachePartition) ([][]CachedResponse, error)
 }
 
+// ServedReporter is a PartitionsCache that counts a speculative lookup
+// only when told what the request served from it: its alternatives are
+// looked up without side effects, so that the hit rate and the eviction
+// policy see one lookup per request, in the partition actually used.
+// The gateway reports, in the background, every speculative answer it
+// used (a hit it served from the cache, or a miss it sent upstream); a
+// request that was blocked, whose decision does not cache, or whose
+// partition was looked up again sequentially is not reported.
+type ServedReporter interface {
+	// ReportServed tells the cache what was served. It returns an error
+	// wrapping ErrReportUnsupported when the cache takes no reports; the
+	// gateway then stops sending them.
+	ReportServed(ctx context.Context, r *ServedReport) error
+}
+
+// ErrReportUnsupported: the cache takes no served reports (a service
+// that predates them).
+var ErrReportUnsupported = errors.New("the cache takes no served reports")
+
+// ServedReport is what a request served from a speculative lookup.
+type ServedReport struct {
+	// Partition is the selected decision's partition.
+	Partition CachePartition
+	// Hit: answered from the cache, with the candidate EntryID (Exact
+	// for an exact-tier hit). Otherwise the request went upstream.
+	Hit     bool
+	EntryID string
+	Exact   bool
+}
+
 // LatencyPublisher receives one observation per upstream response.
 type LatencyPublisher interface {
 	PublishLatency(ctx context.Context, obs *LatencyObservation) error
@@ -176,6 +206,8 @@ type CachedResponse struct {
 	Exact      bool
 	// Body is a chat.completion JSON body.
 	Body []byte
+	// EntryID names the cache entry (for ServedReport; may be empty).
+	EntryID string
 }
 
 // CacheEntry is a completed 2xx response to publish.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -30,9 +31,15 @@ type Cache struct {
 	// embeddingModel names the model of query embeddings.
 	embeddingModel func() string
 	now            func() time.Time
+	// noReports: the service answered a served report Unimplemented (it
+	// predates them); speculative lookups then ask for none.
+	noReports atomic.Bool
 }
 
-var _ gateway.PartitionsCache = (*Cache)(nil)
+var (
+	_ gateway.PartitionsCache = (*Cache)(nil)
+	_ gateway.ServedReporter  = (*Cache)(nil)
+)
 
 // NewCache returns a Cache. embeddingModel (optional) names the model the
 // query embeddings come from; pass (*Embedder).ResolvedModel.
@@ -100,7 +107,7 @@ func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.Ca
 		return nil, stageError("cache lookup", err)
 	}
 	m := res.Msg
-	return candidate(q.Decision, m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse())
+	return candidate(q.Decision, m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse(), m.GetEntryId())
 }
 
 // ErrNoCandidates: the cache service answered a lookup with alternatives
@@ -108,9 +115,12 @@ func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.Ca
 var ErrNoCandidates = errors.New("cache lookup: the service answered no candidates for the alternatives")
 
 // LookupPartitions asks the cache for an answer in each of parts at once
-// (LookupRequest.alternatives): one candidate list per partition.
+// (LookupRequest.alternatives): one candidate list per partition. The
+// lookup asks to be counted by ReportServed (report_served) unless the
+// service said it takes no reports.
 func (c *Cache) LookupPartitions(ctx context.Context, q *gateway.CacheQuery, parts []gateway.CachePartition) ([][]gateway.CachedResponse, error) {
 	req := c.lookupRequest(q)
+	req.ReportServed = !c.noReports.Load()
 	req.Alternatives = make([]*cachev1.Partition, len(parts))
 	for i, p := range parts {
 		req.Alternatives[i] = Partition(p)
@@ -133,7 +143,7 @@ func (c *Cache) LookupPartitions(ctx context.Context, q *gateway.CacheQuery, par
 		if i < 0 || i >= len(parts) || out[i] != nil {
 			return nil, fmt.Errorf("%w: candidate index %d", ErrNoCandidates, i)
 		}
-		hits, err := candidate("", m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse())
+		hits, err := candidate("", m.GetHit(), m.GetSimilarity(), m.GetTier(), m.GetResponse(), m.GetEntryId())
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +158,7 @@ func (c *Cache) LookupPartitions(ctx context.Context, q *gateway.CacheQuery, par
 // candidate decodes one lookup outcome (nil: a miss). A stream stored by
 // another writer is reassembled: the gateway answers from the completion
 // it carries.
-func candidate(decision string, hit bool, similarity float64, tier cachev1.CacheTier, resp *cachev1.CachedResponse) ([]gateway.CachedResponse, error) {
+func candidate(decision string, hit bool, similarity float64, tier cachev1.CacheTier, resp *cachev1.CachedResponse, entryID string) ([]gateway.CachedResponse, error) {
 	if !hit || len(resp.GetBody()) == 0 {
 		return nil, nil
 	}
@@ -166,7 +176,33 @@ func candidate(decision string, hit bool, similarity float64, tier cachev1.Cache
 		}
 	}
 	return []gateway.CachedResponse{{Decision: decision, Similarity: float32(similarity),
-		Exact: tier == cachev1.CacheTier_CACHE_TIER_EXACT, Body: body}}, nil
+		Exact: tier == cachev1.CacheTier_CACHE_TIER_EXACT, Body: body, EntryID: entryID}}, nil
+}
+
+// ReportServed sends CacheService/Served: what a request served from a
+// lookup made by LookupPartitions. A service that answers Unimplemented
+// gets no more reports (and lookups stop asking for them): the error
+// then wraps gateway.ErrReportUnsupported.
+func (c *Cache) ReportServed(ctx context.Context, r *gateway.ServedReport) error {
+	if c.noReports.Load() {
+		return gateway.ErrReportUnsupported
+	}
+	req := &cachev1.ServedRequest{Partition: Partition(r.Partition), Hit: r.Hit}
+	if r.Hit {
+		req.EntryId, req.Tier = r.EntryID, cachev1.CacheTier_CACHE_TIER_SEMANTIC
+		if r.Exact {
+			req.Tier = cachev1.CacheTier_CACHE_TIER_EXACT
+		}
+	}
+	_, err := c.client.Served(ctx, connect.NewRequest(req))
+	if connect.CodeOf(err) == connect.CodeUnimplemented {
+		c.noReports.Store(true)
+		return fmt.Errorf("cache served report: %w: %w", gateway.ErrReportUnsupported, err)
+	}
+	if err != nil {
+		return stageError("cache served report", err)
+	}
+	return nil
 }
 
 // StoreRequest is the wire form of an entry.

@@ -1,9 +1,11 @@
 package natsstages_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,18 +26,37 @@ import (
 )
 
 // observedCache is the REAL cache service (memory backend, served over
-// NATS) behind a wrapper that records every lookup reaching it and closes
-// arrived on the first lookup with alternatives. unsupported makes it
-// answer lookups with alternatives Unimplemented (a service that predates
-// them); stall makes every lookup wait for its deadline.
+// NATS) behind a wrapper that records every lookup and served report
+// reaching it and closes arrived on the first lookup with alternatives.
+// unsupported makes it answer lookups with alternatives Unimplemented (a
+// service that predates them); noReports answers served reports
+// Unimplemented (a service that predates those); stall makes every lookup
+// wait for its deadline.
 type observedCache struct {
 	*cacheserver.Service
-	unsupported, stall bool
+	unsupported, noReports, stall bool
 
 	once    sync.Once
 	arrived chan struct{}
 	mu      sync.Mutex
 	seen    []*cachev1.LookupRequest
+	reports []*cachev1.ServedRequest
+}
+
+func (o *observedCache) Served(ctx context.Context, req *connect.Request[cachev1.ServedRequest]) (*connect.Response[cachev1.ServedResponse], error) {
+	o.mu.Lock()
+	o.reports = append(o.reports, req.Msg)
+	o.mu.Unlock()
+	if o.noReports {
+		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("served reports are not supported"))
+	}
+	return o.Service.Served(ctx, req)
+}
+
+func (o *observedCache) served() []*cachev1.ServedRequest {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]*cachev1.ServedRequest(nil), o.reports...)
 }
 
 var _ cachev1connect.CacheServiceHandler = (*observedCache)(nil)
@@ -114,6 +135,7 @@ type specStack struct {
 	g     *gateway.Gateway
 	cache *observedCache
 	store *natsstages.Cache
+	nc    *nats.Conn
 }
 
 // newSpecStack serves cache (around a fresh real cache service) and cls
@@ -139,7 +161,7 @@ func newSpecStack(t *testing.T, timeout time.Duration, cls gatedClassifier, cach
 		t.Fatal(err)
 	}
 	g := gateway.New(table, gateway.Stages{Classifier: natsstages.NewClassifier(nc, nil), Cache: c}, slog.New(slog.DiscardHandler))
-	return &specStack{g: g, cache: cache, store: c}
+	return &specStack{g: g, cache: cache, store: c, nc: nc}
 }
 
 func serveOn(t *testing.T, nc *nats.Conn, cache *observedCache, cls gatedClassifier) {
@@ -158,8 +180,9 @@ func serveOn(t *testing.T, nc *nats.Conn, cache *observedCache, cls gatedClassif
 	t.Cleanup(ksrv.Close)
 }
 
-// put stores the cached completion in the partition of decision and model.
-func (s *specStack) put(t *testing.T, part gateway.CachePartition) {
+// put stores the cached completion in the partition of decision and
+// model; it returns the entry id.
+func (s *specStack) put(t *testing.T, part gateway.CachePartition) string {
 	t.Helper()
 	keys, err := cachekey.Compute([]byte(specBody))
 	if err != nil {
@@ -171,6 +194,7 @@ func (s *specStack) put(t *testing.T, part gateway.CachePartition) {
 	if err != nil || !res.Msg.GetStored() {
 		t.Fatalf("store: %v %v", res, err)
 	}
+	return res.Msg.GetEntryId()
 }
 
 func (s *specStack) ask(t *testing.T) (*gateway.Exchange, *gateway.Immediate, *gateway.Forward) {
@@ -217,18 +241,24 @@ func TestSpeculativeCacheLookup(t *testing.T) {
 		wantHit     bool   // answered from the cache
 		wantPath    string // x-vsr-response-path
 		wantDegrade string
+		// wantReport is the served report the gateway sends ("hit",
+		// "miss", "" for none); wantHits and wantMisses what the real
+		// cache service counted for the request.
+		wantReport           string
+		wantHits, wantMisses int64
 	}{
-		{name: "lookup is issued before the classifier answers", timeout: 10 * time.Second, decision: "business", model: "m-small", wantLookups: 1, wantPath: "upstream"},
+		{name: "lookup is issued before the classifier answers", timeout: 10 * time.Second, decision: "business", model: "m-small",
+			wantLookups: 1, wantPath: "upstream", wantReport: "miss", wantMisses: 1},
 		{name: "hit served from the speculative candidate", timeout: 10 * time.Second, decision: "business", model: "m-large",
-			stored: []gateway.CachePartition{businessLarge}, wantLookups: 1, wantHit: true, wantPath: "cache"},
+			stored: []gateway.CachePartition{businessLarge}, wantLookups: 1, wantHit: true, wantPath: "cache", wantReport: "hit", wantHits: 1},
 		{name: "global scope on the default model", timeout: 10 * time.Second, decision: "shared",
-			stored: []gateway.CachePartition{sharedSmall}, wantLookups: 1, wantHit: true, wantPath: "cache"},
+			stored: []gateway.CachePartition{sharedSmall}, wantLookups: 1, wantHit: true, wantPath: "cache", wantReport: "hit", wantHits: 1},
 		{name: "another model's entry is not the selected one's", timeout: 10 * time.Second, decision: "business", model: "m-small",
-			stored: []gateway.CachePartition{businessLarge}, wantLookups: 1, wantPath: "upstream"},
+			stored: []gateway.CachePartition{businessLarge}, wantLookups: 1, wantPath: "upstream", wantReport: "miss", wantMisses: 1},
 		{name: "unanticipated model falls back to a sequential lookup", timeout: 10 * time.Second, decision: "business", model: "m-other",
-			stored: []gateway.CachePartition{businessOther}, wantLookups: 2, wantHit: true, wantPath: "cache"},
+			stored: []gateway.CachePartition{businessOther}, wantLookups: 2, wantHit: true, wantPath: "cache", wantHits: 1},
 		{name: "cache without alternatives falls back", timeout: 10 * time.Second, decision: "business", model: "m-large",
-			unsupported: true, stored: []gateway.CachePartition{businessLarge}, wantLookups: 2, wantHit: true, wantPath: "cache"},
+			unsupported: true, stored: []gateway.CachePartition{businessLarge}, wantLookups: 2, wantHit: true, wantPath: "cache", wantHits: 1},
 		{name: "fast response ignores a cache hit", timeout: 10 * time.Second, decision: "terse", model: "m-small",
 			stored: []gateway.CachePartition{businessSmall, sharedSmall}, wantLookups: 1, wantPath: "fast_response"},
 		{name: "cache timeout degrades, request still routed", timeout: 300 * time.Millisecond, decision: "business", model: "m-large",
@@ -242,10 +272,12 @@ func TestSpeculativeCacheLookup(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			oc := &observedCache{unsupported: tc.unsupported, stall: tc.stall}
 			s := newSpecStack(t, tc.timeout, gatedClassifier{decision: tc.decision, model: tc.model}, oc)
+			ids := map[gateway.CachePartition]string{}
 			for _, p := range tc.stored {
-				s.put(t, p)
+				ids[p] = s.put(t, p)
 			}
 			x, imm, fwd := s.ask(t)
+			s.g.Wait() // the served report is sent in the background
 			var h map[string]string
 			switch {
 			case imm != nil:
@@ -294,6 +326,91 @@ func TestSpeculativeCacheLookup(t *testing.T) {
 					t.Errorf("fallback lookup %v, want the single partition of %s", got, tc.model)
 				}
 			}
+			if !seen[0].GetReportServed() {
+				t.Error("the speculative lookup does not ask to be counted by a served report")
+			}
+			checkReport(t, s, tc.wantReport, ids)
+			st, _, err := s.cache.BackendStats(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Hits != tc.wantHits || st.Misses != tc.wantMisses {
+				t.Errorf("the cache counted %d hits and %d misses, want %d and %d", st.Hits, st.Misses, tc.wantHits, tc.wantMisses)
+			}
 		})
+	}
+}
+
+// checkReport checks the served reports that reached the cache: none, or
+// one for the selected decision's partition (a hit naming the entry
+// stored there, or a miss).
+func checkReport(t *testing.T, s *specStack, want string, ids map[gateway.CachePartition]string) {
+	t.Helper()
+	reports := s.cache.served()
+	if want == "" {
+		if len(reports) != 0 {
+			t.Fatalf("%d served reports, want none: %v", len(reports), reports)
+		}
+		return
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%d served reports, want one %s", len(reports), want)
+	}
+	r := reports[0]
+	if got := map[bool]string{true: "hit", false: "miss"}[r.GetHit()]; got != want {
+		t.Fatalf("served report %v, want a %s", r, want)
+	}
+	if want == "miss" {
+		return
+	}
+	found := false
+	for p, id := range ids {
+		if natsstages.Partition(p).String() == r.GetPartition().String() {
+			found = true
+			if r.GetEntryId() != id || r.GetTier() != cachev1.CacheTier_CACHE_TIER_EXACT {
+				t.Errorf("served report %v, want entry %s (exact)", r, id)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("served report for partition %v, stored in none such", r.GetPartition())
+	}
+}
+
+// TestServedReportUnsupported: a cache service that answers served
+// reports Unimplemented gets one, logged once at debug; the gateway then
+// sends no more and its speculative lookups stop asking for them, so
+// that the service counts them itself.
+func TestServedReportUnsupported(t *testing.T) {
+	oc := &observedCache{noReports: true}
+	s := newSpecStack(t, 10*time.Second, gatedClassifier{decision: "business", model: "m-large"}, oc)
+	var logs bytes.Buffer
+	s.g = gateway.New(s.g.Routes(), gateway.Stages{Classifier: natsstages.NewClassifier(s.nc, nil), Cache: s.store},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s.put(t, businessLarge)
+	for i := range 3 {
+		_, imm, _ := s.ask(t)
+		s.g.Wait()
+		if imm == nil || string(imm.Body) != cachedCompletion {
+			t.Fatalf("request %d not answered from the cache: %v", i, imm)
+		}
+	}
+	if n := len(s.cache.served()); n != 1 {
+		t.Fatalf("%d served reports reached the cache, want 1 (then none)", n)
+	}
+	seen := s.cache.lookups()
+	if len(seen) != 3 || !seen[0].GetReportServed() || seen[1].GetReportServed() || seen[2].GetReportServed() {
+		t.Fatalf("report_served of the lookups: %v, want true, false, false", seen)
+	}
+	// The first lookup waited for a report that was refused; the two
+	// others were counted by the service.
+	if st, _, err := s.cache.BackendStats(t.Context()); err != nil || st.Hits != 2 || st.Misses != 0 {
+		t.Fatalf("the cache counted %+v (%v), want 2 hits", st, err)
+	}
+	if n := strings.Count(logs.String(), "not sending them"); n != 1 {
+		t.Fatalf("logged %d times that the cache takes no reports, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("want a debug record:\n%s", logs.String())
 	}
 }

@@ -409,7 +409,13 @@ type LookupRequest struct {
 	// The query text (the last user turn). When set, a semantic candidate is
 	// only served if both texts name the same numbers and carry the same
 	// number of negations (the lexical guard); empty skips the guard.
-	QueryText     string `protobuf:"bytes,10,opt,name=query_text,json=queryText,proto3" json:"query_text,omitempty"`
+	QueryText string `protobuf:"bytes,10,opt,name=query_text,json=queryText,proto3" json:"query_text,omitempty"`
+	// With alternatives: the caller reports what it serves with Served. The
+	// alternatives are then looked up without side effects (nothing counted,
+	// no entry's use recorded) and Served counts the request. Without it the
+	// service counts the lookup itself: a hit on the first candidate that hit
+	// (whose use it records), else a miss. Ignored without alternatives.
+	ReportServed  bool `protobuf:"varint,11,opt,name=report_served,json=reportServed,proto3" json:"report_served,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -512,6 +518,13 @@ func (x *LookupRequest) GetQueryText() string {
 		return x.QueryText
 	}
 	return ""
+}
+
+func (x *LookupRequest) GetReportServed() bool {
+	if x != nil {
+		return x.ReportServed
+	}
+	return false
 }
 
 // LookupCandidate is the outcome of one alternative partition of a lookup.
@@ -1066,6 +1079,130 @@ func (x *FlushResponse) GetRemoved() int64 {
 	return 0
 }
 
+// ServedRequest reports the outcome of a lookup made with report_served,
+// once the caller knows which partition its request belongs to.
+type ServedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partition the request was served in (one of the lookup's
+	// alternatives).
+	Partition *Partition `protobuf:"bytes,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// True when the request was answered from the cache, false when it went
+	// upstream (whatever the candidates were).
+	Hit bool `protobuf:"varint,2,opt,name=hit,proto3" json:"hit,omitempty"`
+	// The served candidate's entry_id (hits only).
+	EntryId string `protobuf:"bytes,3,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	// The served candidate's tier (hits only).
+	Tier          CacheTier `protobuf:"varint,4,opt,name=tier,proto3,enum=semrouter.cache.v1.CacheTier" json:"tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServedRequest) Reset() {
+	*x = ServedRequest{}
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServedRequest) ProtoMessage() {}
+
+func (x *ServedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServedRequest.ProtoReflect.Descriptor instead.
+func (*ServedRequest) Descriptor() ([]byte, []int) {
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ServedRequest) GetPartition() *Partition {
+	if x != nil {
+		return x.Partition
+	}
+	return nil
+}
+
+func (x *ServedRequest) GetHit() bool {
+	if x != nil {
+		return x.Hit
+	}
+	return false
+}
+
+func (x *ServedRequest) GetEntryId() string {
+	if x != nil {
+		return x.EntryId
+	}
+	return ""
+}
+
+func (x *ServedRequest) GetTier() CacheTier {
+	if x != nil {
+		return x.Tier
+	}
+	return CacheTier_CACHE_TIER_UNSPECIFIED
+}
+
+// ServedResponse acknowledges a report.
+type ServedResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the served entry was found and its use recorded; false for a
+	// miss or an entry gone since the lookup (the report is counted either
+	// way).
+	Recorded      bool `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServedResponse) Reset() {
+	*x = ServedResponse{}
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServedResponse) ProtoMessage() {}
+
+func (x *ServedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServedResponse.ProtoReflect.Descriptor instead.
+func (*ServedResponse) Descriptor() ([]byte, []int) {
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ServedResponse) GetRecorded() bool {
+	if x != nil {
+		return x.Recorded
+	}
+	return false
+}
+
 // StatsRequest has no parameters.
 type StatsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1075,7 +1212,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1224,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[11]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1237,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{11}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{13}
 }
 
 // StatsResponse are counters since the replica started.
@@ -1122,7 +1259,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1271,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[12]
+	mi := &file_semrouter_cache_v1_cache_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1284,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{12}
+	return file_semrouter_cache_v1_cache_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatsResponse) GetEntries() int64 {
@@ -1234,7 +1371,7 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"statusCode\x120\n" +
 	"\x05usage\x18\x05 \x01(\v2\x1a.semrouter.common.v1.UsageR\x05usage\x12\x10\n" +
 	"\x03sse\x18\x06 \x01(\bR\x03sse\x12\x14\n" +
-	"\x05model\x18\a \x01(\tR\x05model\"\x96\x04\n" +
+	"\x05model\x18\a \x01(\tR\x05model\"\xbb\x04\n" +
 	"\rLookupRequest\x12+\n" +
 	"\x11exact_fingerprint\x18\x01 \x01(\tR\x10exactFingerprint\x12/\n" +
 	"\x13context_fingerprint\x18\x02 \x01(\tR\x12contextFingerprint\x12D\n" +
@@ -1247,7 +1384,8 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"\falternatives\x18\t \x03(\v2\x1d.semrouter.cache.v1.PartitionR\falternatives\x12\x1d\n" +
 	"\n" +
 	"query_text\x18\n" +
-	" \x01(\tR\tqueryText\"\xe7\x01\n" +
+	" \x01(\tR\tqueryText\x12#\n" +
+	"\rreport_served\x18\v \x01(\bR\freportServed\"\xe7\x01\n" +
 	"\x0fLookupCandidate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x10\n" +
 	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1e\n" +
@@ -1295,7 +1433,14 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"\fFlushRequest\x12\"\n" +
 	"\fconfirmation\x18\x01 \x01(\tR\fconfirmation\")\n" +
 	"\rFlushResponse\x12\x18\n" +
-	"\aremoved\x18\x01 \x01(\x03R\aremoved\"\x0e\n" +
+	"\aremoved\x18\x01 \x01(\x03R\aremoved\"\xac\x01\n" +
+	"\rServedRequest\x12;\n" +
+	"\tpartition\x18\x01 \x01(\v2\x1d.semrouter.cache.v1.PartitionR\tpartition\x12\x10\n" +
+	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x19\n" +
+	"\bentry_id\x18\x03 \x01(\tR\aentryId\x121\n" +
+	"\x04tier\x18\x04 \x01(\x0e2\x1d.semrouter.cache.v1.CacheTierR\x04tier\",\n" +
+	"\x0eServedResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\bR\brecorded\"\x0e\n" +
 	"\fStatsRequest\"\x91\x02\n" +
 	"\rStatsResponse\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries\x12\x12\n" +
@@ -1324,14 +1469,15 @@ const file_semrouter_cache_v1_cache_proto_rawDesc = "" +
 	"\tCacheTier\x12\x1a\n" +
 	"\x16CACHE_TIER_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CACHE_TIER_EXACT\x10\x01\x12\x17\n" +
-	"\x13CACHE_TIER_SEMANTIC\x10\x022\xb6\x03\n" +
+	"\x13CACHE_TIER_SEMANTIC\x10\x022\x89\x04\n" +
 	"\fCacheService\x12T\n" +
 	"\x06Lookup\x12!.semrouter.cache.v1.LookupRequest\x1a\".semrouter.cache.v1.LookupResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\x05Store\x12 .semrouter.cache.v1.StoreRequest\x1a!.semrouter.cache.v1.StoreResponse\"\x00\x12]\n" +
 	"\n" +
 	"Invalidate\x12%.semrouter.cache.v1.InvalidateRequest\x1a&.semrouter.cache.v1.InvalidateResponse\"\x00\x12N\n" +
 	"\x05Flush\x12 .semrouter.cache.v1.FlushRequest\x1a!.semrouter.cache.v1.FlushResponse\"\x00\x12Q\n" +
-	"\x05Stats\x12 .semrouter.cache.v1.StatsRequest\x1a!.semrouter.cache.v1.StatsResponse\"\x03\x90\x02\x01B?Z=github.com/semrouter/semrouter/gen/semrouter/cache/v1;cachev1b\x06proto3"
+	"\x05Stats\x12 .semrouter.cache.v1.StatsRequest\x1a!.semrouter.cache.v1.StatsResponse\"\x03\x90\x02\x01\x12Q\n" +
+	"\x06Served\x12!.semrouter.cache.v1.ServedRequest\x1a\".semrouter.cache.v1.ServedResponse\"\x00B?Z=github.com/semrouter/semrouter/gen/semrouter/cache/v1;cachev1b\x06proto3"
 
 var (
 	file_semrouter_cache_v1_cache_proto_rawDescOnce sync.Once
@@ -1346,7 +1492,7 @@ func file_semrouter_cache_v1_cache_proto_rawDescGZIP() []byte {
 }
 
 var file_semrouter_cache_v1_cache_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_semrouter_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_semrouter_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_semrouter_cache_v1_cache_proto_goTypes = []any{
 	(LookupMode)(0),               // 0: semrouter.cache.v1.LookupMode
 	(CacheScope)(0),               // 1: semrouter.cache.v1.CacheScope
@@ -1362,48 +1508,54 @@ var file_semrouter_cache_v1_cache_proto_goTypes = []any{
 	(*InvalidateResponse)(nil),    // 11: semrouter.cache.v1.InvalidateResponse
 	(*FlushRequest)(nil),          // 12: semrouter.cache.v1.FlushRequest
 	(*FlushResponse)(nil),         // 13: semrouter.cache.v1.FlushResponse
-	(*StatsRequest)(nil),          // 14: semrouter.cache.v1.StatsRequest
-	(*StatsResponse)(nil),         // 15: semrouter.cache.v1.StatsResponse
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(*v1.Usage)(nil),              // 17: semrouter.common.v1.Usage
-	(*v1.Vector)(nil),             // 18: semrouter.common.v1.Vector
-	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*ServedRequest)(nil),         // 14: semrouter.cache.v1.ServedRequest
+	(*ServedResponse)(nil),        // 15: semrouter.cache.v1.ServedResponse
+	(*StatsRequest)(nil),          // 16: semrouter.cache.v1.StatsRequest
+	(*StatsResponse)(nil),         // 17: semrouter.cache.v1.StatsResponse
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*v1.Usage)(nil),              // 19: semrouter.common.v1.Usage
+	(*v1.Vector)(nil),             // 20: semrouter.common.v1.Vector
+	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
 }
 var file_semrouter_cache_v1_cache_proto_depIdxs = []int32{
 	1,  // 0: semrouter.cache.v1.Partition.scope:type_name -> semrouter.cache.v1.CacheScope
-	16, // 1: semrouter.cache.v1.CachedResponse.stored_at:type_name -> google.protobuf.Timestamp
-	17, // 2: semrouter.cache.v1.CachedResponse.usage:type_name -> semrouter.common.v1.Usage
-	18, // 3: semrouter.cache.v1.LookupRequest.query_embedding:type_name -> semrouter.common.v1.Vector
+	18, // 1: semrouter.cache.v1.CachedResponse.stored_at:type_name -> google.protobuf.Timestamp
+	19, // 2: semrouter.cache.v1.CachedResponse.usage:type_name -> semrouter.common.v1.Usage
+	20, // 3: semrouter.cache.v1.LookupRequest.query_embedding:type_name -> semrouter.common.v1.Vector
 	3,  // 4: semrouter.cache.v1.LookupRequest.partition:type_name -> semrouter.cache.v1.Partition
 	0,  // 5: semrouter.cache.v1.LookupRequest.mode:type_name -> semrouter.cache.v1.LookupMode
-	19, // 6: semrouter.cache.v1.LookupRequest.max_age:type_name -> google.protobuf.Duration
+	21, // 6: semrouter.cache.v1.LookupRequest.max_age:type_name -> google.protobuf.Duration
 	3,  // 7: semrouter.cache.v1.LookupRequest.alternatives:type_name -> semrouter.cache.v1.Partition
 	2,  // 8: semrouter.cache.v1.LookupCandidate.tier:type_name -> semrouter.cache.v1.CacheTier
 	4,  // 9: semrouter.cache.v1.LookupCandidate.response:type_name -> semrouter.cache.v1.CachedResponse
 	2,  // 10: semrouter.cache.v1.LookupResponse.tier:type_name -> semrouter.cache.v1.CacheTier
 	4,  // 11: semrouter.cache.v1.LookupResponse.response:type_name -> semrouter.cache.v1.CachedResponse
 	6,  // 12: semrouter.cache.v1.LookupResponse.candidates:type_name -> semrouter.cache.v1.LookupCandidate
-	18, // 13: semrouter.cache.v1.StoreRequest.query_embedding:type_name -> semrouter.common.v1.Vector
+	20, // 13: semrouter.cache.v1.StoreRequest.query_embedding:type_name -> semrouter.common.v1.Vector
 	3,  // 14: semrouter.cache.v1.StoreRequest.partition:type_name -> semrouter.cache.v1.Partition
 	4,  // 15: semrouter.cache.v1.StoreRequest.response:type_name -> semrouter.cache.v1.CachedResponse
-	19, // 16: semrouter.cache.v1.StoreRequest.ttl:type_name -> google.protobuf.Duration
+	21, // 16: semrouter.cache.v1.StoreRequest.ttl:type_name -> google.protobuf.Duration
 	3,  // 17: semrouter.cache.v1.InvalidateRequest.partition:type_name -> semrouter.cache.v1.Partition
-	19, // 18: semrouter.cache.v1.InvalidateRequest.older_than:type_name -> google.protobuf.Duration
-	5,  // 19: semrouter.cache.v1.CacheService.Lookup:input_type -> semrouter.cache.v1.LookupRequest
-	8,  // 20: semrouter.cache.v1.CacheService.Store:input_type -> semrouter.cache.v1.StoreRequest
-	10, // 21: semrouter.cache.v1.CacheService.Invalidate:input_type -> semrouter.cache.v1.InvalidateRequest
-	12, // 22: semrouter.cache.v1.CacheService.Flush:input_type -> semrouter.cache.v1.FlushRequest
-	14, // 23: semrouter.cache.v1.CacheService.Stats:input_type -> semrouter.cache.v1.StatsRequest
-	7,  // 24: semrouter.cache.v1.CacheService.Lookup:output_type -> semrouter.cache.v1.LookupResponse
-	9,  // 25: semrouter.cache.v1.CacheService.Store:output_type -> semrouter.cache.v1.StoreResponse
-	11, // 26: semrouter.cache.v1.CacheService.Invalidate:output_type -> semrouter.cache.v1.InvalidateResponse
-	13, // 27: semrouter.cache.v1.CacheService.Flush:output_type -> semrouter.cache.v1.FlushResponse
-	15, // 28: semrouter.cache.v1.CacheService.Stats:output_type -> semrouter.cache.v1.StatsResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	21, // 18: semrouter.cache.v1.InvalidateRequest.older_than:type_name -> google.protobuf.Duration
+	3,  // 19: semrouter.cache.v1.ServedRequest.partition:type_name -> semrouter.cache.v1.Partition
+	2,  // 20: semrouter.cache.v1.ServedRequest.tier:type_name -> semrouter.cache.v1.CacheTier
+	5,  // 21: semrouter.cache.v1.CacheService.Lookup:input_type -> semrouter.cache.v1.LookupRequest
+	8,  // 22: semrouter.cache.v1.CacheService.Store:input_type -> semrouter.cache.v1.StoreRequest
+	10, // 23: semrouter.cache.v1.CacheService.Invalidate:input_type -> semrouter.cache.v1.InvalidateRequest
+	12, // 24: semrouter.cache.v1.CacheService.Flush:input_type -> semrouter.cache.v1.FlushRequest
+	16, // 25: semrouter.cache.v1.CacheService.Stats:input_type -> semrouter.cache.v1.StatsRequest
+	14, // 26: semrouter.cache.v1.CacheService.Served:input_type -> semrouter.cache.v1.ServedRequest
+	7,  // 27: semrouter.cache.v1.CacheService.Lookup:output_type -> semrouter.cache.v1.LookupResponse
+	9,  // 28: semrouter.cache.v1.CacheService.Store:output_type -> semrouter.cache.v1.StoreResponse
+	11, // 29: semrouter.cache.v1.CacheService.Invalidate:output_type -> semrouter.cache.v1.InvalidateResponse
+	13, // 30: semrouter.cache.v1.CacheService.Flush:output_type -> semrouter.cache.v1.FlushResponse
+	17, // 31: semrouter.cache.v1.CacheService.Stats:output_type -> semrouter.cache.v1.StatsResponse
+	15, // 32: semrouter.cache.v1.CacheService.Served:output_type -> semrouter.cache.v1.ServedResponse
+	27, // [27:33] is the sub-list for method output_type
+	21, // [21:27] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_semrouter_cache_v1_cache_proto_init() }
@@ -1418,7 +1570,7 @@ func file_semrouter_cache_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_semrouter_cache_v1_cache_proto_rawDesc), len(file_semrouter_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

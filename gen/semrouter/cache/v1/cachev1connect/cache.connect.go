@@ -45,6 +45,8 @@ const (
 	CacheServiceFlushProcedure = "/semrouter.cache.v1.CacheService/Flush"
 	// CacheServiceStatsProcedure is the fully-qualified name of the CacheService's Stats RPC.
 	CacheServiceStatsProcedure = "/semrouter.cache.v1.CacheService/Stats"
+	// CacheServiceServedProcedure is the fully-qualified name of the CacheService's Served RPC.
+	CacheServiceServedProcedure = "/semrouter.cache.v1.CacheService/Served"
 )
 
 // CacheServiceClient is a client for the semrouter.cache.v1.CacheService service.
@@ -59,6 +61,10 @@ type CacheServiceClient interface {
 	Flush(context.Context, *connect.Request[v1.FlushRequest]) (*connect.Response[v1.FlushResponse], error)
 	// Stats reports counters of this replica.
 	Stats(context.Context, *connect.Request[v1.StatsRequest]) (*connect.Response[v1.StatsResponse], error)
+	// Served reports what the caller served after a lookup with
+	// report_served: the lookup is counted then (one hit or one miss) and a
+	// served entry's use is recorded by the eviction policy.
+	Served(context.Context, *connect.Request[v1.ServedRequest]) (*connect.Response[v1.ServedResponse], error)
 }
 
 // NewCacheServiceClient constructs a client for the semrouter.cache.v1.CacheService service. By
@@ -104,6 +110,12 @@ func NewCacheServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		served: connect.NewClient[v1.ServedRequest, v1.ServedResponse](
+			httpClient,
+			baseURL+CacheServiceServedProcedure,
+			connect.WithSchema(cacheServiceMethods.ByName("Served")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -114,6 +126,7 @@ type cacheServiceClient struct {
 	invalidate *connect.Client[v1.InvalidateRequest, v1.InvalidateResponse]
 	flush      *connect.Client[v1.FlushRequest, v1.FlushResponse]
 	stats      *connect.Client[v1.StatsRequest, v1.StatsResponse]
+	served     *connect.Client[v1.ServedRequest, v1.ServedResponse]
 }
 
 // Lookup calls semrouter.cache.v1.CacheService.Lookup.
@@ -141,6 +154,11 @@ func (c *cacheServiceClient) Stats(ctx context.Context, req *connect.Request[v1.
 	return c.stats.CallUnary(ctx, req)
 }
 
+// Served calls semrouter.cache.v1.CacheService.Served.
+func (c *cacheServiceClient) Served(ctx context.Context, req *connect.Request[v1.ServedRequest]) (*connect.Response[v1.ServedResponse], error) {
+	return c.served.CallUnary(ctx, req)
+}
+
 // CacheServiceHandler is an implementation of the semrouter.cache.v1.CacheService service.
 type CacheServiceHandler interface {
 	// Lookup finds a cached response for a request.
@@ -153,6 +171,10 @@ type CacheServiceHandler interface {
 	Flush(context.Context, *connect.Request[v1.FlushRequest]) (*connect.Response[v1.FlushResponse], error)
 	// Stats reports counters of this replica.
 	Stats(context.Context, *connect.Request[v1.StatsRequest]) (*connect.Response[v1.StatsResponse], error)
+	// Served reports what the caller served after a lookup with
+	// report_served: the lookup is counted then (one hit or one miss) and a
+	// served entry's use is recorded by the eviction policy.
+	Served(context.Context, *connect.Request[v1.ServedRequest]) (*connect.Response[v1.ServedResponse], error)
 }
 
 // NewCacheServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -194,6 +216,12 @@ func NewCacheServiceHandler(svc CacheServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	cacheServiceServedHandler := connect.NewUnaryHandler(
+		CacheServiceServedProcedure,
+		svc.Served,
+		connect.WithSchema(cacheServiceMethods.ByName("Served")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/semrouter.cache.v1.CacheService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CacheServiceLookupProcedure:
@@ -206,6 +234,8 @@ func NewCacheServiceHandler(svc CacheServiceHandler, opts ...connect.HandlerOpti
 			cacheServiceFlushHandler.ServeHTTP(w, r)
 		case CacheServiceStatsProcedure:
 			cacheServiceStatsHandler.ServeHTTP(w, r)
+		case CacheServiceServedProcedure:
+			cacheServiceServedHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -233,4 +263,8 @@ func (UnimplementedCacheServiceHandler) Flush(context.Context, *connect.Request[
 
 func (UnimplementedCacheServiceHandler) Stats(context.Context, *connect.Request[v1.StatsRequest]) (*connect.Response[v1.StatsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("semrouter.cache.v1.CacheService.Stats is not implemented"))
+}
+
+func (UnimplementedCacheServiceHandler) Served(context.Context, *connect.Request[v1.ServedRequest]) (*connect.Response[v1.ServedResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("semrouter.cache.v1.CacheService.Served is not implemented"))
 }
