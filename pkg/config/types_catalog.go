@@ -6,7 +6,7 @@ type ModelCatalog struct {
 	// System maps roles (prompt_guard, domain_classifier, pii_classifier,
 	// fact_check_classifier, ...) to model paths; modules refer to them
 	// through model_ref.
-	System   map[string]string `yaml:"system"`
+	System   map[string]string `yaml:"system" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	External []ExternalModel   `yaml:"external" sr:"unimplemented"`
 	KBs      []KnowledgeBase   `yaml:"kbs" sr:"unimplemented"`
 	Modules  *Modules          `yaml:"modules"`
@@ -35,7 +35,7 @@ type EmbeddingSettings struct {
 	ModelType          string            `yaml:"model_type"`
 	PreloadEmbeddings  bool              `yaml:"preload_embeddings"`
 	TargetDimension    int               `yaml:"target_dimension"`
-	TargetLayer        int               `yaml:"target_layer"`
+	TargetLayer        int               `yaml:"target_layer" sr:"unimplemented"`
 	EnableSoftMatching bool              `yaml:"enable_soft_matching"`
 	TopK               int               `yaml:"top_k"`
 	MinScoreThreshold  float64           `yaml:"min_score_threshold"`
@@ -115,7 +115,7 @@ type KBMetric struct {
 // Modules configures the router's built-in classifier modules.
 type Modules struct {
 	PromptCompression       *PromptCompression       `yaml:"prompt_compression" sr:"unimplemented"`
-	PromptGuard             *ClassifierModel         `yaml:"prompt_guard"`
+	PromptGuard             *ClassifierModel         `yaml:"prompt_guard" sr:"unimplemented" srnote:"jailbreak signals use semrouter's built-in detector"`
 	Classifier              *ClassifierModules       `yaml:"classifier"`
 	Complexity              *ComplexityModule        `yaml:"complexity"`
 	HallucinationMitigation *HallucinationMitigation `yaml:"hallucination_mitigation" sr:"unimplemented"`
@@ -143,19 +143,19 @@ type PromptCompression struct {
 // domain, PII, fact check, feedback).
 type ClassifierModel struct {
 	Enabled              *bool    `yaml:"enabled"`
-	ModelRef             string   `yaml:"model_ref"`
-	ModelID              string   `yaml:"model_id"`
+	ModelRef             string   `yaml:"model_ref" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	ModelID              string   `yaml:"model_id" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	Threshold            float64  `yaml:"threshold"`
-	UseCPU               bool     `yaml:"use_cpu"`
-	UseModernBERT        bool     `yaml:"use_modernbert"`
-	UseMmBERT32K         bool     `yaml:"use_mmbert_32k"`
-	Variant              string   `yaml:"variant"`
-	CategoryMappingPath  string   `yaml:"category_mapping_path"`
-	PIIMappingPath       string   `yaml:"pii_mapping_path"`
-	JailbreakMappingPath string   `yaml:"jailbreak_mapping_path"`
-	FeedbackMappingPath  string   `yaml:"feedback_mapping_path"`
+	UseCPU               bool     `yaml:"use_cpu" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	UseModernBERT        bool     `yaml:"use_modernbert" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	UseMmBERT32K         bool     `yaml:"use_mmbert_32k" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	Variant              string   `yaml:"variant" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	CategoryMappingPath  string   `yaml:"category_mapping_path" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	PIIMappingPath       string   `yaml:"pii_mapping_path" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	JailbreakMappingPath string   `yaml:"jailbreak_mapping_path" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
+	FeedbackMappingPath  string   `yaml:"feedback_mapping_path" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	FallbackCategory     string   `yaml:"fallback_category"`
-	PositiveLabels       []string `yaml:"positive_labels"`
+	PositiveLabels       []string `yaml:"positive_labels" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	// OnError is allow (default) or block.
 	OnError string `yaml:"on_error"`
 }
@@ -173,7 +173,7 @@ func (c *ClassifierModel) IsEnabled() bool {
 type ClassifierModules struct {
 	Domain     *ClassifierModel      `yaml:"domain"`
 	MCP        *MCPClassifier        `yaml:"mcp" sr:"unimplemented"`
-	PII        *ClassifierModel      `yaml:"pii"`
+	PII        *ClassifierModel      `yaml:"pii" sr:"unimplemented" srnote:"PII signals use semrouter's built-in detector"`
 	Preference *PreferenceClassifier `yaml:"preference"`
 }
 
@@ -192,8 +192,8 @@ type MCPClassifier struct {
 
 // PreferenceClassifier configures preference signals.
 type PreferenceClassifier struct {
-	UseContrastive   bool              `yaml:"use_contrastive"`
-	EmbeddingModel   string            `yaml:"embedding_model"`
+	UseContrastive   bool              `yaml:"use_contrastive" sr:"unimplemented"`
+	EmbeddingModel   string            `yaml:"embedding_model" sr:"unimplemented"`
 	PrototypeScoring *PrototypeScoring `yaml:"prototype_scoring"`
 }
 

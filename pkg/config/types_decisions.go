@@ -241,12 +241,12 @@ type WorkflowPlanner struct {
 // RouterDCConfig is dual-contrastive query/model embedding selection.
 type RouterDCConfig struct {
 	Temperature         float64 `yaml:"temperature"`
-	DimensionSize       int     `yaml:"dimension_size"`
+	DimensionSize       int     `yaml:"dimension_size" sr:"unimplemented"`
 	MinSimilarity       float64 `yaml:"min_similarity"`
-	UseQueryContrastive bool    `yaml:"use_query_contrastive"`
-	UseModelContrastive bool    `yaml:"use_model_contrastive"`
+	UseQueryContrastive bool    `yaml:"use_query_contrastive" sr:"unimplemented"`
+	UseModelContrastive bool    `yaml:"use_model_contrastive" sr:"unimplemented"`
 	RequireDescriptions bool    `yaml:"require_descriptions"`
-	UseCapabilities     bool    `yaml:"use_capabilities"`
+	UseCapabilities     bool    `yaml:"use_capabilities" sr:"unimplemented"`
 }
 
 // AutoMixConfig is self-verification with cost-aware escalation.

@@ -11,15 +11,15 @@ type Global struct {
 
 // RouterGlobal is the router's own behaviour.
 type RouterGlobal struct {
-	ConfigSource string `yaml:"config_source"`
+	ConfigSource string `yaml:"config_source" sr:"unimplemented"`
 	Strategy     string `yaml:"strategy"`
 	// AutoModelName is the legacy single auto name; AutoModelNames wins.
 	AutoModelName             string          `yaml:"auto_model_name"`
 	AutoModelNames            []string        `yaml:"auto_model_names"`
-	IncludeConfigModelsInList *bool           `yaml:"include_config_models_in_list"`
+	IncludeConfigModelsInList *bool           `yaml:"include_config_models_in_list" sr:"unimplemented"`
 	ClearRouteCache           *bool           `yaml:"clear_route_cache"`
-	StreamedBody              *StreamedBody   `yaml:"streamed_body"`
-	SkipProcessing            *Toggle         `yaml:"skip_processing"`
+	StreamedBody              *StreamedBody   `yaml:"streamed_body" sr:"unimplemented"`
+	SkipProcessing            *Toggle         `yaml:"skip_processing" sr:"unimplemented"`
 	ModelSelection            *ModelSelection `yaml:"model_selection"`
 	Learning                  *Learning       `yaml:"learning" sr:"unimplemented"`
 }
@@ -38,12 +38,12 @@ type StreamedBody struct {
 
 // ModelSelection holds global defaults of the selection algorithms.
 type ModelSelection struct {
-	Method   string          `yaml:"method"`
-	Enabled  bool            `yaml:"enabled"`
+	Method   string          `yaml:"method" sr:"unimplemented"`
+	Enabled  bool            `yaml:"enabled" sr:"unimplemented"`
 	RouterDC *RouterDCConfig `yaml:"router_dc"`
-	AutoMix  *AutoMixConfig  `yaml:"automix"`
+	AutoMix  *AutoMixConfig  `yaml:"automix" sr:"unimplemented"`
 	Hybrid   *HybridConfig   `yaml:"hybrid"`
-	Momentum *Momentum       `yaml:"momentum"`
+	Momentum *Momentum       `yaml:"momentum" sr:"unimplemented"`
 	ML       *MLSelection    `yaml:"ml"`
 }
 
@@ -171,13 +171,13 @@ type RedisClient struct {
 
 // Services are the router's auxiliary services.
 type Services struct {
-	API           *APIService          `yaml:"api"`
+	API           *APIService          `yaml:"api" sr:"unimplemented"`
 	ResponseAPI   *ResponseAPIService  `yaml:"response_api" sr:"unimplemented"`
 	Observability *Observability       `yaml:"observability"`
 	Authz         *Authz               `yaml:"authz"`
 	RateLimit     *RateLimit           `yaml:"ratelimit" sr:"unimplemented"`
 	ManagementAPI *ManagementAPI       `yaml:"management_api"`
-	StartupStatus *StartupStatus       `yaml:"startup_status"`
+	StartupStatus *StartupStatus       `yaml:"startup_status" sr:"unimplemented"`
 	RouterReplay  *RouterReplayService `yaml:"router_replay" sr:"unimplemented"`
 }
 
@@ -259,7 +259,7 @@ type TracingResource struct {
 // Metrics configures Prometheus metrics.
 type Metrics struct {
 	Enabled         *bool            `yaml:"enabled"`
-	WindowedMetrics *WindowedMetrics `yaml:"windowed_metrics"`
+	WindowedMetrics *WindowedMetrics `yaml:"windowed_metrics" sr:"unimplemented"`
 }
 
 // WindowedMetrics keeps sliding-window model metrics.
@@ -276,7 +276,7 @@ type WindowedMetrics struct {
 type Authz struct {
 	FailOpen  bool            `yaml:"fail_open"`
 	Identity  *AuthzIdentity  `yaml:"identity"`
-	Providers []AuthzProvider `yaml:"providers"`
+	Providers []AuthzProvider `yaml:"providers" sr:"unimplemented" srnote:"identity comes only from the global.services.authz.identity headers"`
 }
 
 // AuthzIdentity names the identity headers.

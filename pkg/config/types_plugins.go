@@ -180,7 +180,7 @@ type RequestParamsPlugin struct {
 	BlockedParams  []string `yaml:"blocked_params"`
 	MaxTokensLimit int      `yaml:"max_tokens_limit"`
 	MaxN           int      `yaml:"max_n"`
-	StripUnknown   *bool    `yaml:"strip_unknown"`
+	StripUnknown   *bool    `yaml:"strip_unknown" sr:"unimplemented"`
 }
 
 // FastResponsePlugin answers immediately with Message.
@@ -199,7 +199,7 @@ type ResponseCachePlugin struct {
 	Semantic            *CacheSemantic        `yaml:"semantic"`
 	TTLSeconds          int                   `yaml:"ttl_seconds"`
 	RequestControls     *CacheRequestControls `yaml:"request_controls"`
-	Personalized        *CachePersonalized    `yaml:"personalized"`
+	Personalized        *CachePersonalized    `yaml:"personalized" sr:"unimplemented"`
 	Revision            *CacheRevision        `yaml:"revision"`
 }
 

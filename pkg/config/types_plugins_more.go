@@ -158,7 +158,7 @@ type ModalityDetection struct {
 	Enabled             *bool               `yaml:"enabled"`
 	PromptPrefixes      []string            `yaml:"prompt_prefixes"`
 	Method              string              `yaml:"method"`
-	Classifier          *ModalityClassifier `yaml:"classifier"`
+	Classifier          *ModalityClassifier `yaml:"classifier" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	Keywords            []string            `yaml:"keywords"`
 	BothKeywords        []string            `yaml:"both_keywords"`
 	ConfidenceThreshold float64             `yaml:"confidence_threshold"`

@@ -7,7 +7,8 @@ const CanonicalVersion = "v0.3"
 //
 // Field tags: `yaml` names the key; `sr:"signal"` marks a signal family that
 // is accepted but not evaluated (it never matches) and `sr:"unimplemented"`
-// marks a block that is accepted and kept but has no effect yet. Validate
+// marks a block that is accepted and kept but has no effect yet (an
+// `srnote` tag says why, e.g. which built-in part replaces it). Validate
 // reports both as warnings.
 type Config struct {
 	Version     string       `yaml:"version"`
@@ -61,7 +62,7 @@ type Model struct {
 	APIFormat        string            `yaml:"api_format"`
 	Reliability      *Reliability      `yaml:"reliability"`
 	Pricing          *Pricing          `yaml:"pricing"`
-	ExternalModelIDs map[string]string `yaml:"external_model_ids"`
+	ExternalModelIDs map[string]string `yaml:"external_model_ids" sr:"unimplemented"`
 	BackendRefs      []BackendRef      `yaml:"backend_refs"`
 }
 
@@ -82,8 +83,8 @@ type Reliability struct {
 type Pricing struct {
 	Currency         string  `yaml:"currency"`
 	PromptPer1M      float64 `yaml:"prompt_per_1m"`
-	CachedInputPer1M float64 `yaml:"cached_input_per_1m"`
-	CacheWritePer1M  float64 `yaml:"cache_write_per_1m"`
+	CachedInputPer1M float64 `yaml:"cached_input_per_1m" sr:"unimplemented"`
+	CacheWritePer1M  float64 `yaml:"cache_write_per_1m" sr:"unimplemented"`
 	CompletionPer1M  float64 `yaml:"completion_per_1m"`
 }
 
@@ -95,7 +96,7 @@ type BackendRef struct {
 	BaseURL      string            `yaml:"base_url"`
 	Protocol     string            `yaml:"protocol"`
 	Weight       int               `yaml:"weight"`
-	Type         string            `yaml:"type"`
+	Type         string            `yaml:"type" sr:"unimplemented"`
 	Provider     string            `yaml:"provider"`
 	BackendID    string            `yaml:"backend_id"`
 	EngineKind   string            `yaml:"engine_kind"`
@@ -106,7 +107,7 @@ type BackendRef struct {
 	AuthHeader   string            `yaml:"auth_header"`
 	AuthPrefix   string            `yaml:"auth_prefix"`
 	ExtraHeaders map[string]string `yaml:"extra_headers"`
-	APIVersion   string            `yaml:"api_version"`
+	APIVersion   string            `yaml:"api_version" sr:"unimplemented"`
 	ChatPath     string            `yaml:"chat_path"`
 }
 
@@ -137,12 +138,12 @@ type Routing struct {
 type ModelCard struct {
 	Name              string   `yaml:"name"`
 	ParamSize         string   `yaml:"param_size"`
-	ContextWindowSize int      `yaml:"context_window_size"`
+	ContextWindowSize int      `yaml:"context_window_size" sr:"unimplemented"`
 	Description       string   `yaml:"description"`
 	Capabilities      []string `yaml:"capabilities"`
 	Loras             []LoRA   `yaml:"loras"`
 	QualityScore      float64  `yaml:"quality_score"`
-	Modality          string   `yaml:"modality"`
+	Modality          string   `yaml:"modality" sr:"unimplemented"`
 	Tags              []string `yaml:"tags"`
 }
 

@@ -49,7 +49,7 @@ type EmbeddingSignal struct {
 	Threshold         float64  `yaml:"threshold"`
 	AggregationMethod string   `yaml:"aggregation_method"`
 	TopK              int      `yaml:"top_k"`
-	Model             string   `yaml:"model"`
+	Model             string   `yaml:"model" sr:"unimplemented" srnote:"every embedding signal uses the default semantic embedding model"`
 	QueryModality     string   `yaml:"query_modality"`
 	Candidates        []string `yaml:"candidates"`
 	Description       string   `yaml:"description"`
@@ -60,7 +60,7 @@ type DomainSignal struct {
 	Name           string       `yaml:"name"`
 	Description    string       `yaml:"description"`
 	MMLUCategories []string     `yaml:"mmlu_categories"`
-	ModelScores    []ModelScore `yaml:"model_scores"`
+	ModelScores    []ModelScore `yaml:"model_scores" sr:"unimplemented"`
 }
 
 // ModelScore is a legacy per-domain model preference.
@@ -175,7 +175,7 @@ type ComplexitySignal struct {
 // ComplexityExamples are example prompts of one difficulty level.
 type ComplexityExamples struct {
 	Candidates      []string `yaml:"candidates"`
-	ImageCandidates []string `yaml:"image_candidates"`
+	ImageCandidates []string `yaml:"image_candidates" sr:"unimplemented"`
 }
 
 // RoleBindingSignal matches callers bound to a role (condition type "authz").

@@ -56,9 +56,9 @@ type MilvusBackend struct {
 	Connection     *MilvusConnection     `yaml:"connection"`
 	Collection     *MilvusCollection     `yaml:"collection"`
 	Search         *VectorSearch         `yaml:"search"`
-	Performance    *MilvusPerformance    `yaml:"performance"`
+	Performance    *MilvusPerformance    `yaml:"performance" sr:"unimplemented"`
 	DataManagement *MilvusDataManagement `yaml:"data_management"`
-	Logging        *MilvusLogging        `yaml:"logging"`
+	Logging        *MilvusLogging        `yaml:"logging" sr:"unimplemented"`
 	Development    *MilvusDevelopment    `yaml:"development"`
 }
 
@@ -130,14 +130,14 @@ type MilvusBatch struct {
 // MilvusDataManagement configures TTL cleanup and compaction.
 type MilvusDataManagement struct {
 	TTL        *MilvusTTL        `yaml:"ttl"`
-	Compaction *MilvusCompaction `yaml:"compaction"`
+	Compaction *MilvusCompaction `yaml:"compaction" sr:"unimplemented"`
 }
 
 // MilvusTTL expires old entries.
 type MilvusTTL struct {
 	Enabled         bool   `yaml:"enabled"`
-	TimestampField  string `yaml:"timestamp_field"`
-	CleanupInterval int    `yaml:"cleanup_interval"`
+	TimestampField  string `yaml:"timestamp_field" sr:"unimplemented"`
+	CleanupInterval int    `yaml:"cleanup_interval" sr:"unimplemented"`
 }
 
 // MilvusCompaction compacts periodically.
@@ -157,7 +157,7 @@ type MilvusLogging struct {
 type MilvusDevelopment struct {
 	DropCollectionOnStartup bool `yaml:"drop_collection_on_startup"`
 	AutoCreateCollection    bool `yaml:"auto_create_collection"`
-	VerboseErrors           bool `yaml:"verbose_errors"`
+	VerboseErrors           bool `yaml:"verbose_errors" sr:"unimplemented"`
 }
 
 // IndexedKV is a Redis/Valkey vector-index backend.

@@ -25,6 +25,7 @@ func Validate(c *Config) Problems {
 	v.validateRecipes()
 	v.validateGlobal()
 	v.validateModelSelection()
+	v.validateIgnoredValues()
 	v.probs.Sort()
 	return v.probs
 }
@@ -82,7 +83,11 @@ func (v *validator) marks(rv reflect.Value, path string) {
 				case "signal":
 					v.warnf(p, msgUnsupportedSignal, f.name)
 				default:
-					v.warnf(p, msgUnimplemented)
+					if f.note != "" {
+						v.warnf(p, msgUnimplemented+" (%s)", f.note)
+					} else {
+						v.warnf(p, msgUnimplemented)
+					}
 				}
 				continue
 			}
