@@ -279,6 +279,19 @@ func printHelp(w io.Writer, cmd *Command, fs *flag.FlagSet, describe string) {
 		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
 			name += " " + strings.ToUpper(f.Name)
 		}
-		fmt.Fprintf(w, "  %s\n        %s\n", name, f.Usage)
+		fmt.Fprintf(w, "  %s\n        %s%s\n", name, f.Usage, defaultNote(f))
 	})
+}
+
+// defaultNote is " (default V)" for a flag whose default is not its type's
+// zero value and whose usage text does not already name a default.
+func defaultNote(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "0", "0s", "false":
+		return ""
+	}
+	if strings.Contains(f.Usage, "default") {
+		return ""
+	}
+	return fmt.Sprintf(" (default %s)", f.DefValue)
 }

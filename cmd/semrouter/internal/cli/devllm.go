@@ -12,11 +12,14 @@ import (
 	"github.com/semrouter/semrouter/pkg/devllm"
 )
 
+// devllmMaxBody is devllm's default request body bound: 32 MiB.
+const devllmMaxBody = 32 << 20
+
 func devllmCommand() *Command {
 	c := &Command{
 		Name:    "devllm",
 		Summary: "run a small OpenAI-compatible DEVELOPMENT backend (not a language model)",
-		Usage:   "[--addr HOST:PORT] [--models a,b,...] [--latency D] [--failure-rate F]",
+		Usage:   "[--addr HOST:PORT] [--models a,b,...] [--latency D] [--failure-rate F] [--max-body N]",
 	}
 	c.Run = func(ctx context.Context, env *Env, args []string) error {
 		fs := newFlagSet(c)
@@ -27,6 +30,9 @@ func devllmCommand() *Command {
 		failRate := fs.Float64("failure-rate", 0, "fraction of requests answered with --fail-status")
 		failStatus := fs.Int("fail-status", http.StatusInternalServerError, "status of injected failures")
 		name := fs.String("name", "devllm", "name shown in answers and the x-devllm-backend header")
+		// Above the router's own limit (global.router.streamed_body.max_bytes,
+		// 10 MiB by default), so that what the router accepts reaches the backend.
+		maxBody := fs.Int64("max-body", devllmMaxBody, "largest request body in bytes; larger ones get 413")
 		pos, err := parseFlags(env, c, fs, args, "A development tool, not a language model: it answers every chat completion\nwith a deterministic echo of the last user message, as JSON or SSE, with\nusage, and can inject latency and failures. Use it for the quickstart and\nfor tests in place of a real model server.")
 		if err != nil {
 			return err
@@ -37,13 +43,16 @@ func devllmCommand() *Command {
 		if *failRate < 0 || *failRate > 1 {
 			return usageErrorf("--failure-rate must be within [0,1]")
 		}
+		if *maxBody <= 0 {
+			return usageErrorf("--max-body must be positive")
+		}
 		var list []string
 		for _, m := range strings.Split(*models, ",") {
 			if m = strings.TrimSpace(m); m != "" {
 				list = append(list, m)
 			}
 		}
-		srv := devllm.New(devllm.Options{Models: list, Latency: *latency, TokenDelay: *tokenDelay, FailureRate: *failRate, FailStatus: *failStatus, Name: *name})
+		srv := devllm.New(devllm.Options{Models: list, Latency: *latency, TokenDelay: *tokenDelay, FailureRate: *failRate, FailStatus: *failStatus, Name: *name, MaxBody: *maxBody})
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", *addr, err)
