@@ -53,8 +53,8 @@ type cacheSummary struct {
 }
 
 // shippedCacheThresholds are the semantic similarity thresholds of the
-// decisions in config/quickstart.yaml.
-var shippedCacheThresholds = [...]float64{0.9, 0.92}
+// decisions in config/quickstart.yaml (general 0.92, coding 0.97).
+var shippedCacheThresholds = [...]float64{0.92, 0.97}
 
 // precisionTarget is the operating point for one precision target.
 type precisionTarget struct {
@@ -126,7 +126,7 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 	rep.Para("Deterministic sample of %d QQP pairs (%d duplicates; FNV-64a of `qqp-sample-v1:<id>`). "+
 		"QQP is for internal evaluation only (non-commercial licence): no shipped threshold is tuned on it. "+
 		"A pair counts as a hit when its cosine reaches the threshold **and** the semantic tier's lexical guard "+
-		"(same numbers, same number of negations) lets it through, as the router serves hits. "+
+		"(same numbers in the same order, same number of negations, no opposite directions or reversed conversions) lets it through, as the router serves hits. "+
 		"Average precision %.4f (cosine alone: %.4f).", s.Pairs, s.Duplicates, s.AP, bare.AP)
 	for _, f := range []*cacheSummary{&s, &bare} {
 		name := "With the guard"
