@@ -20,26 +20,48 @@ var ErrInvalid = errors.New("invalid configuration")
 
 // Parse strictly decodes a canonical v0.3 document, applies defaults and
 // validates it. It returns every problem found (errors and warnings). The
-// error is non-nil when the document cannot be read at all (not YAML) or
-// has any error-severity problem; it then wraps ErrInvalid and joins the
-// problems. The *Config is returned whenever the YAML could be read, so
-// callers can still inspect it. source names the document in messages.
+// error is non-nil when the document has any error-severity problem; it
+// then wraps ErrInvalid and joins the problems. A YAML syntax error is such
+// a problem (with the parser's message and line), and so is an empty
+// document, a missing version (checked before defaults fill it in) and a
+// document that cannot route anything (no model, or neither a decision nor
+// a default model). The *Config is returned whenever the YAML could be
+// read, so callers can still inspect it. source names the document in
+// messages.
 func Parse(data []byte, source string) (*Config, Problems, error) {
 	cfg, probs, err := decodeDocument(data, source, false)
 	if err != nil {
 		return nil, probs, err
 	}
+	if cfg.empty {
+		// Nothing else to say about an empty document: every other
+		// problem would only restate that it is empty.
+		return cfg, probs, fmt.Errorf("%s: %w: %w", sourceName(source), ErrInvalid, probs.Err())
+	}
+	hinted := false
 	if cfg.Version != CanonicalVersion && probs.HasErrors() {
 		if kind, apiVersion, ok := foreignManifest(data); ok {
 			probs = append(probs, Problem{Severity: SeverityError, Path: "", Line: 1,
 				Message: fmt.Sprintf("this is a Kubernetes %s (apiVersion %s), not a semrouter configuration", kind, apiVersion)})
+			hinted = true
 		} else if shape, err := DetectShape(data); err == nil && shape != ShapeCanonical && shape != ShapeUnknown {
 			probs = append(probs, Problem{Severity: SeverityError, Path: "", Line: 1,
 				Message: fmt.Sprintf("this is a %s, not a v0.3 config; convert it with: semrouter config migrate --config %s", shape, sourceName(source))})
+			hinted = true
 		}
+	}
+	// The document must say its version: checked here, before defaults
+	// fill it in. A file recognised as another layout already carries the
+	// migrate hint, which says more than "version required".
+	if cfg.Version == "" && !hinted {
+		probs = append(probs, Problem{Severity: SeverityError, Path: "version", Line: 1,
+			Message: fmt.Sprintf("required: start the file with version: %s (convert an older file with `semrouter config migrate`)", CanonicalVersion)})
 	}
 	ApplyDefaults(cfg)
 	probs = append(probs, withoutDecodeErrorPaths(Validate(cfg), probs)...)
+	if !hinted {
+		probs = append(probs, withoutDecodeErrorPaths(usable(cfg), probs)...)
+	}
 	probs.Sort()
 	if probs.HasErrors() {
 		return cfg, probs, fmt.Errorf("%s: %w: %w", sourceName(source), ErrInvalid, probs.Err())
@@ -70,6 +92,12 @@ func Decode(data []byte, source string) (*Config, Problems, error) {
 }
 
 func decodeDocument(data []byte, source string, lenient bool) (*Config, Problems, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		// checked before parsing: YAML refuses a tab even on a blank line
+		cfg := &Config{source: source, lines: map[string]int{}, empty: true}
+		probs := Problems{emptyProblem()}
+		return cfg, probs, nil
+	}
 	root, err := parseYAML(data)
 	var multi *multiDocumentError
 	if errors.As(err, &multi) {
@@ -77,16 +105,18 @@ func decodeDocument(data []byte, source string, lenient bool) (*Config, Problems
 		return nil, probs, fmt.Errorf("%s: %w: %w", sourceName(source), ErrInvalid, probs.Err())
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", sourceName(source), err)
+		probs := Problems{syntaxProblem(err)}
+		return nil, probs, fmt.Errorf("%s: %w: %w", sourceName(source), ErrInvalid, probs.Err())
 	}
 	d := newDecoder(lenient)
 	cfg := &Config{}
-	if root != nil {
-		if root.Kind != yaml.MappingNode {
-			d.errorf("", root.Line, "expected a mapping at the top level, got %s", describeNode(root))
-		} else {
-			d.decode(root, reflect.ValueOf(cfg).Elem(), "")
-		}
+	if isNull(root) {
+		cfg.empty = true
+		d.problems = append(d.problems, emptyProblem())
+	} else if root.Kind != yaml.MappingNode {
+		d.errorf("", root.Line, "expected a mapping at the top level, got %s", describeNode(root))
+	} else {
+		d.decode(root, reflect.ValueOf(cfg).Elem(), "")
 	}
 	cfg.source = source
 	cfg.lines = d.lines

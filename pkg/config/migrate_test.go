@@ -140,13 +140,15 @@ tools:
   top_k: 3
 default_reasoning_effort: medium
 `
+	// spec.config alone declares no model: the values convert, but the
+	// result is not a usable router, so it does not validate.
 	out, probs, err := Migrate([]byte(doc))
-	if err != nil {
-		t.Fatalf("Migrate: %v\n%s", err, probs)
+	if err == nil || !strings.Contains(err.Error(), "providers.models: at least one model is required") {
+		t.Fatalf("Migrate error = %v; want the missing-model problem\n%s", err, probs)
 	}
-	cfg, _, err := Parse(out, "spec.config")
-	if err != nil {
-		t.Fatal(err)
+	cfg, dprobs, err := Decode(out, "spec.config")
+	if err != nil || dprobs.HasErrors() {
+		t.Fatalf("Decode: %v\n%s", err, dprobs)
 	}
 	if got := *cfg.Global.Stores.ResponseCache.SimilarityThreshold; got != 0.85 {
 		t.Errorf("quoted similarity threshold migrated to %v, want 0.85", got)

@@ -23,6 +23,8 @@ type Config struct {
 
 	source string
 	lines  map[string]int
+	// empty: the document held no content (only whitespace or comments)
+	empty bool
 }
 
 // Listener is an HTTP entry point of the router.

@@ -1,15 +1,19 @@
 // Package devllm is a small OpenAI-compatible chat backend for development
 // and tests: it is NOT a language model. It answers every chat completion
-// with a deterministic text derived from the request, streams it as SSE
-// when asked, reports usage, and can be told to be slow or to fail. The
-// last requests it received can be read back, so tests can check what the
-// router forwarded upstream.
+// with a deterministic text derived from the request (n choices; cut to
+// max_tokens words with finish_reason "length"), streams it as SSE when
+// asked, reports usage, and can be told to be slow or to fail. Errors have
+// OpenAI's shape: {"error":{"message","type","param","code"}}, code a
+// string or null (an injected 429 is type "requests", code
+// "rate_limit_exceeded"). The last requests it received can be read back,
+// so tests can check what the router forwarded upstream.
 package devllm
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -98,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/chat/completions") && r.Method == http.MethodPost:
 		s.chat(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint "+r.URL.Path)
+		writeError(w, http.StatusNotFound, errorType(http.StatusNotFound), "unknown_url", "", "no such endpoint "+r.URL.Path)
 	}
 }
 
@@ -120,9 +124,15 @@ func (s *Server) listModels(w http.ResponseWriter) {
 }
 
 type chatRequest struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	StreamOptions *struct {
+	Model  string `json:"model"`
+	Stream bool   `json:"stream"`
+	// N is the number of choices (default 1).
+	N *float64 `json:"n"`
+	// MaxTokens (or the newer MaxCompletionTokens) truncates the answer to
+	// that many tokens (whitespace-separated words here).
+	MaxTokens           *float64 `json:"max_tokens"`
+	MaxCompletionTokens *float64 `json:"max_completion_tokens"`
+	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	Messages []struct {
@@ -134,22 +144,28 @@ type chatRequest struct {
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request body too large")
+		writeError(w, http.StatusRequestEntityTooLarge, errorType(http.StatusRequestEntityTooLarge), nil, "", "request body too large")
 		return
 	}
 	var req chatRequest
 	var raw map[string]any
 	if err := json.Unmarshal(body, &req); err != nil || json.Unmarshal(body, &raw) != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "malformed JSON body")
+		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), nil, "", "malformed JSON body")
 		return
 	}
 	s.record(Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: raw})
 	if len(s.models) > 0 && !s.models[req.Model] {
-		writeError(w, http.StatusNotFound, "model_not_found", fmt.Sprintf("model %q is not served here", req.Model))
+		writeError(w, http.StatusNotFound, errorType(http.StatusNotFound), "model_not_found", "model", fmt.Sprintf("model %q is not served here", req.Model))
+		return
+	}
+	n, maxTokens, param, msg := req.limits()
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), "invalid_value", param, msg)
 		return
 	}
 	if s.shouldFail() {
-		writeError(w, s.opts.FailStatus, "server_error", "injected failure")
+		st := s.opts.FailStatus
+		writeError(w, st, errorType(st), errorCode(st), "", "injected failure")
 		return
 	}
 	if s.opts.Latency > 0 {
@@ -170,17 +186,21 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	for _, m := range req.Messages {
 		promptTokens += countTokens(textOf(m.Content))
 	}
-	words := strings.Fields(answer)
+	words, finish := truncate(strings.Fields(answer), maxTokens)
 	id := fmt.Sprintf("chatcmpl-devllm-%d", time.Now().UnixNano())
 	created := time.Now().Unix()
-	usage := map[string]int{"prompt_tokens": promptTokens, "completion_tokens": len(words), "total_tokens": promptTokens + len(words)}
+	completion := n * len(words)
+	usage := map[string]int{"prompt_tokens": promptTokens, "completion_tokens": completion, "total_tokens": promptTokens + completion}
 	if !req.Stream {
+		choices := make([]any, n)
+		for i := range choices {
+			choices[i] = map[string]any{"index": i, "finish_reason": finish,
+				"message": map[string]any{"role": "assistant", "content": strings.Join(words, " ")}}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"id": id, "object": "chat.completion", "created": created, "model": req.Model,
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-				"message": map[string]any{"role": "assistant", "content": answer}}},
-			"usage": usage,
+			"choices": choices, "usage": usage,
 		})
 		return
 	}
@@ -194,25 +214,28 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 		}
 	}
-	chunk := func(delta map[string]any, finish any) map[string]any {
+	chunk := func(index int, delta map[string]any, finish any) map[string]any {
 		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": req.Model,
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+			"choices": []any{map[string]any{"index": index, "delta": delta, "finish_reason": finish}}}
 	}
-	send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
-	for i, word := range words {
-		if i > 0 {
-			word = " " + word
-		}
-		if s.opts.TokenDelay > 0 {
-			select {
-			case <-time.After(s.opts.TokenDelay):
-			case <-r.Context().Done():
-				return
+	// Choices are streamed one after the other, each chunk naming its index.
+	for c := 0; c < n; c++ {
+		send(chunk(c, map[string]any{"role": "assistant", "content": ""}, nil))
+		for i, word := range words {
+			if i > 0 {
+				word = " " + word
 			}
+			if s.opts.TokenDelay > 0 {
+				select {
+				case <-time.After(s.opts.TokenDelay):
+				case <-r.Context().Done():
+					return
+				}
+			}
+			send(chunk(c, map[string]any{"content": word}, nil))
 		}
-		send(chunk(map[string]any{"content": word}, nil))
+		send(chunk(c, map[string]any{}, finish))
 	}
-	send(chunk(map[string]any{}, "stop"))
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		send(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": req.Model, "choices": []any{}, "usage": usage})
 	}
@@ -269,8 +292,75 @@ func textOf(raw json.RawMessage) string {
 // countTokens approximates tokens as whitespace-separated words.
 func countTokens(s string) int { return len(strings.Fields(s)) }
 
-func writeError(w http.ResponseWriter, status int, typ, msg string) {
+// MaxChoices bounds n, as OpenAI does.
+const MaxChoices = 128
+
+// limits reads n and the token limit; msg (naming param) is set when one
+// is out of range. maxTokens 0 means no limit.
+func (req *chatRequest) limits() (n, maxTokens int, param, msg string) {
+	n = 1
+	if req.N != nil {
+		if *req.N < 1 || *req.N > MaxChoices || *req.N != math.Trunc(*req.N) {
+			return 0, 0, "n", fmt.Sprintf("n must be an integer between 1 and %d, got %v", MaxChoices, *req.N)
+		}
+		n = int(*req.N)
+	}
+	for _, l := range []struct {
+		name string
+		v    *float64
+	}{{"max_completion_tokens", req.MaxCompletionTokens}, {"max_tokens", req.MaxTokens}} {
+		if l.v == nil {
+			continue
+		}
+		if *l.v < 1 || *l.v != math.Trunc(*l.v) {
+			return 0, 0, l.name, fmt.Sprintf("%s must be an integer of at least 1, got %v", l.name, *l.v)
+		}
+		if v := int(min(*l.v, math.MaxInt32)); maxTokens == 0 || v < maxTokens {
+			maxTokens = v
+		}
+	}
+	return n, maxTokens, "", ""
+}
+
+// truncate keeps the first max words (0: all); the finish reason is
+// "length" when words were cut, else "stop".
+func truncate(words []string, max int) ([]string, string) {
+	if max > 0 && len(words) > max {
+		return words[:max], "length"
+	}
+	return words, "stop"
+}
+
+// errorType is the OpenAI error type for a status: "requests" for 429 (a
+// request-rate limit), "server_error" for 5xx, "invalid_request_error"
+// otherwise.
+func errorType(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "requests"
+	case status >= 500:
+		return "server_error"
+	}
+	return "invalid_request_error"
+}
+
+// errorCode is the OpenAI error code of an injected failure (nil when
+// OpenAI sends none).
+func errorCode(status int) any {
+	if status == http.StatusTooManyRequests {
+		return "rate_limit_exceeded"
+	}
+	return nil
+}
+
+// writeError writes an OpenAI error body: code is a string or nil, param
+// names the offending field ("" writes null).
+func writeError(w http.ResponseWriter, status int, typ string, code any, param, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": typ, "code": status}})
+	var p any
+	if param != "" {
+		p = param
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": p, "code": code}})
 }

@@ -62,11 +62,9 @@ func Load(ctx context.Context, cfg *config.Config, configPath string, o Options)
 	}
 	root, inCheckout := ortrt.FindRepoRoot(wd)
 	a := &Assets{log: log}
-	modelsDir := o.ModelsDir
-	if modelsDir == "" {
-		if modelsDir, err = embedding.ResolveModelsDir(o.Getenv, wd); err != nil {
-			return nil, err
-		}
+	modelsDir, lib, err := prerequisites(o, wd)
+	if err != nil {
+		return nil, err
 	}
 	plan, probs := catalog.FromConfig(cfg, catalog.Options{ModelsDir: modelsDir, BaseDir: filepath.Dir(configPath)})
 	for _, p := range probs.Warnings() {
@@ -74,10 +72,6 @@ func Load(ctx context.Context, cfg *config.Config, configPath string, o Options)
 	}
 	if probs.HasErrors() {
 		return nil, probs.Err()
-	}
-	lib, err := ortrt.ResolveLibraryPath(o.Getenv, wd)
-	if err != nil {
-		return nil, fmt.Errorf("open ONNX Runtime (run make setup): %w", err)
 	}
 	if a.rt, err = ortrt.Open(log, lib); err != nil {
 		return nil, fmt.Errorf("open ONNX Runtime (run make setup): %w", err)
@@ -101,6 +95,32 @@ func Load(ctx context.Context, cfg *config.Config, configPath string, o Options)
 	// only needed for heads trained on other models.
 	a.DomainHeadDir = first(o.DomainHeadDir, o.Getenv(EnvDomainHeads))
 	return a, nil
+}
+
+// ErrPrerequisites is wrapped by the error of Load when the models folder
+// or the ONNX Runtime library cannot be found.
+var ErrPrerequisites = errors.New("missing prerequisites: run from the semrouter checkout after `make setup`, or set " +
+	embedding.EnvModelsDir + " (the built models, .cache/models) and " + ortrt.EnvLibrary + " (libonnxruntime.so)")
+
+// prerequisites finds the models folder and the ONNX Runtime library,
+// reporting every one that is missing at once.
+func prerequisites(o Options, wd string) (modelsDir, lib string, err error) {
+	var errs []error
+	modelsDir = o.ModelsDir
+	if modelsDir == "" {
+		var merr error
+		if modelsDir, merr = embedding.ResolveModelsDir(o.Getenv, wd); merr != nil {
+			errs = append(errs, merr)
+		}
+	}
+	lib, lerr := ortrt.ResolveLibraryPath(o.Getenv, wd)
+	if lerr != nil {
+		errs = append(errs, fmt.Errorf("find ONNX Runtime: %w", lerr))
+	}
+	if len(errs) > 0 {
+		return "", "", fmt.Errorf("%w: %w", ErrPrerequisites, errors.Join(errs...))
+	}
+	return modelsDir, lib, nil
 }
 
 // Default returns the default embedding model.

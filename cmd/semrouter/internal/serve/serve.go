@@ -124,6 +124,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// Then the prerequisites (models folder, ONNX Runtime, the models
+	// themselves): a process that cannot embed must fail before it binds
+	// NATS or any other port.
+	env, err := newEnvironment(ctx, o, cfg)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer env.close()
 
 	tcfg, err := telemetry.FromConfig(cfg, "semrouter")
 	if err != nil {
@@ -166,11 +174,6 @@ func Run(ctx context.Context, o Options) error {
 		log.Info("embedded NATS with JetStream", slog.String("url", url), slog.String("data_dir", o.DataDir))
 	}
 
-	env, err := newEnvironment(ctx, o, cfg)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer env.close()
 	env.registry, env.tracerProvider = reg, tel.TracerProvider
 	env.listeners = len(cfg.Listeners)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -97,9 +98,14 @@ func (w *FileWatcher) PollAt(ctx context.Context, now time.Time) (PollResult, er
 	res, err := w.store.publish(ctx, data, w.path, SourceFile, Precondition{})
 	var verr *ValidationError
 	switch {
+	case errors.As(err, &verr) && len(bytes.TrimSpace(data)) == 0:
+		// Truncated (": > config.yaml", an editor mid-save): never a new revision.
+		w.logger.Error("config file is empty; not published, the active revision keeps serving",
+			slog.String("path", w.path))
+		return PollRejected, err
 	case errors.As(err, &verr):
 		w.logger.Error("config file rejected; the active revision keeps serving",
-			slog.String("path", w.path), slog.String("problems", verr.Problems.Errors().String()))
+			slog.String("path", w.path), slog.String("problems", problemsText(verr)))
 		return PollRejected, err
 	case err != nil:
 		// Transient: retry the same content on the next poll.
@@ -109,6 +115,15 @@ func (w *FileWatcher) PollAt(ctx context.Context, now time.Time) (PollResult, er
 		return PollUnchanged, nil
 	}
 	return PollPublished, nil
+}
+
+// problemsText is the error problems of a rejection, one per line; never
+// empty (the error text stands in when there is no problem).
+func problemsText(verr *ValidationError) string {
+	if t := strings.TrimSpace(verr.Problems.Errors().String()); t != "" {
+		return t
+	}
+	return verr.Error()
 }
 
 // Run polls on every tick until ctx ends, taking the tick's time as the

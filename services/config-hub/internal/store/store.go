@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -166,6 +167,10 @@ func (s *Store) Key() string { return s.key }
 func Validate(doc []byte, source string) (*config.Config, []byte, config.Problems, error) {
 	cfg, probs, err := config.Parse(doc, source)
 	if err != nil {
+		if !probs.HasErrors() {
+			// never reject without saying why: the error text becomes the problem
+			probs = append(probs, config.Problem{Severity: config.SeverityError, Message: err.Error()})
+		}
 		return nil, nil, probs, &ValidationError{Problems: probs, Err: err}
 	}
 	canon, err := config.Marshal(cfg)
@@ -185,7 +190,7 @@ func (s *Store) Publish(ctx context.Context, doc []byte, name string, pre Precon
 
 // publish is Publish on behalf of source (SourceAPI, SourceFile, …).
 func (s *Store) publish(ctx context.Context, doc []byte, name, source string, pre Precondition) (Result, error) {
-	_, canon, probs, err := Validate(doc, name)
+	cfg, canon, probs, err := Validate(doc, name)
 	if err != nil {
 		var verr *ValidationError
 		if s.observer != nil && errors.As(err, &verr) {
@@ -193,15 +198,15 @@ func (s *Store) publish(ctx context.Context, doc []byte, name, source string, pr
 		}
 		return Result{Problems: probs}, err
 	}
-	res, err := s.write(ctx, canon, pre)
-	res.Problems = probs
+	res, err := s.write(ctx, cfg, canon, pre)
+	res.Problems = append(probs, res.Problems...)
 	if err == nil && res.Changed && s.observer != nil {
 		s.observer.Published(source)
 	}
 	return res, err
 }
 
-func (s *Store) write(ctx context.Context, canon []byte, pre Precondition) (Result, error) {
+func (s *Store) write(ctx context.Context, cfg *config.Config, canon []byte, pre Precondition) (Result, error) {
 	hash := Digest(canon)
 	cur, err := s.kv.Get(ctx, s.key)
 	switch {
@@ -220,6 +225,12 @@ func (s *Store) write(ctx context.Context, canon []byte, pre Precondition) (Resu
 	if cur != nil && bytes.Equal(cur.Value(), canon) {
 		return Result{Revision: curRev, Hash: hash}, nil
 	}
+	var warnings config.Problems
+	if cur != nil {
+		if p, ok := listenersRemoved(cfg, cur.Value(), curRev); ok {
+			warnings = append(warnings, p)
+		}
+	}
 	var rev uint64
 	switch {
 	case !pre.Check:
@@ -237,7 +248,36 @@ func (s *Store) write(ctx context.Context, canon []byte, pre Precondition) (Resu
 		return Result{}, fmt.Errorf("publish revision: %w", err)
 	}
 	s.logger.Info("config revision published", slog.Uint64("revision", rev), slog.String("hash", hash))
-	return Result{Revision: rev, Changed: true, Hash: hash}, nil
+	for _, w := range warnings {
+		s.logger.Warn("config revision published with a warning", slog.Uint64("revision", rev), slog.String("warning", w.Error()))
+	}
+	return Result{Revision: rev, Changed: true, Hash: hash, Problems: warnings}, nil
+}
+
+// listenersRemoved warns about a revision that declares no listener while
+// the active one (revision rev, document active) declares some: a router
+// that serves its own listeners (semrouter serve) would close every API
+// port. Validation cannot see this (behind Envoy no listener is needed),
+// so it is a warning on the write, not an error.
+func listenersRemoved(next *config.Config, active []byte, rev uint64) (config.Problem, bool) {
+	if next == nil || len(next.Listeners) > 0 {
+		return config.Problem{}, false
+	}
+	cur, _, err := config.Parse(active, "active revision")
+	if err != nil || len(cur.Listeners) == 0 {
+		return config.Problem{}, false
+	}
+	names := make([]string, 0, len(cur.Listeners))
+	for _, l := range cur.Listeners {
+		names = append(names, fmt.Sprintf("%s:%d", l.Name, l.Port))
+	}
+	line := next.Line("listeners")
+	if line == 0 {
+		line = 1
+	}
+	return config.Problem{Severity: config.SeverityWarning, Path: "listeners", Line: line, Message: fmt.Sprintf(
+		"this revision declares no listener but revision %d serves %s: a router that runs its own listeners (semrouter serve) stops accepting API traffic on them; keep the listeners block unless Envoy fronts the router",
+		rev, strings.Join(names, ", "))}, true
 }
 
 func (s *Store) activeRevision(ctx context.Context) (uint64, error) {
