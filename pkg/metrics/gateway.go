@@ -21,6 +21,9 @@ const (
 	CachePluginMisses      = "llm_cache_plugin_misses_total"
 	GatewayRoutedRequests  = "semrouter_gateway_routed_requests_total"
 	GatewayStageDegraded   = "semrouter_gateway_stage_degraded_total"
+	GatewayAttemptFailures = "semrouter_gateway_upstream_attempt_failures_total"
+	GatewayEjections       = "semrouter_gateway_upstream_ejections_total"
+	GatewayEjected         = "semrouter_gateway_upstream_ejected"
 )
 
 // Error reasons of llm_request_errors_total (upstream vocabulary).
@@ -29,6 +32,9 @@ const (
 	ReasonPIIDenied      = "pii_policy_denied"
 	ReasonPolicyBlock    = "policy_block"
 	ReasonParseError     = "parse_error"
+	// ReasonModelNotFound: the request named a model the router does not
+	// serve (answered 404 before routing).
+	ReasonModelNotFound  = "model_not_found"
 	ReasonUpstream4xx    = "upstream_4xx"
 	ReasonUpstream5xx    = "upstream_5xx"
 	ReasonUpstreamFailed = "upstream_unreachable"
@@ -56,6 +62,9 @@ type Gateway struct {
 	cacheMisses      *prometheus.CounterVec
 	routed           *prometheus.CounterVec
 	degraded         *prometheus.CounterVec
+	attemptFailures  *prometheus.CounterVec
+	ejections        *prometheus.CounterVec
+	ejected          *prometheus.GaugeVec
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -82,9 +91,14 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		cacheMisses: counterVec(r, CachePluginMisses, "Response-cache misses seen by the gateway, by decision and plugin type.",
 			"decision_name", "plugin_type"),
 		routed: counterVec(r, GatewayRoutedRequests,
-			"Chat requests the gateway answered, by decision (\"\" = none), model and response path (upstream, cache, blocked, fast_response).",
+			"Chat requests the gateway answered, by decision (\"\" = none), model and response path (upstream, cache, blocked, fast_response; error: refused before routing, e.g. an unknown model).",
 			"decision_name", "model", "path"),
 		degraded: counterVec(r, GatewayStageDegraded, "Router stages that degraded (unavailable, late or failing), by stage.", "stage"),
+		attemptFailures: counterVec(r, GatewayAttemptFailures,
+			"API-mode upstream attempts that failed, by model, backend and reason (upstream_unreachable, timeout, upstream_5xx, upstream_4xx for 429).",
+			"model", "backend", "reason"),
+		ejections: counterVec(r, GatewayEjections, "API-mode backends ejected by passive outlier detection, by model and backend.", "model", "backend"),
+		ejected:   gaugeVec(r, GatewayEjected, "1 while an API-mode backend is ejected by passive outlier detection, else 0.", "model", "backend"),
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -104,6 +118,28 @@ func (m *Gateway) RequestError(model, reason string) {
 	if m != nil {
 		m.errors.WithLabelValues(model, reason).Inc()
 	}
+}
+
+// UpstreamAttemptFailed counts one failed upstream attempt of model on
+// backend.
+func (m *Gateway) UpstreamAttemptFailed(model, backend, reason string) {
+	if m != nil {
+		m.attemptFailures.WithLabelValues(model, backend, reason).Inc()
+	}
+}
+
+// UpstreamEjected records that backend of model was ejected (true) or
+// returned to rotation (false).
+func (m *Gateway) UpstreamEjected(model, backend string, ejected bool) {
+	if m == nil {
+		return
+	}
+	if ejected {
+		m.ejections.WithLabelValues(model, backend).Inc()
+		m.ejected.WithLabelValues(model, backend).Set(1)
+		return
+	}
+	m.ejected.WithLabelValues(model, backend).Set(0)
 }
 
 // RoutingLatency observes the time spent choosing a model.

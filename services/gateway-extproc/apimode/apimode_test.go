@@ -362,9 +362,12 @@ func TestBadInputAndModels(t *testing.T) {
 		{"malformed json", "POST", "/v1/chat/completions", `{"model":"auto",`, 400, "invalid_json"},
 		{"missing messages", "POST", "/v1/chat/completions", `{"model":"auto"}`, 400, "missing_required_parameter"},
 		{"empty messages", "POST", "/v1/chat/completions", `{"model":"auto","messages":[]}`, 400, "empty_array"},
-		{"unknown model", "POST", "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 400, "model_not_found"},
+		{"unknown model", "POST", "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 404, "model_not_found"},
 		{"too large", "POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"` + strings.Repeat("a", 2000) + `"}]}`, 413, "request_too_large"},
 		{"wrong method", "GET", "/v1/chat/completions", ``, 405, "method_not_allowed"},
+		{"wrong method on models", "POST", "/v1/models", `{}`, 405, "method_not_allowed"},
+		{"wrong method on a model", "DELETE", "/v1/models/auto", ``, 405, "method_not_allowed"},
+		{"unknown model id", "GET", "/v1/models/gpt-unknown", ``, 404, "model_not_found"},
 		{"unknown v1 path", "POST", "/v1/completions", `{}`, 404, "not_found"},
 		{"unknown path", "GET", "/", ``, 404, "not_found"},
 	}
@@ -380,17 +383,34 @@ func TestBadInputAndModels(t *testing.T) {
 			if resp.StatusCode != tc.status || !strings.Contains(string(body), `"code":"`+tc.code+`"`) {
 				t.Fatalf("%d %s", resp.StatusCode, body)
 			}
+			// RFC 9110: a 405 names the methods the resource allows.
+			if allow := resp.Header.Get("Allow"); (tc.status == 405) != (allow != "") {
+				t.Fatalf("status %d with Allow %q", resp.StatusCode, allow)
+			}
 		})
 	}
 	if n := len(small.requests()); n != 0 {
 		t.Fatalf("bad input reached the backend %d times", n)
 	}
-	// The SDK surfaces the 400 as an API error.
+	// The SDK surfaces the 404 model_not_found as an API error, as OpenAI's.
 	_, err := fx.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "gpt-unknown", Messages: userMsg("x")})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || !strings.Contains(apiErr.Message, `model "gpt-unknown" is not available`) {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "model_not_found" ||
+		!strings.Contains(apiErr.Message, `model "gpt-unknown" is not available`) {
 		t.Fatalf("err = %v", err)
+	}
+	// GET /v1/models/{id}: auto, its aliases, entrypoints and configured
+	// models; 404 model_not_found otherwise.
+	for _, id := range []string{"auto", "MoM", "vllm-sr/auto", "vllm-sr/privacy", "small"} {
+		m, err := fx.client.Models.Get(context.Background(), id)
+		if err != nil || m.ID != id || m.Object != "model" || m.OwnedBy == "" || m.Created == 0 {
+			t.Fatalf("Models.Get(%q) = %+v, %v", id, m, err)
+		}
+	}
+	_, err = fx.client.Models.Get(context.Background(), "gpt-unknown")
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "model_not_found" || apiErr.Param != "model" {
+		t.Fatalf("Models.Get(unknown) err = %v", err)
 	}
 	page, err := fx.client.Models.List(context.Background())
 	if err != nil {

@@ -41,16 +41,17 @@ func TestWeightedOrder(t *testing.T) {
 		draw int
 		want string
 	}{{0, "a,b,c"}, {79, "a,b,c"}, {80, "b,a,c"}, {99, "b,a,c"}}
+	m := &routes.Model{Name: "m", Backends: bs}
 	for _, tc := range cases {
-		s := &Server{intN: func(n int) int {
+		s := New(nil, slog.New(slog.DiscardHandler), WithRandom(func(n int) int {
 			if n != 100 {
 				t.Fatalf("total weight %d", n)
 			}
 			return tc.draw
-		}}
+		}))
 		var names []string
-		for _, b := range s.order(bs) {
-			names = append(names, b.Name)
+		for _, c := range s.plan(nil, []gateway.Target{{Model: m}}, time.Now()) {
+			names = append(names, c.b.Name)
 		}
 		if got := strings.Join(names, ","); got != tc.want {
 			t.Errorf("draw %d: %s, want %s", tc.draw, got, tc.want)

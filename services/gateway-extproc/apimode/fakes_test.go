@@ -39,6 +39,8 @@ type fakeLLM struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	reqs []seenRequest
+	// onRequest, when set (under mu), is called once a request was read.
+	onRequest func()
 }
 
 func newFakeLLM(t *testing.T, name, mode string) *fakeLLM {
@@ -63,7 +65,11 @@ func (f *fakeLLM) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(raw, &body)
 	f.mu.Lock()
 	f.reqs = append(f.reqs, seenRequest{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Raw: string(raw)})
+	onRequest := f.onRequest
 	f.mu.Unlock()
+	if onRequest != nil {
+		onRequest()
+	}
 	model, _ := body["model"].(string)
 	switch {
 	case f.mode == "hang":

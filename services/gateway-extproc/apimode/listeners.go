@@ -139,6 +139,7 @@ func (s *Server) retire(l *listener) {
 // *ListenerError values (joined) and never stop the other listeners. Before
 // Serve runs and after it returned, Reconcile does nothing.
 func (s *Server) Reconcile() error {
+	s.health.prune(s.gw.Routes())
 	s.mu.Lock()
 	if !s.serving {
 		s.mu.Unlock()

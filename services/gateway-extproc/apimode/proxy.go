@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
@@ -33,10 +34,12 @@ type failed struct {
 	target gateway.Target
 }
 
-// proxy sends the request to the targets' backends in failover order: the
-// next backend of the model, then the next target model, within
-// 1+retry_count attempts and the request deadline. Connect errors, 5xx and
-// 429 are retried; nothing is retried once the client got a byte.
+// proxy sends the request to the targets' backends in failover order
+// (failover): the other backends of the model, then the next target model,
+// within 1+retry_count attempts and the request deadline. Connect errors,
+// 5xx, 429 and per-attempt first-byte timeouts are retried, never on a
+// backend that already failed in this request; nothing is retried once the
+// client got a byte.
 //
 // It reports whether the response was cut after bytes reached the client
 // (the caller then aborts the connection so the client sees the failure).
@@ -45,41 +48,16 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		s.writeError(w, x, chatreq.Upstream("no model is configured to serve this request"))
 		return false
 	}
-	attempts := 1 + max(fwd.Targets[0].Model.RetryCount, 0)
-	var last *failed
-	var lastErr error
-	for ti, t := range fwd.Targets {
-		body := fwd.Body
-		if ti > 0 {
-			b, _, err := x.BodyFor(t)
-			if err != nil {
-				lastErr = err
-				continue
-			}
-			body = b
-		}
-		for _, b := range s.order(t.Model.Backends) {
-			if attempts == 0 || ctx.Err() != nil {
-				break
-			}
-			attempts--
-			resp, first, err := s.attempt(ctx, r, x, fwd, b, body)
-			if err != nil {
-				lastErr = err
-				s.log.Warn("backend attempt", slog.String("model", t.Model.Name), slog.String("backend", b.Name), slog.Any("error", err))
-				continue
-			}
-			if retryable(resp.StatusCode) {
-				data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-				resp.Body.Close()
-				last = &failed{status: resp.StatusCode, header: resp.Header, body: data, target: t}
-				s.log.Warn("backend attempt", slog.String("model", t.Model.Name), slog.String("backend", b.Name), slog.Int("status", resp.StatusCode))
-				continue
-			}
-			x.UseTarget(t)
-			return s.relay(w, x, resp, first)
-		}
+	o := s.failover(ctx, r, x, fwd)
+	if o.resp != nil {
+		defer o.done()
+		x.UseTarget(o.target)
+		return s.relay(w, x, o.resp, o.first)
 	}
+	if o.tried {
+		x.UpstreamFailed(o.lastTarget, o.reason)
+	}
+	last, lastErr := o.last, o.err
 	if last != nil {
 		x.UseTarget(last.target)
 		resp := &http.Response{StatusCode: last.status, Header: last.header, Body: io.NopCloser(bytes.NewReader(nil))}
@@ -90,11 +68,13 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 			Type: chatreq.TypeServer, Code: "upstream_timeout"})
 		return false
 	}
-	msg := "no backend answered"
+	// The client gets a generic message; backend addresses and the
+	// transport error stay in the log and on the upstream span.
 	if lastErr != nil {
-		msg += ": " + lastErr.Error()
+		s.log.Warn("no backend answered", slog.Any("error", lastErr))
+		trace.SpanFromContext(ctx).RecordError(lastErr)
 	}
-	s.writeError(w, x, chatreq.Upstream(msg))
+	s.writeError(w, x, chatreq.Upstream("upstream unavailable"))
 	return false
 }
 
@@ -108,68 +88,6 @@ func (s *Server) writeError(w http.ResponseWriter, x *gateway.Exchange, e *chatr
 	}
 	writeImmediate(w, &gateway.Immediate{Status: e.Status,
 		Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}}, Body: e.Body()})
-}
-
-// order returns the backends with one weighted pick first and the others
-// after it in config order.
-func (s *Server) order(bs []routes.Backend) []*routes.Backend {
-	out := make([]*routes.Backend, 0, len(bs))
-	total := 0
-	for i := range bs {
-		total += max(bs[i].Weight, 0)
-	}
-	pick := 0
-	if total > 0 && len(bs) > 1 {
-		n := s.intN(total)
-		for i := range bs {
-			n -= max(bs[i].Weight, 0)
-			if n < 0 {
-				pick = i
-				break
-			}
-		}
-	}
-	if len(bs) > 0 {
-		out = append(out, &bs[pick])
-	}
-	for i := range bs {
-		if i != pick {
-			out = append(out, &bs[i])
-		}
-	}
-	return out
-}
-
-// attempt sends one upstream request. For a 2xx/4xx answer it reads the
-// first body bytes before returning, so that a stream that dies before its
-// first byte is still retried; a read error there counts as a failed
-// attempt.
-func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Exchange, fwd *gateway.Forward, b *routes.Backend, body []byte) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, backendURL(b), bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, fmt.Errorf("build request for %s: %w", b.Name, err)
-	}
-	s.upstreamHeaders(req.Header, in.Header, fwd, b)
-	x.InjectTrace(ctx, req.Header)
-	req.ContentLength = int64(len(body))
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("send to %s: %w", b.Name, err)
-	}
-	if retryable(resp.StatusCode) {
-		return resp, nil, nil
-	}
-	buf := make([]byte, 32<<10)
-	n, err := resp.Body.Read(buf)
-	if err != nil && !errors.Is(err, io.EOF) && n == 0 {
-		resp.Body.Close()
-		return nil, nil, fmt.Errorf("read first bytes from %s: %w", b.Name, err)
-	}
-	if errors.Is(err, io.EOF) {
-		resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(nil))
-	}
-	return resp, buf[:n], nil
 }
 
 func (s *Server) upstreamHeaders(dst, src http.Header, fwd *gateway.Forward, b *routes.Backend) {
@@ -253,7 +171,11 @@ func (s *Server) relay(w http.ResponseWriter, x *gateway.Exchange, resp *http.Re
 		if len(p) == 0 {
 			return true
 		}
-		x.ResponseBody(p, false)
+		// The exchange observes p and says what the client gets instead
+		// (the usage chunk it injected is dropped, partial events held).
+		if p = x.ForwardChunk(p, false); len(p) == 0 {
+			return true
+		}
 		if _, err := w.Write(p); err != nil {
 			return false
 		}
@@ -272,7 +194,9 @@ func (s *Server) relay(w http.ResponseWriter, x *gateway.Exchange, resp *http.Re
 			return false // the client went away
 		}
 		if errors.Is(err, io.EOF) {
-			x.ResponseBody(nil, true)
+			if tail := x.ForwardChunk(nil, true); len(tail) > 0 {
+				_, _ = w.Write(tail)
+			}
 			return false
 		}
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
@@ -68,6 +69,14 @@ func WithAddress(f func(listener, configured string) string) Option {
 // requests, streams included, before cutting them (default 10s).
 func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.shutdown = d } }
 
+// WithClock injects the time source of the outlier detection (ejection
+// expiry); tests use it instead of sleeping.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithUpstreamObserver records failed attempts and ejections in obs
+// (*metrics.Gateway implements it).
+func WithUpstreamObserver(obs UpstreamObserver) Option { return func(s *Server) { s.obs = obs } }
+
 // Server is the API-mode front end. It is safe for concurrent use.
 type Server struct {
 	gw       *gateway.Gateway
@@ -79,6 +88,13 @@ type Server struct {
 	listen   func(string, string) (net.Listener, error)
 	mapAddr  func(string, string) string
 	shutdown time.Duration
+	now      func() time.Time
+	obs      UpstreamObserver
+	// health is the passive outlier detection shared by all requests.
+	health *outliers
+	// afterFunc starts a per-attempt deadline (time.AfterFunc; tests fire
+	// it by hand).
+	afterFunc func(time.Duration, func()) (stop func() bool)
 
 	mu      sync.Mutex
 	serving bool // between Serve's first bind and its shutdown
@@ -92,10 +108,12 @@ type Server struct {
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second,
-		fatal: make(chan error, 1)}
+		now: time.Now, obs: (*metrics.Gateway)(nil), fatal: make(chan error, 1),
+		afterFunc: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
 	for _, o := range opts {
 		o(s)
 	}
+	s.health = newOutliers(s.now, log, s.obs)
 	if s.client == nil {
 		s.client = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -207,6 +225,7 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 		writeImmediate(w, imm)
 		return
 	}
+	x.AlignEvents()
 	uctx, endUpstream := x.StartUpstream(ctx)
 	cut := s.proxy(uctx, w, r, x, fwd)
 	var upErr error
@@ -215,16 +234,47 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 	}
 	endUpstream(w.Status(), upErr)
 	x.Finish(ctx)
-	if cut {
+	if !cut {
+		return
+	}
+	if !x.StreamingResponse() {
 		// Abort the connection so the client sees the failure instead of a
 		// silently truncated completion.
 		panic(http.ErrAbortHandler)
+	}
+	// An SSE stream ends with an error event (the client holds whole
+	// events only: ForwardChunk kept the partial one back).
+	e := streamCutError(ctx)
+	s.log.Warn("stream ended with an error event", slog.String("code", e.Code))
+	if _, err := w.Write(sseErrorEvent(e)); err == nil {
+		_ = http.NewResponseController(w).Flush()
 	}
 }
 
 // errUpstreamCut marks an upstream body that failed after bytes reached
 // the client.
 var errUpstreamCut = errors.New("upstream response cut")
+
+// streamCutError is what a client whose stream was cut midway is told:
+// the request deadline (listeners[].timeout) or an upstream failure.
+func streamCutError(ctx context.Context) *chatreq.APIError {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &chatreq.APIError{Status: http.StatusGatewayTimeout, Type: chatreq.TypeServer, Code: "upstream_timeout",
+			Message: "request deadline exceeded while streaming the response"}
+	}
+	return &chatreq.APIError{Status: http.StatusBadGateway, Type: chatreq.TypeServer, Code: "upstream_stream_cut",
+		Message: "upstream stream ended unexpectedly"}
+}
+
+// sseErrorEvent renders e as an OpenAI-style SSE error event
+// (data: {"error":{…}}).
+func sseErrorEvent(e *chatreq.APIError) []byte {
+	body := e.Body()
+	b := make([]byte, 0, len(body)+8)
+	b = append(b, "data: "...)
+	b = append(b, body...)
+	return append(b, "\n\n"...)
+}
 
 func headerGetter(h http.Header) func(string) string {
 	return func(name string) string { return h.Get(name) }

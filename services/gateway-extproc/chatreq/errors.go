@@ -72,9 +72,18 @@ func TooLarge(limit int64) *APIError {
 		Type:    TypeInvalidRequest, Code: "request_too_large"}
 }
 
-// ModelNotAvailable is the 400 for a concrete model the router does not serve.
+// ModelNotAvailable is the 404 model_not_found (as OpenAI answers) for a
+// chat request naming a model the router does not serve.
 func ModelNotAvailable(model string) *APIError {
-	return BadRequest("model", "model_not_found", "model "+strconv.Quote(model)+" is not available")
+	return &APIError{Status: http.StatusNotFound, Message: "model " + strconv.Quote(model) + " is not available",
+		Type: TypeInvalidRequest, Param: "model", Code: "model_not_found"}
+}
+
+// ModelNotFound is the 404 of GET /v1/models/{id} for a model the router
+// does not serve.
+func ModelNotFound(model string) *APIError {
+	return &APIError{Status: http.StatusNotFound, Message: "the model " + strconv.Quote(model) + " does not exist",
+		Type: TypeInvalidRequest, Param: "model", Code: "model_not_found"}
 }
 
 // Upstream is a 502 returned when no backend could answer.

@@ -204,8 +204,12 @@ func TestImmediateResponsesOnHeaders(t *testing.T) {
 		status       int32
 	}{
 		{"models", "GET", "/v1/models", 200},
+		{"one model", "GET", "/v1/models/auto", 200},
+		{"one model escaped", "GET", "/v1/models/vllm-sr%2Fauto", 200},
+		{"unknown model", "GET", "/v1/models/nope", 404},
 		{"unknown v1 path", "POST", "/v1/responses/x", 404},
 		{"wrong method", "PUT", "/v1/chat/completions", 405},
+		{"wrong method on a model", "POST", "/v1/models/auto", 405},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,8 +221,14 @@ func TestImmediateResponsesOnHeaders(t *testing.T) {
 			if setHeaders(imm.Headers)["content-type"] != "application/json" {
 				t.Fatalf("headers %v", imm.Headers)
 			}
-			if tc.status == 200 && gjson.GetBytes(imm.Body, "data.#").Int() != 5 {
+			if tc.path == "/v1/models" && gjson.GetBytes(imm.Body, "data.#").Int() != 5 {
 				t.Fatalf("models body %s", imm.Body)
+			}
+			if tc.status == 200 && tc.path != "/v1/models" && gjson.GetBytes(imm.Body, "object").Str != "model" {
+				t.Fatalf("model body %s", imm.Body)
+			}
+			if allow := setHeaders(imm.Headers)["allow"]; (tc.status == 405) != (allow != "") {
+				t.Fatalf("status %d with allow %q", tc.status, allow)
 			}
 		})
 	}
@@ -282,17 +292,31 @@ func TestRoutedStreamingLifecycle(t *testing.T) {
 	stream := "data: {\"id\":\"x\",\"model\":\"large\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Th\"}}]}\n\n" +
 		"data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"eorem\"},\"finish_reason\":\"stop\"}]}\n\n" +
 		"data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\ndata: [DONE]\n\n"
+	// The client did not ask for usage: the router injected
+	// include_usage, so the usage chunk is recorded (latency below) but cut
+	// out of the STREAMED chunks the client gets; partial events wait for
+	// their end.
+	usageChunk := "data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n"
 	chunks := []string{stream[:37], stream[37:140], stream[140:]}
+	var client []byte
 	for i, c := range chunks {
 		rb := e.send(respBody(c, i == len(chunks)-1)).GetResponseBody()
-		if rb == nil || rb.Response.BodyMutation != nil {
-			t.Fatalf("response body chunk %d mutated: %v", i, rb)
+		if rb == nil {
+			t.Fatalf("no response to body chunk %d", i)
 		}
+		if m := rb.Response.BodyMutation; m != nil {
+			client = append(client, m.GetBody()...)
+		} else {
+			client = append(client, c...)
+		}
+	}
+	if want := strings.Replace(stream, usageChunk, "", 1); string(client) != want {
+		t.Fatalf("client stream\n got %q\nwant %q", client, want)
 	}
 	select {
 	case got := <-cache.stored:
 		r := sse.New(0)
-		replay, err := sse.Replay(got.Body)
+		replay, err := sse.Replay(got.Body, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +385,7 @@ func TestImmediateResponsesOnBody(t *testing.T) {
 					t.Fatalf("%s", b)
 				}
 			}},
-		{"unknown model", gateway.Stages{}, `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 1, 400, nil,
+		{"unknown model", gateway.Stages{}, `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 1, 404, nil,
 			func(t *testing.T, b []byte) {
 				if gjson.GetBytes(b, "error.message").Str != `model "nope" is not available` {
 					t.Fatalf("%s", b)

@@ -9,6 +9,7 @@
 package extproc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -107,14 +108,20 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 		return st.responseHeaders(v.ResponseHeaders)
 	case *extprocv3.ProcessingRequest_ResponseBody:
 		b := v.ResponseBody
+		cr := &extprocv3.CommonResponse{}
 		if st.kind == gateway.KindChat {
-			st.x.ResponseBody(b.Body, b.EndOfStream)
+			// In STREAMED mode each chunk may be replaced: the usage chunk
+			// the router asked for (and the client did not) is cut out.
+			out := st.x.ForwardChunk(b.Body, b.EndOfStream)
+			if !sameBytes(out, b.Body) {
+				cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: bytes.Clone(out)}}
+			}
 			if b.EndOfStream {
 				st.x.Finish(ctx)
 			}
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
-			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{}}}}
+			ResponseBody: &extprocv3.BodyResponse{Response: cr}}}
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{}}}
@@ -123,6 +130,12 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 			ResponseTrailers: &extprocv3.TrailersResponse{}}}
 	}
 	return nil
+}
+
+// sameBytes reports whether out is the chunk itself (ForwardChunk returns
+// it unchanged when nothing is held back or dropped).
+func sameBytes(out, in []byte) bool {
+	return len(out) == len(in) && (len(in) == 0 || &out[0] == &in[0])
 }
 
 // headerMapCarrier reads trace context from Envoy request headers.

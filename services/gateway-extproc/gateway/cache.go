@@ -187,7 +187,7 @@ func (x *Exchange) cacheHit(hits []CachedResponse) *Immediate {
 	hit := hits[best]
 	body, ctype := hit.Body, "application/json"
 	if x.req.Stream {
-		replay, err := sse.Replay(hit.Body)
+		replay, err := sse.Replay(hit.Body, x.req.IncludeUsage)
 		if err != nil {
 			x.degrade(StageCache, err)
 			return nil

@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,14 +147,23 @@ func (x *Exchange) RequestHeaders(method, path string, header func(string) strin
 	switch path {
 	case "/v1/chat/completions":
 		if method != http.MethodPost {
-			return KindImmediate, errorResponse(chatreq.MethodNotAllowed(method, path))
+			return KindImmediate, methodNotAllowed(method, path, http.MethodPost)
 		}
 		return KindChat, nil
 	case "/v1/models":
 		if method != http.MethodGet {
-			return KindImmediate, errorResponse(chatreq.MethodNotAllowed(method, path))
+			return KindImmediate, methodNotAllowed(method, path, http.MethodGet)
 		}
 		return KindImmediate, x.modelsList()
+	}
+	if id, ok := strings.CutPrefix(path, "/v1/models/"); ok && id != "" {
+		if method != http.MethodGet {
+			return KindImmediate, methodNotAllowed(method, path, http.MethodGet)
+		}
+		if u, err := url.PathUnescape(id); err == nil {
+			id = u
+		}
+		return KindImmediate, x.model(id)
 	}
 	if strings.HasPrefix(path, "/v1/") {
 		return KindImmediate, errorResponse(chatreq.NotFound("unknown path " + path))
@@ -164,44 +174,84 @@ func (x *Exchange) RequestHeaders(method, path string, header func(string) strin
 // modelsList answers GET /v1/models: auto names, entrypoint names and the
 // configured models.
 func (x *Exchange) modelsList() *Immediate {
-	created := x.start.Unix()
 	b := make([]byte, 0, 256)
 	b = append(b, `{"object":"list","data":[`...)
 	first := true
-	add := func(id, owner string) {
+	x.eachModel(func(id, owner string) bool {
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b = append(b, `{"id":`...)
-		b = chatreq.AppendJSONString(b, id)
-		b = append(b, `,"object":"model","created":`...)
-		b = strconv.AppendInt(b, created, 10)
-		b = append(b, `,"owned_by":`...)
-		b = chatreq.AppendJSONString(b, owner)
-		b = append(b, '}')
+		b = x.appendModel(b, id, owner)
+		return true
+	})
+	b = append(b, "]}"...)
+	return &Immediate{Status: http.StatusOK, Headers: []Header{{"content-type", "application/json"}}, Body: b}
+}
+
+// model answers GET /v1/models/{id}: one entry of the list, or an
+// OpenAI-style 404 model_not_found.
+func (x *Exchange) model(id string) *Immediate {
+	var b []byte
+	x.eachModel(func(name, owner string) bool {
+		if name != id {
+			return true
+		}
+		b = x.appendModel(make([]byte, 0, 96+len(id)), id, owner)
+		return false
+	})
+	if b == nil {
+		return errorResponse(chatreq.ModelNotFound(id))
 	}
+	return &Immediate{Status: http.StatusOK, Headers: []Header{{"content-type", "application/json"}}, Body: b}
+}
+
+// eachModel calls f with every model id the router serves, once each, in
+// list order (auto names, entrypoint names, configured models) until f
+// returns false.
+func (x *Exchange) eachModel(f func(id, owner string) bool) {
 	seen := map[string]bool{}
 	for _, n := range x.t.AutoModelNames {
 		if !seen[n] {
 			seen[n] = true
-			add(n, "semrouter")
+			if !f(n, "semrouter") {
+				return
+			}
 		}
 	}
 	for _, n := range x.t.EntrypointNames() {
 		if !seen[n] {
 			seen[n] = true
-			add(n, "semrouter")
+			if !f(n, "semrouter") {
+				return
+			}
 		}
 	}
 	for _, m := range x.t.Models {
 		if !seen[m.Name] {
 			seen[m.Name] = true
-			add(m.Name, "semrouter-config")
+			if !f(m.Name, "semrouter-config") {
+				return
+			}
 		}
 	}
-	b = append(b, "]}"...)
-	return &Immediate{Status: http.StatusOK, Headers: []Header{{"content-type", "application/json"}}, Body: b}
+}
+
+func (x *Exchange) appendModel(b []byte, id, owner string) []byte {
+	b = append(b, `{"id":`...)
+	b = chatreq.AppendJSONString(b, id)
+	b = append(b, `,"object":"model","created":`...)
+	b = strconv.AppendInt(b, x.start.Unix(), 10)
+	b = append(b, `,"owned_by":`...)
+	b = chatreq.AppendJSONString(b, owner)
+	return append(b, '}')
+}
+
+// methodNotAllowed is a 405 naming the allowed method in Allow.
+func methodNotAllowed(method, path, allow string) *Immediate {
+	imm := errorResponse(chatreq.MethodNotAllowed(method, path))
+	imm.Headers = append(imm.Headers, Header{"allow", allow})
+	return imm
 }
 
 func errorResponse(e *chatreq.APIError) *Immediate {

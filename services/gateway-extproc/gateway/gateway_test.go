@@ -118,7 +118,7 @@ func TestBadBodies(t *testing.T) {
 		{"malformed", `{"model":`, 400, "not valid JSON"},
 		{"missing messages", `{"model":"auto"}`, 400, "messages"},
 		{"empty messages", `{"model":"auto","messages":[]}`, 400, "at least one"},
-		{"unknown model", `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`, 400, `model "gpt-9" is not available`},
+		{"unknown model", `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`, 404, `model "gpt-9" is not available`},
 		{"too large", `{"model":"auto","messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`, 413, "exceeds"},
 	}
 	for _, tc := range cases {

@@ -162,7 +162,7 @@ func (x *Exchange) fastResponse(msg string) *Immediate {
 	b = append(b, `},"finish_reason":"stop"}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`...)
 	ctype := "application/json"
 	if x.req.Stream {
-		if replay, err := sse.Replay(b); err == nil {
+		if replay, err := sse.Replay(b, x.req.IncludeUsage); err == nil {
 			b, ctype = replay, "text/event-stream"
 		}
 	}

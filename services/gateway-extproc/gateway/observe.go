@@ -174,6 +174,12 @@ func (x *Exchange) errorReason(status int) string {
 		}
 		return metrics.ReasonPolicyBlock
 	}
+	if r.path == PathError {
+		return metrics.ReasonModelNotFound
+	}
+	if r.upstreamFail != "" && status >= 500 {
+		return r.upstreamFail
+	}
 	switch {
 	case status == http.StatusGatewayTimeout:
 		return metrics.ReasonTimeout

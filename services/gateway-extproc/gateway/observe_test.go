@@ -101,6 +101,18 @@ func TestObservability(t *testing.T) {
 			},
 		},
 		{
+			// Refused before routing: counted under path "error", never with
+			// all-empty labels.
+			name:     "unknown model",
+			stages:   func() Stages { return Stages{} },
+			body:     `{"model":"gpt-9","messages":[{"role":"user","content":"q"}]}`,
+			wantSpan: map[string]string{AttrResponsePath: "error", AttrStatus: "404"},
+			series: map[string]string{
+				metrics.GatewayRoutedRequests: `semrouter_gateway_routed_requests_total{decision_name="",model="",path="error"} 1`,
+				metrics.RequestErrors:         `llm_request_errors_total{model="",reason="model_not_found"} 1`,
+			},
+		},
+		{
 			name:     "unparsable body",
 			stages:   func() Stages { return Stages{} },
 			body:     `{"model":`,

@@ -27,6 +27,11 @@ type responseState struct {
 	finished   bool
 	usage      sse.Usage
 	hasUsage   bool
+	// filter shapes a 2xx SSE body for the client (ForwardChunk): it drops
+	// the usage chunk the router asked for, and holds partial events back
+	// when alignEvents is set.
+	filter      *sse.Filter
+	alignEvents bool
 }
 
 func (x *Exchange) responseStarted(status int, contentType string) {
@@ -35,7 +40,38 @@ func (x *Exchange) responseStarted(status int, contentType string) {
 	s.sseBody = strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/event-stream")
 	if s.sseBody {
 		s.reasm = sse.New(x.g.maxResp)
+		drop := x.usageInjected() && status >= 200 && status < 300
+		if drop || s.alignEvents {
+			s.filter = &sse.Filter{DropUsage: drop}
+		}
 	}
+}
+
+// usageInjected reports whether the router added
+// stream_options.include_usage to the upstream request (it needs usage for
+// its metrics and the cache) although the client did not ask for it: the
+// usage chunk is then recorded but not sent to the client.
+func (x *Exchange) usageInjected() bool {
+	return x.req != nil && x.auto && x.req.Stream && !x.req.IncludeUsage && x.routed.plugins.IncludeUsage
+}
+
+// AlignEvents makes ForwardChunk hold back a partial SSE event until its end
+// arrives, so that a stream cut midway leaves the client on an event
+// boundary (API mode then appends an error event). Call it before
+// ResponseHeaders.
+func (x *Exchange) AlignEvents() { x.resp.alignEvents = true }
+
+// ForwardChunk observes response bytes like ResponseBody and returns the
+// bytes to send to the client in their place: chunk itself, except for a
+// 2xx SSE body whose usage chunk the router injected (dropped) or whose
+// events are aligned (AlignEvents). The result may be empty, and is only
+// valid until the next call. end marks the last chunk.
+func (x *Exchange) ForwardChunk(chunk []byte, end bool) []byte {
+	x.ResponseBody(chunk, end)
+	if f := x.resp.filter; f != nil {
+		return f.Next(chunk, end)
+	}
+	return chunk
 }
 
 // StreamingResponse reports whether the upstream answered with SSE (ext_proc
@@ -43,7 +79,7 @@ func (x *Exchange) responseStarted(status int, contentType string) {
 func (x *Exchange) StreamingResponse() bool { return x.resp.sseBody }
 
 // ResponseBody observes response bytes as they pass to the client; end
-// marks the last chunk. It never alters the bytes.
+// marks the last chunk. It never alters the bytes (ForwardChunk does).
 func (x *Exchange) ResponseBody(chunk []byte, end bool) {
 	s := &x.resp
 	if s.ended || x.req == nil {

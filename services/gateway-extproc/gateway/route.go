@@ -19,6 +19,10 @@ const (
 	StageRewrite    = "rewrite"
 )
 
+// PathError is the response path (metrics, span) of a chat request
+// refused before routing (an unknown model).
+const PathError = "error"
+
 // Target is one model the request may be sent to, with its reasoning mode.
 type Target struct {
 	Model     *routes.Model
@@ -63,6 +67,9 @@ type route struct {
 	injected   bool
 	latency    time.Duration // time spent choosing the model
 	cache      cacheKeys
+	// upstreamFail is the llm_request_errors_total reason of a request
+	// whose upstream attempts all failed (UpstreamFailed).
+	upstreamFail string
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
@@ -86,6 +93,8 @@ func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *F
 	if !auto {
 		m, ok := x.t.Model(req.Model)
 		if !ok {
+			// Counted under path "error": the request never got a route.
+			x.routed.path = PathError
 			return errorResponse(chatreq.ModelNotAvailable(req.Model)), nil
 		}
 		return nil, x.passthrough(m)
@@ -358,6 +367,13 @@ func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
 
 // UseTarget records that t (a failover target) is now serving the request.
 func (x *Exchange) UseTarget(t Target) { x.routed.target = t }
+
+// UpstreamFailed records that no backend answered the request: t is the
+// target tried last and reason the llm_request_errors_total reason of its
+// failure (pkg/metrics Reason*), used when the client gets a 5xx.
+func (x *Exchange) UpstreamFailed(t Target, reason string) {
+	x.routed.target, x.routed.upstreamFail = t, reason
+}
 
 // blocked answers a guardrail block.
 func (x *Exchange) blocked(b *Block) *Immediate {

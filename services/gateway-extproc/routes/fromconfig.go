@@ -102,8 +102,12 @@ func needsEmbedding(s *config.Signals) bool {
 
 func modelFromConfig(m config.Model) Model {
 	out := Model{Name: m.Name, ProviderModelID: m.ProviderModelID, ReasoningFamily: m.ReasoningFamily, RetryCount: DefaultRetryCount}
-	if r := m.Reliability; r != nil && r.RetryCount > 0 {
-		out.RetryCount = r.RetryCount
+	if r := m.Reliability; r != nil {
+		if r.RetryCount > 0 {
+			out.RetryCount = r.RetryCount
+		}
+		out.Outlier = Outlier{Consecutive5xx: r.Consecutive5xx, BaseEjectionTime: r.BaseEjectionTime.Std(),
+			MaxEjectionPercent: r.MaxEjectionPercent}
 	}
 	for _, b := range m.BackendRefs {
 		be := Backend{Name: b.Name, Endpoint: b.Endpoint, BaseURL: b.BaseURL, Protocol: b.Protocol, Weight: b.Weight,

@@ -104,7 +104,7 @@ providers:
       backend_refs:
         - {name: a, endpoint: "127.0.0.1:9000", weight: 3, api_key_env: SMALL_KEY, extra_headers: {x-team: red}}
     - name: big
-      reliability: {retry_count: 4}
+      reliability: {retry_count: 4, consecutive_5xx: 3, base_ejection_time: 45s, max_ejection_percent: 50}
       backend_refs:
         - {name: b, base_url: "https://api.example.com/v1", chat_path: /chat/completions, auth_header: api-key, auth_prefix: ""}
 entrypoints:
@@ -198,6 +198,9 @@ func TestFromConfigMapsEveryField(t *testing.T) {
 	big, _ := tbl.Model("big")
 	if big.RetryCount != 4 || big.Backends[0].BaseURL != "https://api.example.com/v1" || big.Backends[0].AuthHeader != "api-key" || big.Backends[0].ChatPath != "/chat/completions" {
 		t.Errorf("big %+v", big)
+	}
+	if want := (Outlier{Consecutive5xx: 3, BaseEjectionTime: 45 * time.Second, MaxEjectionPercent: 50}); big.Outlier != want || small.Outlier != (Outlier{}) {
+		t.Errorf("outlier big %+v small %+v, want %+v and unset", big.Outlier, small.Outlier, want)
 	}
 	d, ok := tbl.Decision("coding")
 	if !ok {

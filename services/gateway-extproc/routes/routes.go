@@ -91,7 +91,18 @@ type Model struct {
 	ReasoningFamily string
 	// RetryCount mirrors reliability.retry_count.
 	RetryCount int
-	Backends   []Backend
+	// Outlier mirrors the outlier-ejection keys of reliability (zero
+	// values: unset; API mode applies its defaults).
+	Outlier  Outlier
+	Backends []Backend
+}
+
+// Outlier mirrors reliability.consecutive_5xx, base_ejection_time and
+// max_ejection_percent of a model.
+type Outlier struct {
+	Consecutive5xx     int
+	BaseEjectionTime   time.Duration
+	MaxEjectionPercent int
 }
 
 // Backend mirrors providers.models[].backend_refs[].

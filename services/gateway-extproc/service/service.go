@@ -258,7 +258,7 @@ func Run(ctx context.Context, o Options) error {
 	gw.Store(g)
 	var a *apimode.Server
 	if o.APIMode {
-		a = newAPI(o, g, met, log)
+		a = newAPI(o, g, met, obs.gateway, log)
 		api.Store(a)
 	}
 	// A revision swapped in between Ready and Store is picked up here (API
@@ -269,9 +269,10 @@ func Run(ctx context.Context, o Options) error {
 	return serve(ctx, o, g, a, errc, log)
 }
 
-// newAPI builds the API-mode server; its listener events feed met.
-func newAPI(o Options, g *gateway.Gateway, met *metrics, log *slog.Logger) *apimode.Server {
-	opts := []apimode.Option{apimode.WithShutdownTimeout(o.DrainTimeout),
+// newAPI builds the API-mode server; its listener events feed met, its
+// upstream attempts and ejections up.
+func newAPI(o Options, g *gateway.Gateway, met *metrics, up *pkgmetrics.Gateway, log *slog.Logger) *apimode.Server {
+	opts := []apimode.Option{apimode.WithShutdownTimeout(o.DrainTimeout), apimode.WithUpstreamObserver(up),
 		apimode.WithOnListen(func(name string, addr net.Addr) {
 			met.apiListening(name)
 			if o.OnAPIListen != nil {

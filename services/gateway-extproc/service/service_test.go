@@ -349,7 +349,7 @@ func TestConfigHotReload(t *testing.T) {
 	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model: "smart", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("write code")}})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || apiErr.Code != "model_not_found" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.Code != "model_not_found" {
 		t.Fatalf("unknown model before the reload: %v", err)
 	}
 

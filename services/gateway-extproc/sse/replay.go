@@ -7,8 +7,10 @@ import (
 
 // Replay renders a chat.completion JSON body as a chat.completion.chunk SSE
 // stream: a role+content chunk (with tool calls), a finish chunk, a usage
-// chunk when the completion has usage, and "data: [DONE]".
-func Replay(completionJSON []byte) ([]byte, error) {
+// chunk when includeUsage is set (the client asked for it with
+// stream_options.include_usage) and the completion has usage, and
+// "data: [DONE]".
+func Replay(completionJSON []byte, includeUsage bool) ([]byte, error) {
 	var c struct {
 		ID      string `json:"id"`
 		Created int64  `json:"created"`
@@ -65,7 +67,7 @@ func Replay(completionJSON []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if c.Usage != nil {
+	if includeUsage && c.Usage != nil {
 		u := head([]choice{})
 		u.Usage = c.Usage
 		if err := frame(u); err != nil {

@@ -100,7 +100,7 @@ func TestReplayRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(body, &c); err != nil || c["object"] != "chat.completion" {
 		t.Fatalf("completion %s: %v", body, err)
 	}
-	replay, err := Replay(body)
+	replay, err := Replay(body, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestReplayRoundTrip(t *testing.T) {
 }
 
 func TestReplayRejectsGarbage(t *testing.T) {
-	if _, err := Replay([]byte("{")); err == nil {
+	if _, err := Replay([]byte("{"), false); err == nil {
 		t.Fatal("want error")
 	}
 }
@@ -138,7 +138,7 @@ func FuzzReassembler(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Replay(body); err != nil {
+		if _, err := Replay(body, false); err != nil {
 			t.Fatalf("replay of own completion: %v", err)
 		}
 	})
