@@ -39,6 +39,13 @@ func (e *ListenerError) Error() string {
 
 func (e *ListenerError) Unwrap() error { return e.Err }
 
+// ErrNoListeners is Reconcile's answer to a revision without listeners
+// while API mode serves some: the current servers keep serving (the
+// revision's routes still apply), because a revision that would take the
+// whole API off the air is almost always a mistake (an emptied file, a
+// truncated document). Stop the process to stop serving.
+var ErrNoListeners = errors.New("the revision has no listeners; the current api listeners keep serving")
+
 // ListenerState is one listener of the active revision as API mode serves
 // it.
 type ListenerState struct {
@@ -135,7 +142,8 @@ func (s *Server) retire(l *listener) {
 // are bound; one whose address changed is bound at the new address first
 // and its old server retired only when that worked, else the old server
 // keeps serving; unchanged ones are not touched, and their request timeout
-// applies to new requests in place. Bind failures are returned as
+// applies to new requests in place. A revision with no listeners at all
+// leaves every server running and returns ErrNoListeners. Bind failures are returned as
 // *ListenerError values (joined) and never stop the other listeners. Before
 // Serve runs and after it returned, Reconcile does nothing.
 func (s *Server) Reconcile() error {
@@ -146,6 +154,17 @@ func (s *Server) Reconcile() error {
 		return nil
 	}
 	want := s.gw.Routes().Listeners
+	if len(want) == 0 && len(s.active) > 0 {
+		names := make([]string, 0, len(s.active))
+		for name := range s.active {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		s.mu.Unlock()
+		s.log.Error("config revision has no api listeners; keeping the current ones",
+			slog.String("serving", strings.Join(names, ",")))
+		return ErrNoListeners
+	}
 	// Retire removed listeners first, so that a listener renamed on the
 	// same address can bind it.
 	for name, l := range s.active {

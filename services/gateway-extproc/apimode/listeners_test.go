@@ -213,19 +213,26 @@ func TestReconcileListeners(t *testing.T) {
 		t.Fatalf("states %+v", states)
 	}
 
-	// A listener list emptied by a revision leaves API mode running with
-	// nothing bound; a later revision binds again.
-	if err := s.swap(t); err != nil {
-		t.Fatal(err)
+	// A revision without any listener (an emptied file, say) would take
+	// the API off the air: the current server keeps serving and the
+	// revision is reported; a later revision with listeners applies.
+	if err := s.swap(t); !errors.Is(err, ErrNoListeners) {
+		t.Fatalf("emptied listeners: error %v, want ErrNoListeners", err)
 	}
-	if got := s.srv.Listeners(); len(got) != 0 {
-		t.Fatalf("states %+v", got)
+	if got := s.srv.Listeners(); len(got) != 1 || got[0].Name != "renamed" || got[0].Addr.String() != aAddr {
+		t.Fatalf("states after an emptied revision %+v", got)
+	}
+	if code := get(t, aAddr); code != http.StatusOK {
+		t.Fatalf("renamed answered %d after an emptied revision", code)
 	}
 	if err := s.swap(t, apiListener(t, "b", bAddr, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if code := get(t, bAddr); code != http.StatusOK {
 		t.Fatalf("b answered %d", code)
+	}
+	if got := s.srv.Listeners(); len(got) != 1 || got[0].Name != "b" {
+		t.Fatalf("states %+v", got)
 	}
 	select {
 	case err := <-s.done:
