@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,10 +97,13 @@ func chatCommand() *Command {
 	return c
 }
 
-// printStream prints the content deltas of an SSE chat stream.
+// printStream prints the content deltas of an SSE chat stream. An error
+// event (the router's answer to a stream cut mid-way) and a stream that
+// ends without its "[DONE]" line are returned as errors.
 func printStream(w io.Writer, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	done := false
 	for sc.Scan() {
 		line := sc.Text()
 		data, ok := strings.CutPrefix(line, "data:")
@@ -108,6 +112,7 @@ func printStream(w io.Writer, r io.Reader) error {
 		}
 		data = strings.TrimSpace(data)
 		if data == "[DONE]" {
+			done = true
 			break
 		}
 		var chunk struct {
@@ -116,13 +121,30 @@ func printStream(w io.Writer, r io.Reader) error {
 					Content string `json:"content"`
 				} `json:"delta"`
 			} `json:"choices"`
+			Error *struct {
+				Message string `json:"message"`
+				Code    any    `json:"code"`
+			} `json:"error"`
 		}
-		if json.Unmarshal([]byte(data), &chunk) == nil && len(chunk.Choices) > 0 {
+		if json.Unmarshal([]byte(data), &chunk) != nil {
+			continue
+		}
+		if chunk.Error != nil {
+			fmt.Fprintln(w)
+			return fmt.Errorf("the stream ended with an error: %s (code %v)", chunk.Error.Message, chunk.Error.Code)
+		}
+		if len(chunk.Choices) > 0 {
 			fmt.Fprint(w, chunk.Choices[0].Delta.Content)
 		}
 	}
 	fmt.Fprintln(w)
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read the stream: %w", err)
+	}
+	if !done {
+		return errors.New("the stream ended without its [DONE] line: the answer may be cut")
+	}
+	return nil
 }
 
 // printRouting prints the x-vsr-* and x-selected-model headers, sorted.

@@ -61,3 +61,41 @@ func TestChatReportsRouterErrors(t *testing.T) {
 		t.Fatalf("err=%v stderr=%s", err, errb.String())
 	}
 }
+
+// A stream the router cuts ends with an SSE error event, or (a dropped
+// connection) without "[DONE]": chat --stream must say so and fail, after
+// printing what arrived.
+func TestChatStreamReportsCutStreams(t *testing.T) {
+	cases := []struct {
+		name, body, wantErr string
+	}{
+		{
+			name: "error event",
+			body: "data: {\"choices\":[{\"delta\":{\"content\":\"partial\"}}]}\n\n" +
+				"data: {\"error\":{\"message\":\"the upstream stream was cut\",\"type\":\"server_error\",\"code\":\"upstream_stream_cut\"}}\n\n",
+			wantErr: "upstream_stream_cut",
+		},
+		{
+			name:    "no done line",
+			body:    "data: {\"choices\":[{\"delta\":{\"content\":\"partial\"}}]}\n\n",
+			wantErr: "without its [DONE] line",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("content-type", "text/event-stream")
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer hs.Close()
+			var out, errb bytes.Buffer
+			err := Run(context.Background(), []string{"chat", "--url", hs.URL, "--stream", "--prompt", "hi"}, &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err=%v, want one naming %q", err, tc.wantErr)
+			}
+			if !strings.Contains(out.String(), "partial") {
+				t.Fatalf("the part that arrived was not printed: %q", out.String())
+			}
+		})
+	}
+}
