@@ -26,6 +26,7 @@ func Validate(c *Config) Problems {
 	v.validateGlobal()
 	v.validateModelSelection()
 	v.validateIgnoredValues()
+	v.validateHeaderSafety()
 	v.probs.Sort()
 	return v.probs
 }

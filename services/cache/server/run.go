@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,10 @@ import (
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/cache"
 )
+
+// MaxRequestBytes bounds one Connect request (HTTP or NATS): a stored
+// response travels in it, and NATS messages are smaller anyway.
+const MaxRequestBytes = 16 << 20
 
 // ServiceName names the cache service in config status reports.
 const ServiceName = "cache"
@@ -119,7 +124,7 @@ func Run(ctx context.Context, o Options) error {
 		}),
 	)
 
-	path, handler := cachev1connect.NewCacheServiceHandler(svc)
+	path, handler := cachev1connect.NewCacheServiceHandler(svc, connect.WithReadMaxBytes(MaxRequestBytes))
 	nopts := []natsrpc.ServerOption{natsrpc.WithLogger(log)}
 	if o.TracerProvider != nil {
 		nopts = append(nopts, natsrpc.WithTracerProvider(o.TracerProvider), natsrpc.WithPropagator(telemetry.Propagator()))

@@ -19,6 +19,10 @@ import (
 // maxJSONBody bounds the JSON endpoints' request bodies.
 const maxJSONBody = 4 << 20
 
+// maxConnectBody bounds a Connect request over HTTP (a whole chat
+// request's facts may travel in it).
+const maxConnectBody = 16 << 20
+
 // Mux serves the Connect handler (Connect, gRPC, gRPC-Web) and the plain
 // JSON endpoints:
 //
@@ -29,6 +33,9 @@ const maxJSONBody = 4 << 20
 //	GET  /health
 func Mux(h *Handler, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
+	// Bound Connect bodies as the JSON endpoints are bounded (an option
+	// in opts may raise it).
+	opts = append([]connect.HandlerOption{connect.WithReadMaxBytes(maxConnectBody)}, opts...)
 	path, handler := classifierv1connect.NewClassifierServiceHandler(h, opts...)
 	mux.Handle(path, handler)
 	mux.HandleFunc("POST /api/v1/eval", h.httpEval)

@@ -52,7 +52,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-classifier"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
+		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
 	}
 	defer nc.Close()
 
@@ -78,6 +78,6 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if *highAccuracy {
 		o.CompileOptions = append(o.CompileOptions, classifier.WithHighAccuracyLanguageDetection())
 	}
-	log.Info("classifier starting", slog.String("nats", *natsURL), slog.String("http", *httpAddr))
+	log.Info("classifier starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("http", *httpAddr))
 	return Run(ctx, o)
 }

@@ -131,7 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 		var err error
 		nc, err = nats.Connect(opts.NATSURL, nats.Name(ServiceName))
 		if err != nil {
-			return fmt.Errorf("connect to nats %q: %w", opts.NATSURL, err)
+			return fmt.Errorf("connect to nats %q: %w", telemetry.RedactURL(opts.NATSURL), err)
 		}
 		defer nc.Close()
 	}

@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 	if f.natsURL != "" {
 		nc, err := nats.Connect(f.natsURL, nats.Name("embedder-gpu"), nats.MaxReconnects(-1))
 		if err != nil {
-			return fmt.Errorf("embedder-gpu: connect to NATS %s: %w", f.natsURL, err)
+			return fmt.Errorf("embedder-gpu: connect to NATS %s: %w", telemetry.RedactURL(f.natsURL), err)
 		}
 		defer nc.Close()
 		opts.NATS = nc

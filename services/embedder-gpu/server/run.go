@@ -228,9 +228,13 @@ func (s *Service) ServeNATS(nc *nats.Conn, o NATSOptions) ([]*natsrpc.Server, er
 	return servers, nil
 }
 
+// MaxRequestBytes bounds one Embed request (HTTP or NATS): texts are
+// truncated to the model's window anyway, so more is never useful.
+const MaxRequestBytes = 16 << 20
+
 // Handler is the Connect handler of the service and its path prefix.
 func (s *Service) Handler() (string, http.Handler) {
-	return embeddingv1connect.NewEmbeddingServiceHandler(s, connect.WithRecover(s.recoverPanic))
+	return embeddingv1connect.NewEmbeddingServiceHandler(s, connect.WithRecover(s.recoverPanic), connect.WithReadMaxBytes(MaxRequestBytes))
 }
 
 func (s *Service) recoverPanic(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {

@@ -40,10 +40,10 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopTracing()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-gateway"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
+		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
 	}
 	defer nc.Close()
-	log.Info("gateway starting", slog.String("nats", *natsURL), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
+	log.Info("gateway starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
 	return Run(ctx, Options{
 		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,

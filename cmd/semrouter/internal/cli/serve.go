@@ -46,6 +46,7 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	fs.StringVar(&o.DataDir, "data-dir", "", "JetStream storage of the embedded NATS server (default: a folder under the temp dir)")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server instead of embedding one")
 	fs.StringVar(&o.NATSAddr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server (separate service processes can join it)")
+	fs.BoolVar(&o.NATSInsecure, "nats-insecure", false, "allow the embedded NATS server (no authentication) on a non-loopback --nats-addr (refused otherwise)")
 	fs.StringVar(&o.ManagementAddr, "management-addr", "", "management API address (default from global.services.management_api; off disables)")
 	fs.BoolVar(&o.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
 	fs.StringVar(&o.XDSAddr, "xds-addr", "", "xDS gRPC address for Envoy (default 127.0.0.1:18000; off disables)")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/pkg/natsembed"
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/config-hub/hub"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
 )
 
@@ -46,6 +48,10 @@ type Options struct {
 	XDSAddr        string
 	ExtProcAddr    string
 	MetricsAddr    string
+	// NATSInsecure lets the embedded NATS server listen beyond loopback.
+	// It has no authentication: a client that reaches it can rewrite the
+	// config, read every prompt and fill the response cache.
+	NATSInsecure bool
 	// ManagementInsecure lets the management API listen beyond loopback
 	// while the config leaves its authentication off (config-hub refuses
 	// that otherwise).
@@ -96,6 +102,10 @@ type Info struct {
 	APIAddrs map[string]string
 }
 
+// ErrInsecureNATS refuses an embedded NATS server (no authentication)
+// on an address other hosts can reach.
+var ErrInsecureNATS = errors.New("embedded NATS would accept unauthenticated clients from other hosts")
+
 // component is one service of the process.
 type component struct {
 	name string
@@ -123,6 +133,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if o.NATSURL == "" && !o.NATSInsecure {
+		addr := o.NATSAddr
+		if addr == "" {
+			addr = "127.0.0.1:4222"
+		}
+		// natsembed binds loopback for an empty host.
+		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" && !hub.IsLoopbackAddr(addr) {
+			return fmt.Errorf("serve: --nats-addr %s: %w: bind a loopback address, join a NATS server with authentication (--nats-url), or pass --nats-insecure to accept it", addr, ErrInsecureNATS)
+		}
 	}
 	// Then the prerequisites (models folder, ONNX Runtime, the models
 	// themselves): a process that cannot embed must fail before it binds

@@ -21,7 +21,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cache", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
-	httpAddr := fs.String("http-addr", ":8092", "HTTP listen address for the Connect API (empty: none)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8092", "HTTP listen address for the Connect API, which has no authentication (Store, Invalidate, Flush): keep it on loopback or a private network (empty: none)")
 	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	instance := fs.String("instance", "", "instance name in logs, traces and config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-cache", os.Getenv)
@@ -35,10 +35,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopTracing()
 	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-cache"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", *natsURL, err)
+		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
 	}
 	defer nc.Close()
-	log.Info("cache starting", slog.String("nats", *natsURL), slog.String("http", *httpAddr))
+	log.Info("cache starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("http", *httpAddr))
 	return server.Run(ctx, server.Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance,
 		TracerProvider: tel.TracerProvider})
 }

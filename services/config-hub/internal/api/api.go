@@ -12,7 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -105,7 +107,49 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /config/hash", s.guard(PermConfigRead, s.hash))
 	path, h := s.ConnectHandler()
 	mux.Handle(path, h)
-	return mux
+	return s.browserGuard(mux)
+}
+
+// browserGuard refuses what a web page could make an operator's browser
+// send: a request from another origin (an Origin header whose host is not
+// the request's Host: a form POST to /config/router/rollback needs no
+// preflight) and, while authentication is off, a request whose Host is
+// neither an IP address nor localhost (DNS rebinding: a site whose name
+// resolves to 127.0.0.1). Clients that are not browsers send no Origin;
+// /health and /ready stay open.
+func (s *Server) browserGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" || r.URL.Path == "/ready" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || !strings.EqualFold(u.Host, r.Host) {
+				writeError(w, http.StatusForbidden, "cross-origin requests are refused")
+				return
+			}
+		}
+		if !s.auth.Load().Enabled() && !localHost(r.Host) {
+			writeError(w, http.StatusForbidden, "without authentication the management API answers only requests addressed to an IP address or localhost")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localHost reports whether a Host header names an IP address or localhost.
+func localHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 func (s *Server) guard(perm string, h http.HandlerFunc) http.Handler {
@@ -425,6 +469,20 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil || req.Revision == 0 {
 		writeError(w, http.StatusBadRequest, `body must be {"revision": N} with N > 0`)
+		return
+	}
+	// Rolling back to a revision with another management_api (auth off,
+	// a revoked token) needs the same permission as writing it.
+	target, err := s.store.Get(r.Context(), req.Revision)
+	if s.storeError(w, err) {
+		return
+	}
+	cur, err := s.current(r.Context())
+	if s.storeError(w, err) {
+		return
+	}
+	if err := s.auth.Load().checkManagementChange(r.Header.Get("Authorization"), target.Document, cur.Document); err != nil {
+		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
 	res, err := s.store.Rollback(r.Context(), req.Revision, pre)

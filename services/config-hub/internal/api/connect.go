@@ -54,7 +54,11 @@ func (s *Server) ConnectHandler() (string, http.Handler) {
 			}
 		}
 	})
-	return configv1connect.NewConfigServiceHandler(&configService{s: s}, connect.WithInterceptors(auth))
+	// The body is read before the interceptor sees the token: bound it
+	// as the JSON API bounds a document, so that an unauthenticated
+	// caller cannot make the hub buffer without limit.
+	return configv1connect.NewConfigServiceHandler(&configService{s: s}, connect.WithInterceptors(auth),
+		connect.WithReadMaxBytes(MaxBodyBytes+64<<10))
 }
 
 func hexDigest(hash string) string { return strings.TrimPrefix(hash, "sha256:") }
@@ -215,6 +219,17 @@ func (c *configService) Rollback(ctx context.Context, req *connect.Request[confi
 	var pre store.Precondition
 	if exp := req.Msg.GetExpectedRevision(); exp > 0 {
 		pre = store.IfRevision(uint64(exp))
+	}
+	target, err := c.s.store.Get(ctx, uint64(req.Msg.GetRevision()))
+	if err != nil {
+		return nil, connectError(err)
+	}
+	cur, err := c.s.current(ctx)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	if err := c.s.auth.Load().checkManagementChange(req.Header().Get("Authorization"), target.Document, cur.Document); err != nil {
+		return nil, connect.NewError(connect.CodePermissionDenied, err)
 	}
 	res, err := c.s.store.Rollback(ctx, uint64(req.Msg.GetRevision()), pre)
 	if err != nil {

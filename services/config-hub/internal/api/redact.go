@@ -45,6 +45,17 @@ func IsSecretKey(key string) bool {
 	return false
 }
 
+// IsSecretHeader reports whether an HTTP header named name carries
+// credentials (Authorization, Proxy-Authorization, Cookie, X-Api-Key,
+// X-Auth-Token, …), so that a configured value for it is redacted.
+func IsSecretHeader(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "cookie", "set-cookie":
+		return true
+	}
+	return IsSecretKey(name)
+}
+
 // redactNode blanks, in place, every scalar under a secret key.
 func redactNode(n *yaml.Node, secret bool) {
 	switch n.Kind {
@@ -53,8 +64,15 @@ func redactNode(n *yaml.Node, secret bool) {
 			redactNode(c, secret)
 		}
 	case yaml.MappingNode:
+		// A {name: <header>, value: …} pair (header_mutation plugins)
+		// holds a secret when the header it sets carries credentials.
+		secretValue := false
+		if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
+			secretValue = IsSecretHeader(name.Value)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			redactNode(n.Content[i+1], secret || IsSecretKey(n.Content[i].Value))
+			k := n.Content[i].Value
+			redactNode(n.Content[i+1], secret || IsSecretKey(k) || (secretValue && k == "value"))
 		}
 	case yaml.ScalarNode:
 		if secret && n.Tag != "!!null" && n.Value != "" {
