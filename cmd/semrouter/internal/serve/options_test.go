@@ -29,6 +29,10 @@ type recordKeys struct {
 	mu      *sync.Mutex
 	records *[]loggedRecord
 	attrs   []slog.Attr
+	// applied receives the service of every "config revision applied"
+	// record (dropped when full), so a test can wait for the services
+	// that apply a revision after serve reported ready.
+	applied chan string
 }
 
 type loggedRecord struct {
@@ -37,7 +41,9 @@ type loggedRecord struct {
 	counts  map[string]int
 }
 
-func newRecordKeys() recordKeys { return recordKeys{mu: &sync.Mutex{}, records: &[]loggedRecord{}} }
+func newRecordKeys() recordKeys {
+	return recordKeys{mu: &sync.Mutex{}, records: &[]loggedRecord{}, applied: make(chan string, 64)}
+}
 
 func (h recordKeys) Enabled(context.Context, slog.Level) bool { return true }
 
@@ -57,6 +63,12 @@ func (h recordKeys) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	*h.records = append(*h.records, rec)
 	h.mu.Unlock()
+	if rec.msg == "config revision applied" {
+		select {
+		case h.applied <- rec.service:
+		default:
+		}
+	}
 	return nil
 }
 
@@ -149,6 +161,17 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 	}
 	if got := resp.Header.Get("x-vsr-selected-model"); got != "small-chat" {
 		t.Errorf("selected model %q, want the default small-chat without a classifier", got)
+	}
+	// Ready means the gateway serves; the cache may apply the revision a
+	// moment later. Wait for every service's line before stopping.
+	waitFor := map[string]bool{"config-hub": true, "cache": true, "classifier": true, "gateway": true}
+	for len(waitFor) > 0 {
+		select {
+		case svc := <-logs.applied:
+			delete(waitFor, svc)
+		case <-ctx.Done():
+			t.Fatalf("no %q line from %v before the deadline", "config revision applied", waitFor)
+		}
 	}
 	stop()
 	if err := <-done; err != nil {
