@@ -27,8 +27,9 @@ const (
 	natsHealthPath     = "/healthz?js-enabled-only=true"
 )
 
-// deployments returns every Deployment of the router.
-func deployments(sr *v1alpha1.SemanticRouter, plat Platform, configHash string) []*appsv1.Deployment {
+// Deployments returns every Deployment the reconciler writes for sr (the
+// manifests' tests run their containers' binaries with these arguments).
+func Deployments(sr *v1alpha1.SemanticRouter, plat Platform, configHash string) []*appsv1.Deployment {
 	replicas := sr.Spec.Replicas
 	if replicas == nil {
 		replicas = ptr.To[int32](1)

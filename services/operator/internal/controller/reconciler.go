@@ -208,7 +208,7 @@ func (r *Reconciler) desired(sr *v1alpha1.SemanticRouter, plat Platform, rendere
 	if natsClaim != nil {
 		objs = append(objs, natsClaim)
 	}
-	for _, d := range deployments(sr, plat, hash) {
+	for _, d := range Deployments(sr, plat, hash) {
 		objs = append(objs, d)
 	}
 	for _, s := range services(sr) {

@@ -564,7 +564,7 @@ func BenchmarkDeployments(b *testing.B) {
 	sr.Spec.Components.NATS.Storage = &v1alpha1.NATSStorageSpec{StorageClassName: ptr.To("fast")}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(deployments(sr, Platform{}, "sha256:x")) != 6 {
+		if len(Deployments(sr, Platform{}, "sha256:x")) != 6 {
 			b.Fatal("want 6 deployments")
 		}
 	}

@@ -3,6 +3,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,9 +63,12 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 }
 
 // Run starts the operator with the in-cluster (or KUBECONFIG) credentials and
-// blocks until ctx ends.
+// blocks until ctx ends. -h/--help prints the flags and returns nil.
 func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

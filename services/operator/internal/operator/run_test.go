@@ -58,6 +58,21 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// TestRunHelp: -h prints the flags and is no error (exit status 0), and an
+// unknown flag still is one.
+func TestRunHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	if err := Run(context.Background(), []string{"--leader-elect", "-h"}, &stderr); err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "-health-addr") {
+		t.Errorf("-h printed %q, want the flags", stderr.String())
+	}
+	if err := Run(context.Background(), []string{"--nope", "-h"}, io.Discard); err == nil || !strings.Contains(err.Error(), "not defined") {
+		t.Errorf("unknown flag before -h: %v", err)
+	}
+}
+
 // TestManagerReconcilesThroughWatches runs the real manager (cache, watches,
 // work queue) against a real API server: creating a SemanticRouter and then
 // changing its config are both picked up without calling Reconcile directly.
