@@ -77,6 +77,15 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // (*metrics.Gateway implements it).
 func WithUpstreamObserver(obs UpstreamObserver) Option { return func(s *Server) { s.obs = obs } }
 
+// WithTrustedProxies sets the peers whose identity headers and
+// x-vsr-debug are honoured (default LoopbackProxies; nil trusts nobody).
+// From any other peer those headers are removed before routing.
+func WithTrustedProxies(t *TrustedProxies) Option { return func(s *Server) { s.trusted = t } }
+
+// WithHeaderObserver counts the headers removed from untrusted peers'
+// requests.
+func WithHeaderObserver(obs HeaderObserver) Option { return func(s *Server) { s.hdrObs = obs } }
+
 // Server is the API-mode front end. It is safe for concurrent use.
 type Server struct {
 	gw       *gateway.Gateway
@@ -90,6 +99,9 @@ type Server struct {
 	shutdown time.Duration
 	now      func() time.Time
 	obs      UpstreamObserver
+	// trusted are the peers whose identity and debug headers count.
+	trusted *TrustedProxies
+	hdrObs  HeaderObserver
 	// health is the passive outlier detection shared by all requests.
 	health *outliers
 	// afterFunc starts a per-attempt deadline (time.AfterFunc; tests fire
@@ -108,7 +120,7 @@ type Server struct {
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second,
-		now: time.Now, obs: (*metrics.Gateway)(nil), fatal: make(chan error, 1),
+		now: time.Now, obs: (*metrics.Gateway)(nil), fatal: make(chan error, 1), trusted: LoopbackProxies(),
 		afterFunc: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
 	for _, o := range opts {
 		o(s)
@@ -201,6 +213,7 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
 	w := telemetry.NewStatusWriter(rw)
 	defer func() { x.End(w.Status()) }()
+	s.stripUntrusted(ctx, r, x.Table())
 	kind, imm := x.RequestHeaders(r.Method, r.URL.Path, headerGetter(r.Header))
 	switch kind {
 	case gateway.KindImmediate:

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 )
 
 // Main parses the command line and runs the gateway until ctx ends.
@@ -28,6 +29,8 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	embedDims := fs.Int("embed-dimensions", 0, "truncate query embeddings to this many dimensions (0: native)")
 	stageTimeout := fs.Duration("stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests")
+	trusted := apimode.LoopbackProxies()
+	fs.Var(trusted, "trusted-proxies", "API mode: comma-separated IPs/CIDRs of the peers whose identity headers and x-vsr-debug are honoured, removed from any other peer's request ('' trusts nobody; 0.0.0.0/0,::/0 trusts every client: unsafe)")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-gateway", os.Getenv)
 	if ok, err := obs.Parse(fs, args); !ok {
@@ -48,7 +51,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,
 		DrainTimeout: *drain, Instance: *instance, TracerProvider: tel.TracerProvider,
-		APIAddress: overrideFirstListener(*apiAddr),
+		APIAddress: overrideFirstListener(*apiAddr), TrustedProxies: trusted,
 	})
 }
 

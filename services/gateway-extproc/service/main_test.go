@@ -20,6 +20,9 @@ func TestMainFlags(t *testing.T) {
 		{"stray argument", []string{"serve"}, "unexpected arguments", ""},
 		{"bad log level", []string{"--log-level", "loud"}, "loud", ""},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined", ""},
+		{"help shows the trusted proxies default", []string{"--help"}, "", "(default 127.0.0.0/8,::1/128)"},
+		{"invalid trusted proxy", []string{"--trusted-proxies", "10.0.0.0/40"}, `invalid value "10.0.0.0/40" for flag -trusted-proxies`, ""},
+		{"trusted proxy host name", []string{"--trusted-proxies=envoy"}, "-trusted-proxies", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

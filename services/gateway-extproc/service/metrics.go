@@ -20,6 +20,9 @@ type metrics struct {
 	listenerUp *prometheus.GaugeVec
 	// bindErrors counts failed binds of API listeners.
 	bindErrors *prometheus.CounterVec
+	// untrusted counts identity and debug headers removed from requests
+	// of peers outside --trusted-proxies.
+	untrusted *prometheus.CounterVec
 
 	mu        sync.Mutex
 	listeners map[string]struct{} // listener label values set
@@ -46,10 +49,13 @@ func newObservability(reg prometheus.Registerer) (observability, error) {
 			[]string{"listener"}),
 		bindErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semrouter_gateway_api_listener_bind_errors_total",
 			Help: "API-mode listener binds that failed when a config revision added or moved the listener."}, []string{"listener"}),
+		untrusted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semrouter_gateway_untrusted_headers_removed_total",
+			Help: "Identity (user_id, user_groups) and debug headers removed from API-mode requests whose peer is not in --trusted-proxies."},
+			[]string{"header"}),
 		listeners: map[string]struct{}{},
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.revision, m.configs, m.listenerUp, m.bindErrors} {
+	for _, c := range []prometheus.Collector{m.revision, m.configs, m.listenerUp, m.bindErrors, m.untrusted} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
@@ -113,3 +119,14 @@ func (m *metrics) apiListeners(states []apimode.ListenerState) {
 		}
 	}
 }
+
+// UntrustedHeaderRemoved counts a header removed from an untrusted peer's
+// request (apimode.HeaderObserver).
+func (m *metrics) UntrustedHeaderRemoved(kind string) {
+	if m == nil {
+		return
+	}
+	m.untrusted.WithLabelValues(kind).Inc()
+}
+
+var _ apimode.HeaderObserver = (*metrics)(nil)

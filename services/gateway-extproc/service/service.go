@@ -100,6 +100,12 @@ type Options struct {
 	// HTTPClient reaches the upstream backends in API mode (default: a
 	// pooled client).
 	HTTPClient *http.Client
+	// TrustedProxies are the TCP peers whose identity headers and
+	// x-vsr-debug API mode honours (--trusted-proxies); from other peers
+	// they are removed before routing. nil: loopback only
+	// (apimode.DefaultTrustedProxies); an empty set trusts nobody. ext_proc
+	// mode is unaffected: there Envoy must strip client copies.
+	TrustedProxies *apimode.TrustedProxies
 }
 
 // Compile turns one published config document into the gateway's routes:
@@ -288,6 +294,15 @@ func newAPI(o Options, g *gateway.Gateway, met *metrics, up *pkgmetrics.Gateway,
 	if o.HTTPClient != nil {
 		opts = append(opts, apimode.WithHTTPClient(o.HTTPClient))
 	}
+	trusted := o.TrustedProxies
+	if trusted == nil {
+		trusted = apimode.LoopbackProxies()
+	}
+	if trusted.TrustsEveryone() {
+		log.Warn("trusted proxies cover a whole address family: any client can claim any identity and ask for debug headers",
+			slog.String("trusted_proxies", trusted.String()))
+	}
+	opts = append(opts, apimode.WithTrustedProxies(trusted), apimode.WithHeaderObserver(met))
 	return apimode.New(g, log, opts...)
 }
 

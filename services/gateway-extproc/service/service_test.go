@@ -35,6 +35,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/natsrpc"
 	"github.com/semrouter/semrouter/pkg/natstest"
 	"github.com/semrouter/semrouter/pkg/subjects"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/service"
 )
 
@@ -188,6 +189,8 @@ type stackOptions struct {
 	wrapSmall func(http.Handler) http.Handler
 	// registry receives the gateway's metrics.
 	registry *prometheus.Registry
+	// trusted replaces the default trusted proxies (loopback).
+	trusted *apimode.TrustedProxies
 }
 
 func startStack(t *testing.T, bigLatency time.Duration) *stack {
@@ -258,6 +261,7 @@ func (s *stack) waitFirst(t *testing.T, rev uint64, o stackOptions) {
 	if o.registry != nil {
 		opts.Registerer = o.registry
 	}
+	opts.TrustedProxies = o.trusted
 	go func() { s.done <- service.Run(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
 	"github.com/semrouter/semrouter/pkg/telemetry"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 )
 
 const serveDescription = "Runs config-hub, the embedder, the classifier, the cache and the gateway in\none process. They talk over NATS exactly as separate services would. The\nOpenAI-compatible API listens on the config's listeners; SIGINT/SIGTERM\ndrains in-flight requests and stops."
@@ -55,6 +56,8 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	fs.StringVar(&o.ModelsDir, "models-dir", "", "built embedding models (default: SEMROUTER_MODELS_DIR or .cache/models)")
 	fs.DurationVar(&o.StageTimeout, "stage-timeout", 0, "deadline of each router stage: embed, classify, cache lookup (0: 150ms)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 0, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests (0: 30s)")
+	o.TrustedProxies = apimode.LoopbackProxies()
+	fs.Var(o.TrustedProxies, "trusted-proxies", "comma-separated IPs/CIDRs of the peers whose identity headers and x-vsr-debug the API honours, removed from any other peer's request ('' trusts nobody; 0.0.0.0/0,::/0 trusts every client: unsafe)")
 	fs.StringVar(&logCfg.Level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logCfg.Format, "log-format", "text", "text or json")
 	pos, err := parseFlags(env, c, fs, args, serveDescription)

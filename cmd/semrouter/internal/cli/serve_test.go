@@ -34,6 +34,24 @@ func TestParseServe(t *testing.T) {
 		{name: "negative stage timeout", args: []string{"--config", "c.yaml", "--stage-timeout", "-1s"}, wantErr: "--stage-timeout"},
 		{name: "bad duration", args: []string{"--config", "c.yaml", "--drain-timeout", "soon"}, wantErr: "drain-timeout"},
 		{name: "no config", args: []string{"--stage-timeout", "1s"}, wantErr: "--config"},
+		{name: "trusted proxies default to loopback", args: []string{"--config", "c.yaml"}, check: func(t *testing.T, o serveParsed) {
+			if got := o.TrustedProxies.String(); got != "127.0.0.0/8,::1/128" || !o.TrustedProxies.Contains("127.0.0.1:9") {
+				t.Fatalf("trusted proxies %q", got)
+			}
+		}},
+		{name: "trusted proxies list", args: []string{"--config", "c.yaml", "--trusted-proxies", "10.0.0.0/8, fd00::/8"},
+			check: func(t *testing.T, o serveParsed) {
+				if got := o.TrustedProxies.String(); got != "10.0.0.0/8,fd00::/8" || o.TrustedProxies.Contains("127.0.0.1:9") {
+					t.Fatalf("trusted proxies %q", got)
+				}
+			}},
+		{name: "empty trusted proxies trust nobody", args: []string{"--config", "c.yaml", "--trusted-proxies="},
+			check: func(t *testing.T, o serveParsed) {
+				if o.TrustedProxies == nil || o.TrustedProxies.String() != "" || o.TrustedProxies.Contains("127.0.0.1:9") {
+					t.Fatalf("trusted proxies %q", o.TrustedProxies)
+				}
+			}},
+		{name: "invalid trusted proxy", args: []string{"--config", "c.yaml", "--trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, wantErr: "-trusted-proxies"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +77,7 @@ func TestServeHelpListsGatewayFlags(t *testing.T) {
 	if _, _, err := parseServe(env, serveCommand(), []string{"--help"}); err == nil {
 		t.Fatal("--help returned no error")
 	}
-	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure"} {
+	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure", "--trusted-proxies"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("serve --help lacks %s:\n%s", f, out.String())
 		}

@@ -123,7 +123,7 @@ func (e *environment) components() []group {
 					NATS: nc, ExtProcListener: e.extProc, APIMode: true, EmbedModel: e.embedModel(),
 					Logger:     o.Logger.With(slog.String("service", "gateway")),
 					Registerer: e.registry, TracerProvider: e.tracerProvider, OnAPIListen: e.apiListening,
-					StageTimeout: o.StageTimeout, DrainTimeout: o.DrainTimeout,
+					StageTimeout: o.StageTimeout, DrainTimeout: o.DrainTimeout, TrustedProxies: o.TrustedProxies,
 				})
 			}},
 		}, wait: e.waitAPI},

@@ -20,6 +20,7 @@ import (
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
 	"github.com/semrouter/semrouter/pkg/devllm"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 )
 
 // recordKeys is a slog.Handler that keeps, for every record, how often
@@ -105,6 +106,8 @@ func writeConfig(t *testing.T, dir string, port int, backend string) string {
 // deadline in front of devllm (a development backend, NOT a language
 // model): the gateway must degrade every stage (so Options.StageTimeout
 // reached it), and no log line of any service may repeat an attribute.
+// Options.TrustedProxies trusts nobody, so the gateway removes the
+// client's identity and debug headers (and logs that at debug level).
 func TestServeStageTimeoutAndLogs(t *testing.T) {
 	root := repoRoot(t)
 	requireAssets(t, root)
@@ -126,8 +129,9 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "off",
 			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
 			StageTimeout: time.Nanosecond, DrainTimeout: 5 * time.Second,
-			Logger: slog.New(logs),
-			Ready:  func(info serve.Info) { ready <- info },
+			TrustedProxies: &apimode.TrustedProxies{},
+			Logger:         slog.New(logs),
+			Ready:          func(info serve.Info) { ready <- info },
 		})
 	}()
 	var info serve.Info
@@ -144,6 +148,8 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("content-type", "application/json")
+	req.Header.Set("x-vsr-debug", "true")
+	req.Header.Set("x-authz-user-id", "alice")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +158,13 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("chat: %s %s", resp.Status, respBody)
+	}
+	untrusted := false
+	for _, rec := range logs.snapshot() {
+		untrusted = untrusted || rec.msg == "headers from an untrusted peer removed" && rec.service == "gateway"
+	}
+	if !untrusted {
+		t.Error("no untrusted-peer removal logged: Options.TrustedProxies did not reach the gateway")
 	}
 	degraded := resp.Header.Get("x-vsr-degraded")
 	for _, stage := range []string{"embedder", "classifier"} {

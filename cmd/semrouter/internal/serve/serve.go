@@ -24,6 +24,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
+	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 )
 
 // Options configures the all-in-one process.
@@ -86,6 +87,11 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
+	// TrustedProxies are the TCP peers whose identity headers and
+	// x-vsr-debug the API honours (--trusted-proxies); from other peers
+	// they are removed before routing. nil: loopback only; an empty set
+	// trusts nobody.
+	TrustedProxies *apimode.TrustedProxies
 }
 
 // Info describes a running process.
