@@ -45,33 +45,18 @@ func TestServeExtProcPortZero(t *testing.T) {
 			cfgPath := writeConfig(t, dir, freePort(t), backend)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			runCtx, stop := context.WithCancel(ctx)
-			ready := make(chan serve.Info, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- serve.Run(runCtx, serve.Options{
-					ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
-					NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-					ExtProcAddr: tc.addr, MetricsAddr: "127.0.0.1:0",
-					ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
-					StageTimeout: 10 * time.Second, DrainTimeout: 5 * time.Second,
-					Ready: func(info serve.Info) { ready <- info },
-				})
-			}()
+			info, stop := startServe(ctx, t, serve.Options{
+				ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
+				NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
+				ExtProcAddr: tc.addr, MetricsAddr: "127.0.0.1:0",
+				ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
+				StageTimeout: 10 * time.Second, DrainTimeout: 5 * time.Second,
+			})
 			defer func() {
-				stop()
-				if err := <-done; err != nil {
+				if err := stop(); err != nil {
 					t.Errorf("serve: %v", err)
 				}
 			}()
-			var info serve.Info
-			select {
-			case info = <-ready:
-			case err := <-done:
-				t.Fatalf("serve stopped before ready: %v", err)
-			case <-ctx.Done():
-				t.Fatal("serve not ready")
-			}
 			_, port, err := net.SplitHostPort(info.ExtProcAddr)
 			if err != nil || port == "0" || info.XDSAddr == "" || info.ManagementAddr == "" {
 				t.Fatalf("info = %+v, want bound ext_proc, xDS and management addresses", info)

@@ -119,29 +119,16 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	ready := make(chan serve.Info, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve.Run(runCtx, serve.Options{
-			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
-			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "off",
-			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
-			StageTimeout: time.Nanosecond, DrainTimeout: 5 * time.Second,
-			TrustedProxies: &apimode.TrustedProxies{},
-			Logger:         slog.New(logs),
-			Ready:          func(info serve.Info) { ready <- info },
-		})
-	}()
-	var info serve.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		t.Fatalf("serve stopped before ready: %v", err)
-	case <-ctx.Done():
-		t.Fatal("serve not ready")
-	}
+	info, stop := startServe(ctx, t, serve.Options{
+		ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
+		NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
+		ExtProcAddr: "127.0.0.1:0", MetricsAddr: "off",
+		ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
+		StageTimeout: time.Nanosecond, DrainTimeout: 5 * time.Second,
+		TrustedProxies: &apimode.TrustedProxies{},
+		Logger:         slog.New(logs),
+	})
+	defer func() { _ = stop() }()
 	body := `{"model":"auto","messages":[{"role":"user","content":"please debug this function for me"}]}`
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+info.APIAddrs["api"]+"/v1/chat/completions", strings.NewReader(body))
 	if err != nil {
@@ -186,8 +173,7 @@ func TestServeStageTimeoutAndLogs(t *testing.T) {
 			t.Fatalf("no %q line from %v before the deadline", "config revision applied", waitFor)
 		}
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 

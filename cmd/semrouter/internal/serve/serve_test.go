@@ -188,38 +188,23 @@ func TestServeObservability(t *testing.T) {
 	exp := &notifyingExporter{InMemoryExporter: tracetest.NewInMemoryExporter()}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	ready := make(chan serve.Info, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve.Run(runCtx, serve.Options{
-			ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
-			NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
-			// Port 0: serve binds it first and config-hub's ext_proc
-			// cluster names the bound port (no revision rejected, below).
-			ExtProcAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
-			ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
-			TelemetryOptions: []telemetry.Option{telemetry.WithSpanExporter(exp)},
-			// A loaded CI machine must not turn a slow first call into a
-			// degraded route: this test is about accounting, not deadlines.
-			StageTimeout: 10 * time.Second,
-			Ready:        func(info serve.Info) { ready <- info },
-		})
-	}()
+	info, stop := startServe(ctx, t, serve.Options{
+		ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
+		NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0",
+		// Port 0: serve binds it first and config-hub's ext_proc
+		// cluster names the bound port (no revision rejected, below).
+		ExtProcAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
+		ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: filepath.Join(dir, "no-guard"),
+		TelemetryOptions: []telemetry.Option{telemetry.WithSpanExporter(exp)},
+		// A loaded CI machine must not turn a slow first call into a
+		// degraded route: this test is about accounting, not deadlines.
+		StageTimeout: 10 * time.Second,
+	})
 	defer func() {
-		stop()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	var info serve.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		t.Fatalf("serve stopped before ready: %v", err)
-	case <-ctx.Done():
-		t.Fatal("serve not ready")
-	}
 	apiAddr := info.APIAddrs["api"]
 	if apiAddr != "127.0.0.1:"+strconv.Itoa(listenerPort) || info.MetricsAddr == "" {
 		t.Fatalf("info = %+v, want the api listener on port %d and a metrics address", info, listenerPort)
@@ -385,4 +370,36 @@ func hasPrefix(m map[string]float64, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// startServe runs serve.Run with o (its Ready callback is set here) and
+// returns once serve reported ready. stop cancels the run and returns
+// Run's error; it may be called more than once.
+func startServe(ctx context.Context, t *testing.T, o serve.Options) (info serve.Info, stop func() error) {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(ctx)
+	ready := make(chan serve.Info, 1)
+	done := make(chan error, 1)
+	o.Ready = func(info serve.Info) { ready <- info }
+	go func() { done <- serve.Run(runCtx, o) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	select {
+	case info = <-ready:
+		return info, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve stopped before ready: %v", err)
+	case <-ctx.Done():
+		_ = stop()
+		t.Fatal("serve not ready")
+	}
+	return serve.Info{}, stop
 }
