@@ -10,21 +10,24 @@ import (
 	"time"
 )
 
-// ServiceFlags are the logging and tracing flags every standalone service
-// binary shares.
+// ServiceFlags are the logging, tracing and NATS credential flags every
+// standalone service binary shares.
 type ServiceFlags struct {
 	*Flags
 	level, format string
 	getenv        func(string) string
 	envApplied    bool
+	nats          *natsAuthFlags
 }
 
 // EnvNATSURL supplies the default of a service's --nats-url flag (the
 // command line wins over it).
 const EnvNATSURL = "SEMROUTER_NATS_URL"
 
-// AddServiceFlags registers --log-level, --log-format and the tracing
-// flags (AddFlags) on fs. When fs already holds --nats-url, its default
+// AddServiceFlags registers --log-level, --log-format, the tracing
+// flags (AddFlags) and the NATS credential and TLS flags (--nats-user,
+// --nats-password-file, --nats-creds, --nats-tls-ca, --nats-tls-cert,
+// --nats-tls-key; see ConnectNATS) on fs. When fs already holds --nats-url, its default
 // becomes $SEMROUTER_NATS_URL when that is set (a --nats-url registered
 // later gets it in Parse).
 func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) string) *ServiceFlags {
@@ -34,6 +37,7 @@ func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) s
 	f := &ServiceFlags{Flags: AddFlags(fs, serviceName, getenv), getenv: getenv}
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.format, "log-format", "text", "log format: text or json")
+	f.nats = addNATSAuthFlags(fs, getenv)
 	f.applyEnv(fs)
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,9 +19,32 @@ func TestComposeFileIsValid(t *testing.T) {
 		}
 		t.Skip("docker-compose is not installed; run make setup")
 	}
-	cmd := exec.Command(dc, "-f", "docker-compose.yaml", "config", "-q")
-	cmd.Dir = filepath.Join(repoRoot, "deploy", "compose")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	// The NATS passwords are required: without them compose refuses the
+	// file, naming the variable; with them it validates. A local .env is
+	// left out (an empty --env-file) so that only this environment counts.
+	empty := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SEMROUTER_NATS_") {
+			env = append(env, kv)
+		}
+	}
+	compose := func(env []string) ([]byte, error) {
+		cmd := exec.Command(dc, "--env-file", empty, "-f", "docker-compose.yaml", "config", "-q")
+		cmd.Dir = filepath.Join(repoRoot, "deploy", "compose")
+		cmd.Env = env
+		return cmd.CombinedOutput()
+	}
+	if out, err := compose(env); err == nil || !strings.Contains(string(out), "SEMROUTER_NATS_") {
+		t.Errorf("docker-compose config -q without the NATS passwords: %v, want a refusal naming them\n%s", err, out)
+	}
+	for _, u := range natsUsers {
+		env = append(env, u.passwordEnv+"=test-password")
+	}
+	if out, err := compose(env); err != nil {
 		t.Fatalf("docker-compose config -q: %v\n%s", err, out)
 	}
 }

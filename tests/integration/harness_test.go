@@ -104,6 +104,7 @@ type proc struct {
 	name    string
 	path    string
 	args    []string
+	env     []string // added to the harness's environment
 	logPath string
 
 	mu      sync.Mutex
@@ -117,7 +118,14 @@ type proc struct {
 // <tempdir>/<name>.log (appended across restarts).
 func (h *harness) start(name, path string, args ...string) *proc {
 	h.t.Helper()
-	p := &proc{h: h, name: name, path: path, args: args, logPath: filepath.Join(h.dir, name+".log")}
+	return h.startEnv(name, nil, path, args...)
+}
+
+// startEnv is start with env (KEY=VALUE) added to the harness's
+// environment for this process only.
+func (h *harness) startEnv(name string, env []string, path string, args ...string) *proc {
+	h.t.Helper()
+	p := &proc{h: h, name: name, path: path, args: args, env: env, logPath: filepath.Join(h.dir, name+".log")}
 	h.mu.Lock()
 	h.procs = append(h.procs, p)
 	h.mu.Unlock()
@@ -138,7 +146,7 @@ func (p *proc) launch() {
 	fmt.Fprintf(logf, "==== start #%d: %s %s\n", p.starts, filepath.Base(p.path), strings.Join(p.args, " "))
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Dir = p.h.dir
-	cmd.Env = p.h.env
+	cmd.Env = append(append([]string(nil), p.h.env...), p.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -257,6 +257,36 @@ type systemOptions struct {
 	// classifierFirst starts the classifier (and waits for it) before the
 	// embedders, as an unordered deployment may.
 	classifierFirst bool
+	// nats, when set, is a NATS server the test started (with
+	// authentication) instead of an open nats-server process.
+	nats *natsSetup
+}
+
+// natsSetup is a NATS server started by the test and how each party
+// authenticates to it.
+type natsSetup struct {
+	url string
+	// observer are the options of the test's own connection.
+	observer []nats.Option
+	// creds returns the extra args and environment (KEY=VALUE) of one
+	// service: config-hub, embedder, classifier, cache or gateway.
+	creds func(service string) (args, env []string)
+}
+
+// creds returns the credential args and environment of a service (none
+// without a natsSetup).
+func (s *system) creds(service string) (args, env []string) {
+	if s.natsSetup == nil {
+		return nil, nil
+	}
+	return s.natsSetup.creds(service)
+}
+
+// startService starts one of our services with its NATS credentials.
+func (s *system) startService(name, service, bin string, args ...string) *proc {
+	s.t.Helper()
+	cargs, env := s.creds(service)
+	return s.h.startEnv(name, env, bin, append(args, cargs...)...)
 }
 
 // system is the whole router as separate processes around a real
@@ -268,6 +298,7 @@ type system struct {
 	assets assets
 	params configParams
 
+	natsSetup  *natsSetup
 	natsURL    string
 	nc         *nats.Conn
 	nats       *proc
@@ -283,6 +314,7 @@ type system struct {
 	gwMetrics  string
 	caches     []*proc
 	cacheAddrs []string
+	cacheHTTP  []string // Connect API addresses of the cache replicas
 
 	// fake is the in-test LLM FAKE behind big-reasoner (a real HTTP
 	// server; it records what the router forwarded upstream).
@@ -320,9 +352,46 @@ func startSystem(t *testing.T, o systemOptions) *system {
 	h := newHarness(t,
 		"SEMROUTER_ORT_LIB="+a.ortLib, "SEMROUTER_MODELS_DIR="+a.modelsDir,
 		"LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8")
-	s := &system{t: t, h: h, assets: a}
+	s := &system{t: t, h: h, assets: a, natsSetup: o.nats}
+	if o.nats != nil {
+		s.natsURL = o.nats.url
+	} else {
+		s.startNATS()
+	}
+	nc, err := nats.Connect(s.natsURL, append([]nats.Option{nats.Name("integration-test"), nats.MaxReconnects(-1)}, s.observerOptions()...)...)
+	if err != nil {
+		t.Fatalf("connect to nats: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	s.nc = nc
+	if _, err := nc.Subscribe("semrouter.config.status.>", func(m *nats.Msg) {
+		var st configStatus
+		if json.Unmarshal(m.Data, &st) == nil {
+			s.statusMu.Lock()
+			s.statuses = append(s.statuses, st)
+			s.statusMu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("subscribe to config status: %v", err)
+	}
+	s.startServices(o)
+	return s
+}
 
-	// NATS with JetStream in the test's temp dir.
+// observerOptions are the connection options of the test's own NATS
+// connection.
+func (s *system) observerOptions() []nats.Option {
+	if s.natsSetup == nil {
+		return nil
+	}
+	return s.natsSetup.observer
+}
+
+// startNATS starts an open nats-server process with JetStream in the
+// test's temp dir and waits until JetStream answers.
+func (s *system) startNATS() {
+	t, h := s.t, s.h
+	t.Helper()
 	natsPort := freePort(t)
 	s.natsURL = "nats://127.0.0.1:" + strconv.Itoa(natsPort)
 	s.nats = h.start("nats-server", bins["nats-server"], "-js", "-sd", filepath.Join(h.dir, "jetstream"),
@@ -342,23 +411,13 @@ func startSystem(t *testing.T, o systemOptions) *system {
 		_, err = js.AccountInfo(ctx)
 		return err
 	}, s.nats)
-	nc, err := nats.Connect(s.natsURL, nats.Name("integration-test"), nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatalf("connect to nats: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	s.nc = nc
-	if _, err := nc.Subscribe("semrouter.config.status.>", func(m *nats.Msg) {
-		var st configStatus
-		if json.Unmarshal(m.Data, &st) == nil {
-			s.statusMu.Lock()
-			s.statuses = append(s.statuses, st)
-			s.statusMu.Unlock()
-		}
-	}); err != nil {
-		t.Fatalf("subscribe to config status: %v", err)
-	}
+}
 
+// startServices starts the development backends, the fake LLM and every
+// semrouter service, and waits until they are ready.
+func (s *system) startServices(o systemOptions) {
+	t, h := s.t, s.h
+	t.Helper()
 	// Development backends (devllm processes) and the in-test fake LLM.
 	llmA, llmB, flaky := freeAddr(t), freeAddr(t), freeAddr(t)
 	devA := h.start("devllm-a", bins["semrouter"], "devllm", "--addr", llmA, "--name", "llm-a")
@@ -376,7 +435,7 @@ func startSystem(t *testing.T, o systemOptions) *system {
 	s.hubAddr = freeAddr(t)
 	s.gwAPI = "127.0.0.1:" + strconv.Itoa(s.params.APIPort)
 	extproc := freeAddr(t)
-	s.hub = h.start("config-hub", bins["config-hub"], "--config", cfgPath, "--nats-url", s.natsURL,
+	s.hub = s.startService("config-hub", "config-hub", bins["config-hub"], "--config", cfgPath, "--nats-url", s.natsURL,
 		"--management-addr", s.hubAddr, "--xds-addr", freeAddr(t), "--extproc-addr", extproc)
 	if o.classifierFirst {
 		waitFor(t, readyTimeout, "config-hub ready", httpOK("http://"+s.hubAddr+"/ready"), s.hub)
@@ -386,7 +445,7 @@ func startSystem(t *testing.T, o systemOptions) *system {
 	for i := range o.embedders {
 		addr := freeAddr(t)
 		s.embedHTTP = append(s.embedHTTP, addr)
-		s.embedders = append(s.embedders, h.start(fmt.Sprintf("embedder-%d", i+1), bins["embedder-gpu"],
+		s.embedders = append(s.embedders, s.startService(fmt.Sprintf("embedder-%d", i+1), "embedder", bins["embedder-gpu"],
 			"--nats-url", s.natsURL, "--device", "cpu", "--http-addr", addr))
 	}
 	for _, d := range []struct {
@@ -410,15 +469,16 @@ func startSystem(t *testing.T, o systemOptions) *system {
 			for i := range 2 {
 				// Compose runs each replica in its own container; here
 				// they share a host, so each gets its own ports and name.
-				addr, name := freeAddr(t), fmt.Sprintf("cache-%d", i+1)
+				addr, api, name := freeAddr(t), freeAddr(t), fmt.Sprintf("cache-%d", i+1)
 				s.cacheAddrs = append(s.cacheAddrs, addr)
-				s.caches = append(s.caches, h.start(name, p,
-					"--nats-url", s.natsURL, "--metrics-addr", addr, "--http-addr", freeAddr(t), "--instance", name))
+				s.cacheHTTP = append(s.cacheHTTP, api)
+				s.caches = append(s.caches, s.startService(name, "cache", p,
+					"--nats-url", s.natsURL, "--metrics-addr", addr, "--http-addr", api, "--instance", name))
 			}
 		}
 	}
 	s.gwMetrics = freeAddr(t)
-	s.gateway = h.start("gateway-extproc", bins["gateway-extproc"], "--nats-url", s.natsURL,
+	s.gateway = s.startService("gateway-extproc", "gateway", bins["gateway-extproc"], "--nats-url", s.natsURL,
 		"--extproc-addr", extproc, "--api", "--metrics-addr", s.gwMetrics,
 		"--embed-model", "use-lite", "--stage-timeout", "2s")
 	s.waitClassifier()
@@ -426,7 +486,6 @@ func startSystem(t *testing.T, o systemOptions) *system {
 		waitFor(t, readyTimeout, c.name+" metrics", httpOK("http://"+s.cacheAddrs[i]+"/metrics"), c)
 	}
 	waitFor(t, readyTimeout, "gateway API", httpOK("http://"+s.gwAPI+"/v1/models"), s.gateway)
-	return s
 }
 
 // startClassifier starts the classifier with the flags of compose plus the
@@ -434,7 +493,7 @@ func startSystem(t *testing.T, o systemOptions) *system {
 func (s *system) startClassifier() {
 	s.t.Helper()
 	s.clsHTTP, s.clsMetrics = freeAddr(s.t), freeAddr(s.t)
-	s.classifier = s.h.start("classifier", bins["classifier"], "--nats-url", s.natsURL,
+	s.classifier = s.startService("classifier", "classifier", bins["classifier"], "--nats-url", s.natsURL,
 		"--http-addr", s.clsHTTP, "--metrics-addr", s.clsMetrics, "--embed-model", "use-lite",
 		"--guard-dir", s.assets.guardDir, "--domain-heads", s.assets.headsDir)
 }

@@ -25,7 +25,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("classifier", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	natsURL := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
-	httpAddr := fs.String("http-addr", ":8090", "HTTP listen address for Connect and the JSON API (empty: none)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8090", "HTTP listen address for Connect and the JSON API (empty: none; unauthenticated, so loopback by default)")
 	metricsAddr := fs.String("metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	embedModel := fs.String("embed-model", os.Getenv("SEMROUTER_EMBED_MODEL"), "embedding model to ask the embedder service for (empty: embedding signals are degraded)")
 	embedTimeout := fs.Duration("embed-timeout", 30*time.Second, "timeout of one embedder request")
@@ -50,9 +50,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		jb = s
 	}
-	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-classifier"), nats.MaxReconnects(-1))
+	nc, err := obs.ConnectNATS(*natsURL, "semrouter-classifier", nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
+		return err
 	}
 	defer nc.Close()
 
@@ -78,6 +78,6 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if *highAccuracy {
 		o.CompileOptions = append(o.CompileOptions, classifier.WithHighAccuracyLanguageDetection())
 	}
-	log.Info("classifier starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("http", *httpAddr))
+	log.Info("classifier starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("http", *httpAddr))
 	return Run(ctx, o)
 }

@@ -49,9 +49,11 @@ type Options struct {
 	// ConfigPath, when set, is published at start and republished when it
 	// changes (polled every PollInterval, debounced by Debounce).
 	ConfigPath string
-	// NATS is an open connection (not closed by Run); else NATSURL is dialled.
-	NATS    *nats.Conn
-	NATSURL string
+	// NATS is an open connection (not closed by Run); else NATSURL is
+	// dialled with NATSOptions (credentials, TLS).
+	NATS        *nats.Conn
+	NATSURL     string
+	NATSOptions []nats.Option
 	// ManagementAddr overrides global.services.management_api
 	// (bind_address:port, default 127.0.0.1:8080). "off" disables the API.
 	ManagementAddr string
@@ -129,7 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 			return errors.New("hub: a NATS connection or URL is required")
 		}
 		var err error
-		nc, err = nats.Connect(opts.NATSURL, nats.Name(ServiceName))
+		nc, err = nats.Connect(opts.NATSURL, append([]nats.Option{nats.Name(ServiceName)}, opts.NATSOptions...)...)
 		if err != nil {
 			return fmt.Errorf("connect to nats %q: %w", telemetry.RedactURL(opts.NATSURL), err)
 		}

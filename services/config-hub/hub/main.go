@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/config-hub/xds"
@@ -72,6 +75,13 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	opts.Logger = log
 	opts.TracerProvider = tel.TracerProvider
 	opts.NATSURL = natsURL
+	// The shared credential and TLS flags (--nats-user, --nats-creds,
+	// --nats-tls-*); Run dials with them after its own checks.
+	if opts.NATSOptions, err = obs.NATSOptions(natsURL); err != nil {
+		return err
+	}
+	opts.NATSOptions = append(opts.NATSOptions, nats.MaxReconnects(-1))
+	log.Info("config-hub starting", slog.String("nats", telemetry.RedactURL(natsURL)), slog.String("nats_user", obs.NATSUser()))
 	opts.XDS.ExtProcAddress = extProc
 	return Run(ctx, opts)
 }

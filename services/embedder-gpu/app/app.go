@@ -177,10 +177,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 		}()
 	}
 	if f.natsURL != "" {
-		nc, err := nats.Connect(f.natsURL, nats.Name("embedder-gpu"), nats.MaxReconnects(-1))
+		nc, err := f.obs.ConnectNATS(f.natsURL, "embedder-gpu", nats.MaxReconnects(-1))
 		if err != nil {
-			return fmt.Errorf("embedder-gpu: connect to NATS %s: %w", telemetry.RedactURL(f.natsURL), err)
+			return fmt.Errorf("embedder-gpu: %w", err)
 		}
+		logger.Info("connected to NATS", slog.String("nats", telemetry.RedactURL(f.natsURL)), slog.String("nats_user", f.obs.NATSUser()))
 		defer nc.Close()
 		opts.NATS = nc
 	}

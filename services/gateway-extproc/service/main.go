@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -41,12 +40,12 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer stopTracing()
-	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-gateway"), nats.MaxReconnects(-1))
+	nc, err := obs.ConnectNATS(*natsURL, "semrouter-gateway", nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
+		return err
 	}
 	defer nc.Close()
-	log.Info("gateway starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
+	log.Info("gateway starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
 	return Run(ctx, Options{
 		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -33,12 +32,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer stopTracing()
-	nc, err := nats.Connect(*natsURL, nats.Name("semrouter-cache"), nats.MaxReconnects(-1))
+	nc, err := obs.ConnectNATS(*natsURL, "semrouter-cache", nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", telemetry.RedactURL(*natsURL), err)
+		return err
 	}
 	defer nc.Close()
-	log.Info("cache starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("http", *httpAddr))
+	log.Info("cache starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("http", *httpAddr))
 	return server.Run(ctx, server.Options{NATS: nc, HTTPAddr: *httpAddr, MetricsAddr: *metricsAddr, Logger: log, Instance: *instance,
 		TracerProvider: tel.TracerProvider})
 }

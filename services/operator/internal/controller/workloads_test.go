@@ -157,6 +157,14 @@ func checkProbe(t *testing.T, what string, c corev1.Container, p *corev1.Probe) 
 	}
 }
 
+// noNATSUsersReason: deploy/k8s/base runs NATS with one user per service
+// (base/nats.conf, Secret semrouter-nats-users); the operator's NATS has no
+// users yet, so its pods pass no NATS credentials.
+const noNATSUsersReason = "the operator's NATS has no users (deploy/k8s/base/nats.conf is not rendered by the operator)"
+
+// noNATSUsers are the NATS credential variables base's services set.
+var noNATSUsers = map[string]string{"SEMROUTER_NATS_USER": noNATSUsersReason, "SEMROUTER_NATS_PASSWORD": noNATSUsersReason}
+
 // TestWorkloadsMatchStaticManifests reconciles a default router against the
 // real API server and compares every service container with its counterpart
 // in deploy/k8s/base: the flags (each flag the static manifest passes is
@@ -194,6 +202,7 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			args:         []string{nats, "--extproc-addr=:50051", "--api-addr=:8080", "--metrics-addr=:9190", "--embed-model=use-lite"},
 			otherFlags:   map[string]string{"--api": "--api-addr implies it"},
 			otherPorts:   map[string]string{"api": "spec.service.api.targetPort, default 8080 as in the upstream CRD"},
+			otherEnv:     noNATSUsers,
 			ownResources: true,
 		},
 		{
@@ -201,30 +210,37 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			staticFile: "config-hub.yaml", staticName: "config-hub",
 			args: []string{"--config=/etc/semrouter/config.yaml", nats, "--management-addr=:8080", "--xds-addr=:18000",
 				"--extproc-addr=127.0.0.1:50051", "--metrics-addr=:9190"},
+			otherEnv: noNATSUsers,
 		},
 		{
 			name: "classifier", component: componentClassifier, container: "classifier",
 			staticFile: "classifier.yaml", staticName: "classifier",
 			args:       []string{nats, "--metrics-addr=:9190", "--embed-model=use-lite", "--guard-dir=/opt/semrouter/guard"},
 			otherFlags: map[string]string{"--http-addr": "the operator keeps the default; nothing in the router calls it"},
+			otherEnv:   noNATSUsers,
 		},
 		{
 			name: "cache", component: componentCache, container: "cache",
 			staticFile: "cache.yaml", staticName: "cache",
-			args: []string{nats, "--metrics-addr=:9190"},
+			args:     []string{nats, "--metrics-addr=:9190"},
+			otherEnv: noNATSUsers,
 		},
 		{
 			name: "embedder", component: componentEmbedder, container: "embedder-gpu",
 			staticFile: "embedder-gpu.yaml", staticName: "embedder-gpu",
-			args: []string{nats, "--metrics-addr=:9190"},
+			args:     []string{nats, "--metrics-addr=:9190"},
+			otherEnv: noNATSUsers,
 		},
 		{
 			name: "nats", component: componentNATS, container: "nats",
 			staticFile: "nats.yaml", staticName: "nats",
 			args:       []string{"--jetstream", "--store_dir=/data", "--http_port=8222"},
-			otherFlags: map[string]string{"--name": "one server, no cluster"},
+			otherFlags: map[string]string{"--name": "one server, no cluster", "--config": noNATSUsersReason},
 			otherPorts: map[string]string{"cluster": "one server, no cluster"},
-			otherEnv:   map[string]string{"POD_NAME": "feeds --name"},
+			otherEnv: map[string]string{"POD_NAME": "feeds --name",
+				"SEMROUTER_NATS_CONFIG_HUB_PASSWORD": noNATSUsersReason, "SEMROUTER_NATS_GATEWAY_PASSWORD": noNATSUsersReason,
+				"SEMROUTER_NATS_CLASSIFIER_PASSWORD": noNATSUsersReason, "SEMROUTER_NATS_EMBEDDER_PASSWORD": noNATSUsersReason,
+				"SEMROUTER_NATS_CACHE_PASSWORD": noNATSUsersReason},
 		},
 	}
 	for _, tc := range tests {
