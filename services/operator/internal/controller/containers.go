@@ -80,7 +80,8 @@ func Deployments(sr *v1alpha1.SemanticRouter, plat Platform, configHash string) 
 
 	// NATS with JetStream: the bus between the services.
 	nd := deployment(sr, componentNATS, ptr.To[int32](1), podTemplate(sr, plat, componentNATS, configHash,
-		[]corev1.Container{natsContainer(sr)}, []corev1.Volume{natsDataVolume(sr)}))
+		[]corev1.Container{natsContainer(sr)}, []corev1.Volume{natsDataVolume(sr), natsConfigVolume(sr)}))
+	nd.Spec.Template.Annotations[annotationNATSConfig] = natsConfHash()
 	nd.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 	out = append(out, nd)
 	return out
@@ -113,7 +114,7 @@ func gatewayContainer(sr *v1alpha1.SemanticRouter) corev1.Container {
 			{Name: "api", ContainerPort: p.apiTarget, Protocol: corev1.ProtocolTCP},
 			{Name: "metrics", ContainerPort: p.metricsTarget, Protocol: corev1.ProtocolTCP},
 		},
-		Env:            mergeEnv(sr.Spec.Env, nil),
+		Env:            withNATSUser(sr, componentGateway, mergeEnv(sr.Spec.Env, nil)),
 		Resources:      sr.Spec.Resources,
 		LivenessProbe:  probe(sr.Spec.LivenessProbe, p.grpcTarget, 10, 10),
 		ReadinessProbe: probe(sr.Spec.ReadinessProbe, p.apiTarget, 5, 5),
@@ -204,7 +205,7 @@ func serviceContainer(sr *v1alpha1.SemanticRouter, component, service string, sp
 		Image:          image(sr, service),
 		Args:           append(args, spec.Args...),
 		Ports:          []corev1.ContainerPort{{Name: "metrics", ContainerPort: portMetrics, Protocol: corev1.ProtocolTCP}},
-		Env:            mergeEnv(sr.Spec.Env, spec.Env),
+		Env:            withNATSUser(sr, component, mergeEnv(sr.Spec.Env, spec.Env)),
 		Resources:      res,
 		ReadinessProbe: tcpProbe("metrics", 0, 5),
 		LivenessProbe:  tcpProbe("metrics", 10, 10),
@@ -226,7 +227,10 @@ func natsContainer(sr *v1alpha1.SemanticRouter) corev1.Container {
 	return corev1.Container{
 		Name:  "nats",
 		Image: natsImage,
-		Args:  []string{"--jetstream", "--store_dir=/data", "--http_port=" + strconv.Itoa(portNATSMonitor)},
+		// users and permissions from nats.conf; the flags win over it
+		Args: []string{flagArg("config", natsConfDir+"/"+natsConfKey),
+			"--jetstream", "--store_dir=/data", "--http_port=" + strconv.Itoa(portNATSMonitor)},
+		Env: natsServerEnv(sr),
 		Ports: []corev1.ContainerPort{
 			{Name: "client", ContainerPort: portNATS, Protocol: corev1.ProtocolTCP},
 			{Name: "monitor", ContainerPort: portNATSMonitor, Protocol: corev1.ProtocolTCP},
@@ -234,8 +238,17 @@ func natsContainer(sr *v1alpha1.SemanticRouter) corev1.Container {
 		Resources:      res,
 		ReadinessProbe: health(0, 5),
 		LivenessProbe:  health(10, 10),
-		VolumeMounts:   []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "data", MountPath: "/data"},
+			{Name: "nats-config", MountPath: natsConfDir, ReadOnly: true},
+		},
 	}
+}
+
+// natsConfigVolume is the ConfigMap holding nats.conf.
+func natsConfigVolume(sr *v1alpha1.SemanticRouter) corev1.Volume {
+	return corev1.Volume{Name: "nats-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: natsConfigMapName(sr)}}}}
 }
 
 // natsDataVolume is JetStream's store: the claim of spec.components.nats.storage,

@@ -43,7 +43,7 @@ type PlatformDetector interface {
 // Reconciler reconciles SemanticRouter resources.
 type Reconciler struct {
 	Client client.Client
-	// Reader reads the management token Secret without a cache (the
+	// Reader reads the management token and NATS users Secrets without a cache (the
 	// manager's API reader), so the operator watches no Secrets; nil: Client.
 	Reader   client.Reader
 	Scheme   *runtime.Scheme
@@ -170,6 +170,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.ensureManagementToken(ctx, sr); err != nil {
 		return reconcile.Result{}, err
 	}
+	if err := r.ensureNATSUsers(ctx, sr); err != nil {
+		return reconcile.Result{}, err
+	}
 	for _, o := range objs {
 		if err := r.apply(ctx, sr, o); err != nil {
 			return reconcile.Result{}, err
@@ -190,7 +193,7 @@ func (r *Reconciler) desired(sr *v1alpha1.SemanticRouter, plat Platform, rendere
 		return nil, "", err
 	}
 	hash := dataHash(cm.Data)
-	objs = append(objs, cm)
+	objs = append(objs, cm, natsConfigMap(sr))
 	if sa := serviceAccount(sr); sa != nil {
 		objs = append(objs, sa)
 	}

@@ -157,14 +157,6 @@ func checkProbe(t *testing.T, what string, c corev1.Container, p *corev1.Probe) 
 	}
 }
 
-// noNATSUsersReason: deploy/k8s/base runs NATS with one user per service
-// (base/nats.conf, Secret semrouter-nats-users); the operator's NATS has no
-// users yet, so its pods pass no NATS credentials.
-const noNATSUsersReason = "the operator's NATS has no users (deploy/k8s/base/nats.conf is not rendered by the operator)"
-
-// noNATSUsers are the NATS credential variables base's services set.
-var noNATSUsers = map[string]string{"SEMROUTER_NATS_USER": noNATSUsersReason, "SEMROUTER_NATS_PASSWORD": noNATSUsersReason}
-
 // TestWorkloadsMatchStaticManifests reconciles a default router against the
 // real API server and compares every service container with its counterpart
 // in deploy/k8s/base: the flags (each flag the static manifest passes is
@@ -202,7 +194,6 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			args:         []string{nats, "--extproc-addr=:50051", "--api-addr=:8080", "--metrics-addr=:9190", "--embed-model=use-lite"},
 			otherFlags:   map[string]string{"--api": "--api-addr implies it"},
 			otherPorts:   map[string]string{"api": "spec.service.api.targetPort, default 8080 as in the upstream CRD"},
-			otherEnv:     noNATSUsers,
 			ownResources: true,
 		},
 		{
@@ -210,37 +201,30 @@ func TestWorkloadsMatchStaticManifests(t *testing.T) {
 			staticFile: "config-hub.yaml", staticName: "config-hub",
 			args: []string{"--config=/etc/semrouter/config.yaml", nats, "--management-addr=:8080", "--xds-addr=:18000",
 				"--extproc-addr=127.0.0.1:50051", "--metrics-addr=:9190"},
-			otherEnv: noNATSUsers,
 		},
 		{
 			name: "classifier", component: componentClassifier, container: "classifier",
 			staticFile: "classifier.yaml", staticName: "classifier",
 			args:       []string{nats, "--metrics-addr=:9190", "--embed-model=use-lite", "--guard-dir=/opt/semrouter/guard"},
 			otherFlags: map[string]string{"--http-addr": "the operator keeps the default; nothing in the router calls it"},
-			otherEnv:   noNATSUsers,
 		},
 		{
 			name: "cache", component: componentCache, container: "cache",
 			staticFile: "cache.yaml", staticName: "cache",
-			args:     []string{nats, "--metrics-addr=:9190"},
-			otherEnv: noNATSUsers,
+			args: []string{nats, "--metrics-addr=:9190"},
 		},
 		{
 			name: "embedder", component: componentEmbedder, container: "embedder-gpu",
 			staticFile: "embedder-gpu.yaml", staticName: "embedder-gpu",
-			args:     []string{nats, "--metrics-addr=:9190"},
-			otherEnv: noNATSUsers,
+			args: []string{nats, "--metrics-addr=:9190"},
 		},
 		{
 			name: "nats", component: componentNATS, container: "nats",
 			staticFile: "nats.yaml", staticName: "nats",
-			args:       []string{"--jetstream", "--store_dir=/data", "--http_port=8222"},
-			otherFlags: map[string]string{"--name": "one server, no cluster", "--config": noNATSUsersReason},
+			args:       []string{"--config=/etc/nats/nats.conf", "--jetstream", "--store_dir=/data", "--http_port=8222"},
+			otherFlags: map[string]string{"--name": "one server, no cluster"},
 			otherPorts: map[string]string{"cluster": "one server, no cluster"},
-			otherEnv: map[string]string{"POD_NAME": "feeds --name",
-				"SEMROUTER_NATS_CONFIG_HUB_PASSWORD": noNATSUsersReason, "SEMROUTER_NATS_GATEWAY_PASSWORD": noNATSUsersReason,
-				"SEMROUTER_NATS_CLASSIFIER_PASSWORD": noNATSUsersReason, "SEMROUTER_NATS_EMBEDDER_PASSWORD": noNATSUsersReason,
-				"SEMROUTER_NATS_CACHE_PASSWORD": noNATSUsersReason},
+			otherEnv:   map[string]string{"POD_NAME": "feeds --name"},
 		},
 	}
 	for _, tc := range tests {
@@ -357,33 +341,35 @@ func TestComponentArgsAndEnv(t *testing.T) {
 		{
 			name: "gateway takes spec.args and the classifier's model", component: componentGateway, container: "gateway-extproc",
 			args: []string{nats, "--extproc-addr=:50051", "--api-addr=:8080", "--metrics-addr=:9190", "--embed-model=glove-sif-100d", "--stage-timeout=300ms"},
-			env:  []string{"EVERYWHERE=1", "SHARED=top"},
+			env:  []string{"EVERYWHERE=1", "SHARED=top", "SEMROUTER_NATS_USER=gateway", "SEMROUTER_NATS_PASSWORD="},
 			cpu:  "300m",
 		},
 		{
 			name: "config-hub", component: componentConfigHub, container: "config-hub",
 			args: []string{"--config=/etc/semrouter/config.yaml", nats, "--management-addr=:8080", "--xds-addr=:18000",
 				"--extproc-addr=127.0.0.1:50051", "--metrics-addr=:9190", "--log-level=debug"},
-			env: []string{"EVERYWHERE=1", "SHARED=top", "HUB=1", "SEMROUTER_MANAGEMENT_TOKEN="}, // from the token Secret
+			// the password and the token from Secrets
+			env: []string{"EVERYWHERE=1", "SHARED=top", "HUB=1", "SEMROUTER_NATS_USER=config-hub", "SEMROUTER_NATS_PASSWORD=", "SEMROUTER_MANAGEMENT_TOKEN="},
 			cpu: "50m",
 		},
 		{
 			name: "classifier overrides an env of spec.env", component: componentClassifier, container: "classifier",
 			args: []string{nats, "--metrics-addr=:9190", "--embed-model=glove-sif-100d", "--guard-dir=/guard", "--language-high-accuracy"},
-			env:  []string{"EVERYWHERE=1", "SHARED=classifier"},
+			env:  []string{"EVERYWHERE=1", "SHARED=classifier", "SEMROUTER_NATS_USER=classifier", "SEMROUTER_NATS_PASSWORD="},
 			cpu:  "2",
 		},
 		{
 			name: "cache", component: componentCache, container: "cache",
 			args: []string{nats, "--metrics-addr=:9190", "--log-format=json"},
-			env:  []string{"EVERYWHERE=1", "SHARED=top"},
+			env:  []string{"EVERYWHERE=1", "SHARED=top", "SEMROUTER_NATS_USER=cache", "SEMROUTER_NATS_PASSWORD="},
 			cpu:  "250m",
 		},
 		{
 			name: "embedder takes spec.embedder args and env", component: componentEmbedder, container: "embedder-gpu",
 			args: []string{nats, "--metrics-addr=:9190", "--max-batch=64"},
-			env:  []string{"EVERYWHERE=1", "SHARED=top", "SEMROUTER_ORT_LIB=/opt/ort/libonnxruntime.so.1"},
-			cpu:  "1",
+			env: []string{"EVERYWHERE=1", "SHARED=top", "SEMROUTER_ORT_LIB=/opt/ort/libonnxruntime.so.1",
+				"SEMROUTER_NATS_USER=embedder", "SEMROUTER_NATS_PASSWORD="},
+			cpu: "1",
 		},
 	}
 	for _, tc := range tests {
@@ -410,7 +396,8 @@ func TestComponentArgsAndEnv(t *testing.T) {
 		d := &appsv1.Deployment{}
 		get(t, k, ns, componentName(sr, componentNATS), d)
 		c := containerNamed(t, d.Spec.Template.Spec, "nats")
-		if len(c.Env) != 0 || len(c.Args) != 3 {
+		if hasEnv(c.Env, "EVERYWHERE") || hasEnv(c.Env, "HUB") || len(c.Env) != len(natsUsers()) ||
+			strings.Join(c.Args, " ") != "--config=/etc/nats/nats.conf --jetstream --store_dir=/data --http_port=8222" {
 			t.Errorf("nats args %v env %v", c.Args, c.Env)
 		}
 	})
