@@ -33,14 +33,7 @@ func TestSameQuestion(t *testing.T) {
 		{"unicode letters", "Qu'est-ce que c'est 2020?", "Qu'est-ce que c'est 2021?", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := cache.SameQuestion(tt.a, tt.b); got != tt.wantSame {
-				t.Fatalf("SameQuestion(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.wantSame)
-			}
-			if got := cache.SameQuestion(tt.b, tt.a); got != tt.wantSame {
-				t.Fatalf("SameQuestion is not symmetric for %q, %q", tt.a, tt.b)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSameQuestion(t, tt.a, tt.b, tt.wantSame) })
 	}
 }
 
@@ -175,14 +168,7 @@ func TestSameQuestionClasses(t *testing.T) {
 		{"plain paraphrase", "Please debug this function, it does not compile", "Please debug this function; it will not compile", true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := cache.SameQuestion(tt.a, tt.b); got != tt.wantSame {
-				t.Fatalf("SameQuestion(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.wantSame)
-			}
-			if got := cache.SameQuestion(tt.b, tt.a); got != tt.wantSame {
-				t.Fatalf("SameQuestion is not symmetric for %q, %q", tt.a, tt.b)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkSameQuestion(t, tt.a, tt.b, tt.wantSame) })
 	}
 }
 
@@ -201,5 +187,16 @@ func TestSameQuestionReportedMisses(t *testing.T) {
 		if cache.SameQuestion(p[0], p[1]) {
 			t.Errorf("SameQuestion(%q, %q) = true, want false", p[0], p[1])
 		}
+	}
+}
+
+// checkSameQuestion asserts SameQuestion(a, b) == want in both directions.
+func checkSameQuestion(t *testing.T, a, b string, want bool) {
+	t.Helper()
+	if got := cache.SameQuestion(a, b); got != want {
+		t.Fatalf("SameQuestion(%q, %q) = %v, want %v", a, b, got, want)
+	}
+	if got := cache.SameQuestion(b, a); got != want {
+		t.Fatalf("SameQuestion is not symmetric for %q, %q", a, b)
 	}
 }
