@@ -1,50 +1,14 @@
 package integration
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// scrape reads a Prometheus text exposition into series → value, the
-// series written as the exposition prints it (name{labels}).
-func scrape(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape %s: status %d", addr, resp.StatusCode)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("scrape %s: bad sample %q", addr, line)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	return out
-}
+	"github.com/semrouter/semrouter/pkg/metrics/metricstest"
+)
 
 // TestMetricsCountersMove scrapes the gateway's and the classifier's
 // /metrics before and after traffic and a config push, and wants the
@@ -54,7 +18,7 @@ func TestMetricsCountersMove(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 	c := s.client()
 
-	gw0, cls0 := scrape(t, s.gwMetrics), scrape(t, s.clsMetrics)
+	gw0, cls0 := metricstest.Scrape(t, s.gwMetrics), metricstest.Scrape(t, s.clsMetrics)
 	const coding, general = 3, 2
 	for i := range coding {
 		if err := expectRoute(ctx, c, fmt.Sprintf("Please debug function number %d", i), "code-expert"); err != nil {
@@ -71,13 +35,13 @@ func TestMetricsCountersMove(t *testing.T) {
 	// The gateway publishes a latency observation per completed response;
 	// the classifier consumes them asynchronously.
 	waitFor(t, 30*time.Second, "classifier latency observations", func() error {
-		cls := scrape(t, s.clsMetrics)
+		cls := metricstest.Scrape(t, s.clsMetrics)
 		if d := cls["semrouter_classifier_latency_observations_total"] - cls0["semrouter_classifier_latency_observations_total"]; d < coding+general {
 			return fmt.Errorf("latency observations moved by %v, want at least %d", d, coding+general)
 		}
 		return nil
 	})
-	cls1 := scrape(t, s.clsMetrics)
+	cls1 := metricstest.Scrape(t, s.clsMetrics)
 	for series, want := range map[string]float64{
 		`semrouter_classifier_requests_total{decision="coding",outcome="ok"}`:  coding,
 		`semrouter_classifier_requests_total{decision="general",outcome="ok"}`: general,
@@ -94,7 +58,7 @@ func TestMetricsCountersMove(t *testing.T) {
 		hits := func() float64 {
 			var sum float64
 			for _, addr := range s.cacheAddrs {
-				for series, v := range scrape(t, addr) {
+				for series, v := range metricstest.Scrape(t, addr) {
 					if strings.HasPrefix(series, "llm_cache_plugin_hits_total") {
 						sum += v
 					}
@@ -132,7 +96,7 @@ func TestMetricsCountersMove(t *testing.T) {
 		t.Fatalf("PUT config: %d %s", status, body)
 	}
 	waitFor(t, 30*time.Second, "gateway and classifier metrics at the new revision", func() error {
-		gw, cls := scrape(t, s.gwMetrics), scrape(t, s.clsMetrics)
+		gw, cls := metricstest.Scrape(t, s.gwMetrics), metricstest.Scrape(t, s.clsMetrics)
 		if gw["semrouter_gateway_config_revision"] != float64(rev+1) {
 			return fmt.Errorf("gateway revision gauge = %v, want %d", gw["semrouter_gateway_config_revision"], rev+1)
 		}

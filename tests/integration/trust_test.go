@@ -16,6 +16,8 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/semrouter/semrouter/pkg/metrics/metricstest"
 )
 
 // clientFrom is an OpenAI client for baseURL whose connections leave from
@@ -135,7 +137,7 @@ func TestServeTrustedProxies(t *testing.T) {
 			}
 		})
 	}
-	m := scrape(t, metrics)
+	m := metricstest.Scrape(t, metrics)
 	for _, kind := range []string{"user_id", "debug"} {
 		if v := m[`semrouter_gateway_untrusted_headers_removed_total{header="`+kind+`"}`]; v != 1 {
 			t.Errorf("removed %s headers counted %v, want 1", kind, v)

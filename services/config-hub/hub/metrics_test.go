@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,44 +18,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/metrics/metricstest"
 	"github.com/semrouter/semrouter/pkg/natstest"
 	"github.com/semrouter/semrouter/pkg/subjects"
 	"github.com/semrouter/semrouter/services/config-hub/hub"
 	"github.com/semrouter/semrouter/services/config-hub/internal/xdstest"
 )
-
-// scrape GETs http://addr/metrics and returns every sample by its series
-// ("name{label="v",…}" as exposed).
-func scrape(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	res, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", res.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestMainServesMetrics runs the command with --metrics-addr against a
 // real nats-server, a real grpc-go xDS client and real HTTP scrapes: the
@@ -104,7 +70,7 @@ func TestMainServesMetrics(t *testing.T) {
 	if got, err := xdstest.Identity(ctx, cc, ""); err != nil || got != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("revision 1 default route: %v %v", got, err)
 	}
-	m := scrape(t, addrs.Metrics)
+	m := metricstest.Scrape(t, addrs.Metrics)
 	for _, tc := range []struct {
 		name, series string
 		want         float64
@@ -138,7 +104,7 @@ func TestMainServesMetrics(t *testing.T) {
 		t.Fatalf("PUT: %d %s", code, body)
 	}
 	waitStatus(t, statuses, 2, true)
-	m = scrape(t, addrs.Metrics)
+	m = metricstest.Scrape(t, addrs.Metrics)
 	if got := m[`semrouter_config_hub_config_revision`]; got != 2 {
 		t.Errorf("revision gauge after the PUT = %v, want 2", got)
 	}
@@ -153,7 +119,7 @@ func TestMainServesMetrics(t *testing.T) {
 		t.Fatalf("unknown route: %d", code)
 	}
 
-	m = scrape(t, addrs.Metrics)
+	m = metricstest.Scrape(t, addrs.Metrics)
 	for _, tc := range []struct {
 		name, series string
 		want         float64
@@ -234,7 +200,7 @@ func TestRunRejectedRevisionMetrics(t *testing.T) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	m := scrape(t, ln.Addr().String())
+	m := metricstest.Scrape(t, ln.Addr().String())
 	if got := m[`semrouter_config_hub_config_revisions_total{outcome="rejected"}`]; got != 1 {
 		t.Errorf("rejected revisions = %v, want 1", got)
 	}

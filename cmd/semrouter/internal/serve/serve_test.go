@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
 	"github.com/semrouter/semrouter/pkg/devllm"
+	"github.com/semrouter/semrouter/pkg/metrics/metricstest"
 	"github.com/semrouter/semrouter/pkg/telemetry"
 )
 
@@ -115,39 +115,6 @@ func (e *notifyingExporter) waitFor(ctx context.Context, name string) (tracetest
 	}
 }
 
-// scrape reads /metrics into sample → value (sample as exposed, labels
-// sorted by name).
-func scrape(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // sumPrefix adds the samples whose key starts with prefix.
 func sumPrefix(m map[string]float64, prefix string) float64 {
 	var n float64
@@ -209,7 +176,7 @@ func TestServeObservability(t *testing.T) {
 	if apiAddr != "127.0.0.1:"+strconv.Itoa(listenerPort) || info.MetricsAddr == "" {
 		t.Fatalf("info = %+v, want the api listener on port %d and a metrics address", info, listenerPort)
 	}
-	before := scrape(t, info.MetricsAddr)
+	before := metricstest.Scrape(t, info.MetricsAddr)
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	body := `{"model":"auto","messages":[{"role":"user","content":"please debug this function for me"}]}`
@@ -292,7 +259,7 @@ func TestServeObservability(t *testing.T) {
 		t.Errorf("backend did not receive the trace context: %+v", rec)
 	}
 
-	after := scrape(t, info.MetricsAddr)
+	after := metricstest.Scrape(t, info.MetricsAddr)
 	for _, tc := range []struct {
 		name, sample string
 		min          float64
@@ -353,7 +320,7 @@ func waitForSeries(t *testing.T, addr, prefix string) map[string]float64 {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		m := scrape(t, addr)
+		m := metricstest.Scrape(t, addr)
 		if hasPrefix(m, prefix) {
 			return m
 		}
