@@ -20,6 +20,7 @@ var (
 	backendRefType  = reflect.TypeFor[BackendRef]()
 	headerValueType = reflect.TypeFor[HeaderValue]()
 	headerMutType   = reflect.TypeFor[HeaderMutationPlugin]()
+	authzIDType     = reflect.TypeFor[AuthzIdentity]()
 )
 
 func (v *validator) headerSafe(rv reflect.Value, path string) {
@@ -55,6 +56,12 @@ func (v *validator) headerSafe(rv reflect.Value, path string) {
 			h := rv.Addr().Interface().(*HeaderValue)
 			v.checkHeaderName(sub(path, "name"), h.Name)
 			v.checkHeaderValue(sub(path, "value"), h.Value)
+			return
+		case authzIDType:
+			// Removed from untrusted requests by name (TrustedHeaders).
+			id := rv.Addr().Interface().(*AuthzIdentity)
+			v.checkHeaderName(sub(path, "user_id_header"), id.UserIDHeader)
+			v.checkHeaderName(sub(path, "user_groups_header"), id.UserGroupsHeader)
 			return
 		case headerMutType:
 			for i, n := range rv.Addr().Interface().(*HeaderMutationPlugin).Delete {

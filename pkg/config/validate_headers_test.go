@@ -43,6 +43,9 @@ func TestHeaderSafety(t *testing.T) {
 		{name: "bad extra header name", doc: strings.Replace(invalidBase, `backend_refs: [{name: b, endpoint: "127.0.0.1:8001"}]`,
 			`backend_refs: [{name: b, endpoint: "127.0.0.1:8001", extra_headers: {"x(a)": v}}]`, 1),
 			path: "providers.models[1].backend_refs[0].extra_headers.x(a)", msg: "not a valid HTTP header name"},
+		{name: "identity headers", doc: invalidBase + "global:\n  services:\n    authz:\n      identity: {user_id_header: X-User, user_groups_header: x-groups}\n"},
+		{name: "space in the identity header", doc: invalidBase + "global:\n  services:\n    authz:\n      identity: {user_id_header: \"x user\"}\n",
+			path: "global.services.authz.identity.user_id_header", msg: "not a valid HTTP header name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

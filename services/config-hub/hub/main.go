@@ -35,6 +35,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&opts.ManagementInsecure, "management-insecure", false, "allow the management API on a non-loopback address while the config leaves its authentication off (refused otherwise)")
 	fs.StringVar(&opts.XDSAddr, "xds-addr", xds.DefaultXDSAddress, `xDS gRPC address ("off" disables)`)
 	fs.StringVar(&extProc, "extproc-addr", xds.DefaultExtProcAddress, "gateway-extproc host:port that Envoy's ext_proc filter calls (a real port; an empty or wildcard host means loopback on Envoy's host)")
+	fs.BoolVar(&opts.XDS.TrustDownstreamIdentity, "trust-downstream-identity", false, "keep the identity headers (global.services.authz.identity) and x-vsr-debug that reach Envoy's generated listeners; only when every client comes through an authenticating proxy that sets them and strips its clients' copies (default: removed before any HTTP filter)")
 	fs.StringVar(&opts.Instance, "instance", "", "instance name in status reports (default: host name)")
 	fs.StringVar(&opts.MetricsAddr, "metrics-addr", "", "listen address for Prometheus /metrics (empty: none)")
 	fs.BoolVar(&jsonLogs, "log-json", false, "log JSON instead of text (same as --log-format json)")
@@ -83,6 +84,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	opts.NATSOptions = append(opts.NATSOptions, nats.MaxReconnects(-1))
 	log.Info("config-hub starting", slog.String("nats", telemetry.RedactURL(natsURL)), slog.String("nats_user", obs.NATSUser()))
 	opts.XDS.ExtProcAddress = extProc
+	if opts.XDS.TrustDownstreamIdentity {
+		log.Warn("Envoy listeners keep client identity and x-vsr-debug headers (--trust-downstream-identity): every client must come through a proxy that sets them")
+	}
 	return Run(ctx, opts)
 }
 

@@ -28,7 +28,7 @@ func TestMainHelpListsLogAndTracingFlags(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, flag := range []string{"-log-level", "-log-format", "-log-json", "-tracing-config", "-otlp-endpoint", "-otlp-insecure",
-		"-trace-sample-rate", "-config", "-nats-url", "-management-addr", "-xds-addr", "-extproc-addr", "-instance", "-metrics-addr"} {
+		"-trace-sample-rate", "-config", "-nats-url", "-management-addr", "-xds-addr", "-extproc-addr", "-trust-downstream-identity", "-instance", "-metrics-addr"} {
 		if !strings.Contains(stderr.String(), flag+" ") && !strings.Contains(stderr.String(), flag+"\n") {
 			t.Errorf("--help does not list %s:\n%s", flag, stderr.String())
 		}

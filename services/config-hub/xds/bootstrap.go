@@ -101,7 +101,7 @@ func BootstrapProto(opts BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: typ},
 		LoadAssignment: loadAssignment(XDSClusterName, model{backends: []backend{{
 			name: XDSClusterName, host: xdsHost, port: xdsPort, weight: 1,
-		}}}),
+		}}}, false),
 		TypedExtensionProtocolOptions: map[string]*anypb.Any{
 			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
 				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{

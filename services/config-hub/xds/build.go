@@ -1,8 +1,11 @@
 // Package xds turns a configuration revision into xDS resources: Envoy
-// listeners (HTTP connection manager with ext_proc and the router), route
-// configurations that match the x-selected-model header, one cluster per
-// model and its endpoints, plus API listeners so that gRPC clients using
-// grpc-go's xDS resolver can follow the same routing.
+// listeners (HTTP connection manager that first removes client copies of
+// the trusted identity and debug headers, then runs ext_proc and the
+// router), route configurations that match the x-selected-model header
+// (and x-selected-backend for models whose backends carry different
+// credentials), one cluster per model and its endpoints, plus API
+// listeners so that gRPC clients using grpc-go's xDS resolver can follow
+// the same routing.
 package xds
 
 import (
@@ -21,7 +24,6 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
-	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/wellknown"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -57,6 +59,15 @@ type Options struct {
 	ExtProcMessageTimeout time.Duration
 	// ConnectTimeout is the upstream connect timeout (default 5s).
 	ConnectTimeout time.Duration
+	// TrustDownstreamIdentity keeps the identity headers
+	// (global.services.authz.identity) and x-vsr-debug that reach Envoy's
+	// listeners. Set it only when every client reaches Envoy through a
+	// proxy that authenticates them, sets those headers and removes its
+	// clients' copies. By default (false) the generated listeners remove
+	// them before any HTTP filter runs (StrippedHeaders); an
+	// authentication filter in Envoy's own chain runs after that removal
+	// and may set them.
+	TrustDownstreamIdentity bool
 }
 
 func (o Options) withDefaults() Options {
@@ -254,7 +265,9 @@ func lbPolicy(name string, forGRPC bool) clusterv3.Cluster_LbPolicy {
 	return clusterv3.Cluster_ROUND_ROBIN
 }
 
-func lbEndpoints(m model) []*endpointv3.LbEndpoint {
+// lbEndpoints lists m's backends; pin labels each with its backend
+// subset (pinsBackends).
+func lbEndpoints(m model, pin bool) []*endpointv3.LbEndpoint {
 	out := make([]*endpointv3.LbEndpoint, 0, len(m.backends))
 	_, uniform := m.uniformTLS()
 	for _, b := range m.backends {
@@ -270,19 +283,25 @@ func lbEndpoints(m model) []*endpointv3.LbEndpoint {
 				transportSocketMatchKey: {Fields: map[string]*structpb.Value{"sni": structpb.NewStringValue(b.host)}},
 			}}
 		}
+		if pin {
+			if ep.Metadata == nil {
+				ep.Metadata = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{}}
+			}
+			ep.Metadata.FilterMetadata[lbMetadataNamespace] = backendMetadata(b.name)
+		}
 		out = append(out, ep)
 	}
 	return out
 }
 
-func loadAssignment(name string, m model) *endpointv3.ClusterLoadAssignment {
+func loadAssignment(name string, m model, pin bool) *endpointv3.ClusterLoadAssignment {
 	return &endpointv3.ClusterLoadAssignment{
 		ClusterName: name,
 		Endpoints: []*endpointv3.LocalityLbEndpoints{{
 			Locality: &corev3.Locality{},
 			// gRPC ignores localities without a weight.
 			LoadBalancingWeight: wrapperspb.UInt32(1),
-			LbEndpoints:         lbEndpoints(m),
+			LbEndpoints:         lbEndpoints(m, pin),
 		}},
 	}
 }
@@ -300,15 +319,20 @@ func modelCluster(m model, opts Options, forGRPC bool) (*clusterv3.Cluster, *end
 		ConnectTimeout: durationpb.New(opts.ConnectTimeout),
 		LbPolicy:       lbPolicy(rel.LBPolicy, forGRPC),
 	}
+	// gRPC clients send no credentials: only Envoy pins backends.
+	pin := !forGRPC && m.pinsBackends()
+	if pin {
+		c.LbSubsetConfig = backendSubsets()
+	}
 	var cla *endpointv3.ClusterLoadAssignment
 	if m.allIP() {
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
 		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: name}
-		cla = loadAssignment(name, m)
+		cla = loadAssignment(name, m, pin)
 	} else {
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
-		c.LoadAssignment = loadAssignment(name, m)
+		c.LoadAssignment = loadAssignment(name, m, pin)
 	}
 	if sni, ok := m.uniformTLS(); ok {
 		c.TransportSocket = upstreamTLS(sni)
@@ -373,7 +397,7 @@ func extProcCluster(opts Options) (*clusterv3.Cluster, error) {
 		ConnectTimeout:       durationpb.New(opts.ConnectTimeout),
 		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: typ},
 		LbPolicy:             clusterv3.Cluster_ROUND_ROBIN,
-		LoadAssignment:       loadAssignment(ExtProcClusterName, model{backends: []backend{b}}),
+		LoadAssignment:       loadAssignment(ExtProcClusterName, model{backends: []backend{b}}, false),
 		TypedExtensionProtocolOptions: map[string]*anypb.Any{
 			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
 				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{
@@ -396,16 +420,14 @@ func routeConfig(name string, cfg *config.Config, models []model, timeout time.D
 	byName := map[string]model{}
 	for _, m := range models {
 		byName[m.cfg.Name] = m
+		if !forGRPC && m.pinsBackends() {
+			vh.Routes = append(vh.Routes, pinnedRoutes(m, timeout)...)
+		}
 		vh.Routes = append(vh.Routes, &routev3.Route{
 			Name: "model/" + m.cfg.Name,
 			Match: &routev3.RouteMatch{
 				PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
-				Headers: []*routev3.HeaderMatcher{{
-					Name: SelectedModelHeader,
-					HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
-						MatchPattern: &matcherv3.StringMatcher_Exact{Exact: m.cfg.Name},
-					}},
-				}},
+				Headers:       []*routev3.HeaderMatcher{exactHeader(SelectedModelHeader, m.cfg.Name)},
 			},
 			Action: &routev3.Route_Route{Route: routeAction(m, timeout, forGRPC)},
 		})

@@ -263,6 +263,13 @@ func TestBootstrapGolden(t *testing.T) {
 	if b.GetNode().GetId() != "envoy-1" || b.GetDynamicResources().GetAdsConfig().GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName() != xds.XDSClusterName {
 		t.Fatalf("bootstrap: %v", &b)
 	}
+	// Listeners come only over ADS, so a bootstrapped Envoy gets the
+	// generated listeners with their early removal of the trusted headers
+	// (TestADSListenerStripsTrustedHeaders); a static listener would
+	// bypass it.
+	if len(b.GetStaticResources().GetListeners()) != 0 || b.GetDynamicResources().GetLdsConfig().GetAds() == nil {
+		t.Fatalf("bootstrap listeners do not all come over ADS: %v", &b)
+	}
 	if _, err := xds.Bootstrap(cfg, xds.BootstrapOptions{Format: "toml"}); err == nil {
 		t.Fatal("unknown format accepted")
 	}

@@ -83,7 +83,7 @@ func EnvoyResources(cfg *config.Config, opts Options) (ResourceSet, error) {
 		}
 		rc := routeConfig(RouteName(l.Name), cfg, models, listenerTimeout(l), false)
 		set[resourcev3.RouteType] = append(set[resourcev3.RouteType], rc)
-		lis, err := envoyListener(l, opts)
+		lis, err := envoyListener(l, opts, StrippedHeaders(cfg, opts))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -119,7 +119,9 @@ func listenerTimeout(l config.Listener) time.Duration {
 	return DefaultListenerTimeout
 }
 
-func envoyListener(l config.Listener, opts Options) (*listenerv3.Listener, error) {
+// envoyListener is the listener of l; strip are the request headers its
+// connection manager removes before any HTTP filter runs.
+func envoyListener(l config.Listener, opts Options, strip []string) (*listenerv3.Listener, error) {
 	addr := l.Address
 	if addr == "" {
 		addr = "0.0.0.0"
@@ -150,6 +152,9 @@ func envoyListener(l config.Listener, opts Options) (*listenerv3.Listener, error
 			ConfigSource:    adsConfigSource(),
 			RouteConfigName: RouteName(l.Name),
 		}},
+		// Client copies of the headers only a trusted hop may set go
+		// before ext_proc (or any other filter) reads the request.
+		EarlyHeaderMutationExtensions: earlyRemoval(strip),
 		HttpFilters: []*hcmv3.HttpFilter{
 			{Name: ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(extProc)}},
 			{Name: wellknown.Router, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})}},

@@ -112,29 +112,14 @@ func (s *Server) upstreamHeaders(dst, src http.Header, fwd *gateway.Forward, b *
 		dst.Set(h.Name, h.Value)
 	}
 	dst.Set("Content-Type", "application/json")
-	for k, v := range b.ExtraHeaders {
-		dst.Set(k, v)
+	// The backend's own key and extra_headers (routes.Backend.Credentials,
+	// shared with ext_proc mode).
+	creds := b.Credentials(s.env)
+	if creds.DropAuthorization {
+		dst.Del(routes.HeaderAuthorization)
 	}
-	key := b.APIKey
-	if b.APIKeyEnv != "" {
-		if v := s.env(b.APIKeyEnv); v != "" {
-			key = v
-		}
-	}
-	if key != "" {
-		name, prefix := b.AuthHeader, b.AuthPrefix
-		if name == "" {
-			name = "Authorization"
-		}
-		if prefix == "" && strings.EqualFold(name, "Authorization") {
-			prefix = "Bearer"
-		}
-		dst.Del("Authorization")
-		if prefix != "" {
-			dst.Set(name, prefix+" "+key)
-		} else {
-			dst.Set(name, key)
-		}
+	for _, h := range creds.Headers {
+		dst.Set(h.Name, h.Value)
 	}
 }
 

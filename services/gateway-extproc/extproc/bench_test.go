@@ -46,3 +46,31 @@ func BenchmarkStreamLifecycle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRequestMutation renders the request-body header mutation of a
+// request routed to a keyed backend with extra headers, and to a model
+// whose backends' keys differ (a weighted draw).
+func BenchmarkRequestMutation(b *testing.B) {
+	tbl, err := routes.Compile(credSpec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(gateway.New(tbl, gateway.Stages{}, log), log, credOptions(1)...)
+	for _, name := range []string{"azure", "split"} {
+		m, ok := tbl.Model(name)
+		if !ok {
+			b.Fatalf("no model %q", name)
+		}
+		fwd := &gateway.Forward{SetHeaders: []gateway.Header{{Name: gateway.HeaderSelectedModelRoute, Value: name}},
+			Targets: []gateway.Target{{Model: m}}}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if hm := s.requestMutation(fwd); len(hm.SetHeaders) < 2 {
+					b.Fatalf("mutation %v", hm)
+				}
+			}
+		})
+	}
+}

@@ -99,19 +99,25 @@ type harness struct {
 
 func newHarness(t *testing.T, st gateway.Stages, opts ...gateway.Option) *harness {
 	t.Helper()
-	tbl, err := routes.Compile(spec())
+	return startHarness(t, spec(), st, opts, nil)
+}
+
+// startHarness serves sp with the given gateway and server options.
+func startHarness(t *testing.T, sp routes.Spec, st gateway.Stages, gwOpts []gateway.Option, opts []Option) *harness {
+	t.Helper()
+	tbl, err := routes.Compile(sp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, st, log, opts...)
+	gw := gateway.New(tbl, st, log, gwOpts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- New(gw, log).Serve(ctx, ln, time.Second) }()
+	go func() { done <- New(gw, log, opts...).Serve(ctx, ln, time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -270,7 +276,7 @@ func TestRoutedStreamingLifecycle(t *testing.T) {
 	if set["x-selected-model"] != "large" || set["content-length"] != strconv.Itoa(len(want)) || set["x-tier"] != "gold" {
 		t.Fatalf("request header mutation %v", set)
 	}
-	if rm := cr.HeaderMutation.RemoveHeaders; len(rm) != 1 || rm[0] != "x-debug-trace" {
+	if rm := cr.HeaderMutation.RemoveHeaders; len(rm) != 2 || rm[0] != "x-debug-trace" || rm[1] != HeaderSelectedBackend {
 		t.Fatalf("remove headers %v", rm)
 	}
 	if !cr.ClearRouteCache {

@@ -6,6 +6,11 @@
 // Envoy's ext_proc filter must be configured with request_body_mode
 // BUFFERED, response_header_mode SEND, response_body_mode BUFFERED (or
 // STREAMED) and allow_mode_override: true.
+//
+// A routed request's body response also carries the selected backend's
+// credentials (routes.Backend.Credentials, as API mode applies them) as
+// header mutations, and x-selected-backend when the model's backends have
+// different credentials (config-hub's routes pin that backend).
 package extproc
 
 import (
@@ -15,7 +20,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,13 +45,34 @@ type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 	gw  *gateway.Gateway
 	log *slog.Logger
+	// env looks up backend_refs[].api_key_env.
+	env func(string) string
+	// intN draws the backend of a model whose backends' credentials
+	// differ: a value in [0,n).
+	intN func(n int) int
 }
 
 var _ extprocv3.ExternalProcessorServer = (*Server)(nil)
 
+// Option tunes a Server.
+type Option func(*Server)
+
+// WithEnv injects the environment lookup used for api_key_env (default
+// os.Getenv).
+func WithEnv(lookup func(string) string) Option { return func(s *Server) { s.env = lookup } }
+
+// WithRandom injects the weighted choice of a backend among a model's
+// backends whose credentials differ: intN returns a value in [0,n)
+// (default rand.IntN).
+func WithRandom(intN func(n int) int) Option { return func(s *Server) { s.intN = intN } }
+
 // New builds a Server over gw.
-func New(gw *gateway.Gateway, log *slog.Logger) *Server {
-	return &Server{gw: gw, log: log}
+func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
+	s := &Server{gw: gw, log: log, env: os.Getenv, intN: rand.IntN}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Register adds the service to a gRPC server.
@@ -212,10 +240,7 @@ func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extpr
 		return immediate(imm)
 	}
 	cr := &extprocv3.CommonResponse{ClearRouteCache: fwd.ClearRouteCache}
-	hm := &extprocv3.HeaderMutation{RemoveHeaders: fwd.RemoveHeaders}
-	for _, h := range fwd.SetHeaders {
-		hm.SetHeaders = append(hm.SetHeaders, headerOption(h.Name, h.Value))
-	}
+	hm := st.s.requestMutation(fwd)
 	if fwd.BodyChanged || len(st.body) > 0 {
 		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-length", strconv.Itoa(len(fwd.Body))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: fwd.Body}}

@@ -86,10 +86,7 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
 		spec.MaxBodyBytes = sb.MaxBytes
 	}
-	if a := cfg.Global.Services.Authz; a != nil && a.Identity != nil {
-		spec.Identity = Identity{UserIDHeader: strings.ToLower(a.Identity.UserIDHeader),
-			UserGroupsHeader: strings.ToLower(a.Identity.UserGroupsHeader)}
-	}
+	spec.Identity.UserIDHeader, spec.Identity.UserGroupsHeader = cfg.IdentityHeaders()
 	return spec, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/semrouter/semrouter/pkg/config"
 )
 
 // defaultAutoNames are used when global.router.auto_model_names is unset.
@@ -261,10 +263,10 @@ func Compile(spec Spec) (*Table, error) {
 		t.StageTimeout = 150 * time.Millisecond
 	}
 	if t.Identity.UserIDHeader == "" {
-		t.Identity.UserIDHeader = "x-authz-user-id"
+		t.Identity.UserIDHeader = config.DefaultUserIDHeader
 	}
 	if t.Identity.UserGroupsHeader == "" {
-		t.Identity.UserGroupsHeader = "x-authz-user-groups"
+		t.Identity.UserGroupsHeader = config.DefaultUserGroupsHeader
 	}
 	var errs []error
 	t.revision, _ = strconv.ParseUint(t.Revision, 10, 64)
