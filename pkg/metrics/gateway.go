@@ -24,6 +24,25 @@ const (
 	GatewayAttemptFailures = "semrouter_gateway_upstream_attempt_failures_total"
 	GatewayEjections       = "semrouter_gateway_upstream_ejections_total"
 	GatewayEjected         = "semrouter_gateway_upstream_ejected"
+	GatewayServedReports   = "semrouter_gateway_cache_served_reports_total"
+)
+
+// Outcomes of semrouter_gateway_cache_served_reports_total.
+const (
+	// ServedReportSent: delivered at the first attempt.
+	ServedReportSent = "sent"
+	// ServedReportRetried: delivered by a retry.
+	ServedReportRetried = "retried"
+	// ServedReportRefused: the cache answered Unimplemented (a replica
+	// that predates served reports); reports pause, then are probed again.
+	ServedReportRefused = "refused"
+	// ServedReportDroppedFull: lost, and the retry buffer was full.
+	ServedReportDroppedFull = "dropped_full"
+	// ServedReportDroppedExpired: still undelivered at the end of the
+	// retry window.
+	ServedReportDroppedExpired = "dropped_expired"
+	// ServedReportFailed: the cache rejected the report (not retried).
+	ServedReportFailed = "failed"
 )
 
 // Error reasons of llm_request_errors_total (upstream vocabulary).
@@ -65,6 +84,7 @@ type Gateway struct {
 	attemptFailures  *prometheus.CounterVec
 	ejections        *prometheus.CounterVec
 	ejected          *prometheus.GaugeVec
+	servedReports    *prometheus.CounterVec
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -99,6 +119,8 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 			"model", "backend", "reason"),
 		ejections: counterVec(r, GatewayEjections, "API-mode backends ejected by passive outlier detection, by model and backend.", "model", "backend"),
 		ejected:   gaugeVec(r, GatewayEjected, "1 while an API-mode backend is ejected by passive outlier detection, else 0.", "model", "backend"),
+		servedReports: counterVec(r, GatewayServedReports,
+			"Served reports (CacheService/Served) by outcome: sent, retried, refused, dropped_full, dropped_expired, failed.", "outcome"),
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -140,6 +162,13 @@ func (m *Gateway) UpstreamEjected(model, backend string, ejected bool) {
 		return
 	}
 	m.ejected.WithLabelValues(model, backend).Set(0)
+}
+
+// ServedReport counts one served report outcome (ServedReport*).
+func (m *Gateway) ServedReport(outcome string) {
+	if m != nil {
+		m.servedReports.WithLabelValues(outcome).Inc()
+	}
 }
 
 // RoutingLatency observes the time spent choosing a model.

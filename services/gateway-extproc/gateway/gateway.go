@@ -47,8 +47,8 @@ type Gateway struct {
 	maxResp int
 	// background tracks cache/latency publications after a response.
 	background sync.WaitGroup
-	// noReports: the cache said it takes no served reports.
-	noReports atomic.Bool
+	// served is the served-report state (served.go).
+	served servedReports
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -62,6 +62,7 @@ func New(table *routes.Table, stages Stages, log *slog.Logger, opts ...Option) *
 	for _, o := range opts {
 		o(g)
 	}
+	g.served.policy.defaults()
 	g.table.Store(table)
 	return g
 }
@@ -74,7 +75,8 @@ func (g *Gateway) Swap(t *routes.Table) { g.table.Store(t) }
 func (g *Gateway) Routes() *routes.Table { return g.table.Load() }
 
 // Wait blocks until background publications (cache stores, served
-// reports, latency) end.
+// reports, latency) end, the retries of lost served reports included
+// (bounded by ServedReportPolicy.RetryWindow).
 func (g *Gateway) Wait() { g.background.Wait() }
 
 // Header is one HTTP header.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -44,6 +43,8 @@ type speculation struct {
 	// used: the answer of part served the request (see reportServed).
 	used bool
 	part CachePartition
+	// report: the lookup asked to be counted by a served report.
+	report bool
 }
 
 type speculativeResult struct {
@@ -113,7 +114,10 @@ func (x *Exchange) speculate(ctx context.Context) *speculation {
 	if len(parts) == 0 || len(parts) > MaxSpeculativePartitions {
 		return nil
 	}
-	s := &speculation{q: q, parts: parts, ch: make(chan speculativeResult, 1)}
+	if _, ok := pc.(ServedReporter); ok {
+		q.ReportServed = x.g.served.wanted(x.g.now)
+	}
+	s := &speculation{q: q, parts: parts, ch: make(chan speculativeResult, 1), report: q.ReportServed}
 	ctx, s.span = x.g.tracer.Start(ctx, SpanCacheLookup, trace.WithAttributes(
 		attribute.Bool(AttrCacheSpeculative, true), attribute.Int(AttrCacheAlternatives, len(parts))))
 	s.ctx, s.cancel = context.WithTimeout(ctx, x.t.StageTimeout)
@@ -180,47 +184,6 @@ func (x *Exchange) speculated(s *speculation, q *CacheQuery) ([]CachedResponse, 
 		hits[j].Decision = q.Decision
 	}
 	return hits, true
-}
-
-// reportServed tells a ServedReporter cache, in the background, what this
-// request served from the speculative lookup s: the candidate cacheHit
-// served, or a miss. Nothing is sent when s's answer was not used, or
-// once the cache said it takes no reports (logged once, at debug).
-func (x *Exchange) reportServed(ctx context.Context, s *speculation) {
-	if s == nil || !s.used {
-		return
-	}
-	rep, ok := x.g.stages.Cache.(ServedReporter)
-	if !ok || x.g.noReports.Load() {
-		return
-	}
-	r := &ServedReport{Partition: s.part, Hit: x.routed.cacheHit}
-	if r.Hit {
-		r.EntryID, r.Exact = x.routed.cacheEntry, x.routed.cacheExact
-	}
-	ctx = context.WithoutCancel(ctx)
-	x.g.background.Add(1)
-	go x.g.sendReport(ctx, rep, r)
-}
-
-// reportTimeout bounds a served report: it is sent after the request was
-// answered, and a late one is only logged.
-const reportTimeout = time.Second
-
-func (g *Gateway) sendReport(ctx context.Context, rep ServedReporter, r *ServedReport) {
-	defer g.background.Done()
-	ctx, cancel := context.WithTimeout(ctx, reportTimeout)
-	defer cancel()
-	err := rep.ReportServed(ctx, r)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrReportUnsupported):
-		if g.noReports.CompareAndSwap(false, true) {
-			g.log.Debug("the cache takes no served reports; not sending them", "error", err)
-		}
-	default:
-		g.log.Warn("cache served report", "decision", r.Partition.Decision, "model", r.Partition.Model, "error", err)
-	}
 }
 
 // wait returns the speculative lookup's outcome, waiting at most until its

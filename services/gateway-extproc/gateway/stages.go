@@ -62,13 +62,16 @@ type PartitionsCache interface {
 // looked up without side effects, so that the hit rate and the eviction
 // policy see one lookup per request, in the partition actually used.
 // The gateway reports, in the background, every speculative answer it
-// used (a hit it served from the cache, or a miss it sent upstream); a
-// request that was blocked, whose decision does not cache, or whose
+// used (a hit it served from the cache, or a miss it sent upstream) whose
+// lookup asked for a report (CacheQuery.ReportServed); a request that was
+// blocked, whose decision does not cache, or whose
 // partition was looked up again sequentially is not reported.
 type ServedReporter interface {
 	// ReportServed tells the cache what was served. It returns an error
 	// wrapping ErrReportUnsupported when the cache takes no reports; the
-	// gateway then stops sending them.
+	// gateway then pauses them and probes again later (served.go), and
+	// retries a report that was lost (ErrStageUnavailable,
+	// ErrStageTimeout) in the background.
 	ReportServed(ctx context.Context, r *ServedReport) error
 }
 
@@ -181,6 +184,10 @@ type CacheQuery struct {
 	SimilarityThreshold float32
 	// MaxAge bounds the age of an answer (client max-age=N); 0: no bound.
 	MaxAge time.Duration
+	// ReportServed (speculative lookups, LookupPartitions): the gateway
+	// will tell a ServedReporter what it served from this lookup, so the
+	// cache is not to count it itself.
+	ReportServed bool
 }
 
 // CachePartition isolates cache entries: a lookup only sees entries stored

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -31,9 +30,6 @@ type Cache struct {
 	// embeddingModel names the model of query embeddings.
 	embeddingModel func() string
 	now            func() time.Time
-	// noReports: the service answered a served report Unimplemented (it
-	// predates them); speculative lookups then ask for none.
-	noReports atomic.Bool
 }
 
 var (
@@ -115,12 +111,12 @@ func (c *Cache) Lookup(ctx context.Context, q *gateway.CacheQuery) ([]gateway.Ca
 var ErrNoCandidates = errors.New("cache lookup: the service answered no candidates for the alternatives")
 
 // LookupPartitions asks the cache for an answer in each of parts at once
-// (LookupRequest.alternatives): one candidate list per partition. The
-// lookup asks to be counted by ReportServed (report_served) unless the
-// service said it takes no reports.
+// (LookupRequest.alternatives): one candidate list per partition. With
+// q.ReportServed the lookup asks to be counted by ReportServed
+// (report_served) instead of counting itself.
 func (c *Cache) LookupPartitions(ctx context.Context, q *gateway.CacheQuery, parts []gateway.CachePartition) ([][]gateway.CachedResponse, error) {
 	req := c.lookupRequest(q)
-	req.ReportServed = !c.noReports.Load()
+	req.ReportServed = q.ReportServed
 	req.Alternatives = make([]*cachev1.Partition, len(parts))
 	for i, p := range parts {
 		req.Alternatives[i] = Partition(p)
@@ -181,12 +177,12 @@ func candidate(decision string, hit bool, similarity float64, tier cachev1.Cache
 
 // ReportServed sends CacheService/Served: what a request served from a
 // lookup made by LookupPartitions. A service that answers Unimplemented
-// gets no more reports (and lookups stop asking for them): the error
-// then wraps gateway.ErrReportUnsupported.
+// (it predates served reports) gets an error wrapping
+// gateway.ErrReportUnsupported; the gateway then pauses reports and
+// probes again later. A report that found no responder or timed out
+// wraps gateway.ErrStageUnavailable or gateway.ErrStageTimeout (the
+// gateway retries it).
 func (c *Cache) ReportServed(ctx context.Context, r *gateway.ServedReport) error {
-	if c.noReports.Load() {
-		return gateway.ErrReportUnsupported
-	}
 	req := &cachev1.ServedRequest{Partition: Partition(r.Partition), Hit: r.Hit}
 	if r.Hit {
 		req.EntryId, req.Tier = r.EntryID, cachev1.CacheTier_CACHE_TIER_SEMANTIC
@@ -196,7 +192,6 @@ func (c *Cache) ReportServed(ctx context.Context, r *gateway.ServedReport) error
 	}
 	_, err := c.client.Served(ctx, connect.NewRequest(req))
 	if connect.CodeOf(err) == connect.CodeUnimplemented {
-		c.noReports.Store(true)
 		return fmt.Errorf("cache served report: %w: %w", gateway.ErrReportUnsupported, err)
 	}
 	if err != nil {

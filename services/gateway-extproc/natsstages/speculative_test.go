@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,11 +31,15 @@ import (
 // reaching it and closes arrived on the first lookup with alternatives.
 // unsupported makes it answer lookups with alternatives Unimplemented (a
 // service that predates them); noReports answers served reports
-// Unimplemented (a service that predates those); stall makes every lookup
-// wait for its deadline.
+// Unimplemented (a service that predates those), refuse the next refuse
+// reports only (a replica that predates them, then an upgraded one);
+// stall makes every lookup wait for its deadline. lookupSeen, when set,
+// receives a signal for every lookup with alternatives.
 type observedCache struct {
 	*cacheserver.Service
 	unsupported, noReports, stall bool
+	refuse                        atomic.Int32
+	lookupSeen                    chan struct{}
 
 	once    sync.Once
 	arrived chan struct{}
@@ -47,7 +52,7 @@ func (o *observedCache) Served(ctx context.Context, req *connect.Request[cachev1
 	o.mu.Lock()
 	o.reports = append(o.reports, req.Msg)
 	o.mu.Unlock()
-	if o.noReports {
+	if o.noReports || o.refuse.Add(-1) >= 0 {
 		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("served reports are not supported"))
 	}
 	return o.Service.Served(ctx, req)
@@ -67,6 +72,9 @@ func (o *observedCache) Lookup(ctx context.Context, req *connect.Request[cachev1
 	o.mu.Unlock()
 	if len(req.Msg.GetAlternatives()) > 0 {
 		o.once.Do(func() { close(o.arrived) })
+		if o.lookupSeen != nil {
+			o.lookupSeen <- struct{}{}
+		}
 	}
 	switch {
 	case o.stall:
