@@ -69,7 +69,6 @@ func (m *migration) endpointModels(eps []any, namespace string) ([]obj, string) 
 			ns := firstNonEmpty(asString(backend["namespace"]), namespace)
 			ref["endpoint"] = asString(backend["inferenceServiceName"]) + "-predictor." + ns + ".svc.cluster.local:80"
 			ref["protocol"] = "http"
-			ref["type"] = "kserve"
 		default:
 			m.warnf(path+".backend", "backend type %q is resolved by the operator at deploy time; no static backend_ref written", backend["type"])
 			continue
