@@ -62,10 +62,13 @@ func TestNATSOptionsValidation(t *testing.T) {
 		wantOpts int
 		wantErr  []string
 	}{
-		{name: "no credentials", url: "nats://n:4222"},
-		{name: "user and password file", args: []string{"--nats-user", "gw", "--nats-password-file", pwFile}, wantOpts: 1},
-		{name: "user and password from env", env: map[string]string{EnvNATSUser: "gw", EnvNATSPassword: "pw-env"}, wantOpts: 1},
-		{name: "creds", args: []string{"--nats-creds", creds}, wantOpts: 1},
+		// Every connection also gets the inbox prefix option (_INBOX_svc).
+		{name: "no credentials", url: "nats://n:4222", wantOpts: 1},
+		{name: "user and password file", args: []string{"--nats-user", "gw", "--nats-password-file", pwFile}, wantOpts: 2},
+		{name: "user and password from env", env: map[string]string{EnvNATSUser: "gw", EnvNATSPassword: "pw-env"}, wantOpts: 2},
+		{name: "creds", args: []string{"--nats-creds", creds}, wantOpts: 2},
+		{name: "nats.go default inbox", args: []string{"--nats-inbox-prefix="}},
+		{name: "inbox prefix with dots", args: []string{"--nats-inbox-prefix", "_INBOX.tenant-a.gw"}, wantOpts: 1},
 		{name: "user without password", args: []string{"--nats-user", "gw"}, wantErr: []string{"needs a password"}},
 		{name: "empty password file", args: []string{"--nats-user", "gw", "--nats-password-file", empty}, wantErr: []string{"is empty"}},
 		{name: "missing password file", args: []string{"--nats-user", "gw", "--nats-password-file", missing}, wantErr: []string{"read --nats-password-file"}},
@@ -76,8 +79,11 @@ func TestNATSOptionsValidation(t *testing.T) {
 		{name: "missing creds", args: []string{"--nats-creds", missing}, wantErr: []string{"--nats-creds"}},
 		{name: "cert without key", args: []string{"--nats-tls-cert", pwFile}, wantErr: []string{"go together"}},
 		{name: "missing ca", args: []string{"--nats-tls-ca", missing}, wantErr: []string{"--nats-tls-ca"}},
-		{name: "all problems at once", args: []string{"--nats-user", "gw", "--nats-tls-key", missing},
-			wantErr: []string{"needs a password", "go together", "--nats-tls-key"}},
+		{name: "wildcard inbox prefix", args: []string{"--nats-inbox-prefix", "_INBOX.>"}, wantErr: []string{`--nats-inbox-prefix`, `"_INBOX.>"`, "no wildcard"}},
+		{name: "inbox prefix with a trailing dot", args: []string{"--nats-inbox-prefix", "_INBOX_gw."}, wantErr: []string{`--nats-inbox-prefix`, `"_INBOX_gw."`}},
+		{name: "bad inbox prefix from env", env: map[string]string{EnvNATSInboxPrefix: "my inbox"}, wantErr: []string{EnvNATSInboxPrefix, `"my inbox"`}},
+		{name: "all problems at once", args: []string{"--nats-user", "gw", "--nats-tls-key", missing, "--nats-inbox-prefix", "*"},
+			wantErr: []string{"needs a password", "go together", "--nats-tls-key", "--nats-inbox-prefix"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,7 +262,7 @@ func TestNATSFlagsUsage(t *testing.T) {
 	fs.SetOutput(&out)
 	AddServiceFlags(fs, "svc", nil)
 	fs.PrintDefaults()
-	for _, want := range []string{"-nats-user", "-nats-password-file", "-nats-creds", "-nats-tls-ca", "-nats-tls-cert", "-nats-tls-key"} {
+	for _, want := range []string{"-nats-user", "-nats-password-file", "-nats-creds", "-nats-tls-ca", "-nats-tls-cert", "-nats-tls-key", "-nats-inbox-prefix"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %s", want)
 		}

@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// ServiceFlags are the logging, tracing and NATS credential flags every
+// ServiceFlags are the logging, tracing and NATS connection flags every
 // standalone service binary shares.
 type ServiceFlags struct {
 	*Flags
 	level, format string
 	getenv        func(string) string
 	envApplied    bool
-	nats          *natsAuthFlags
+	nats          *NATSFlags
 }
 
 // EnvNATSURL supplies the default of a service's --nats-url flag (the
@@ -25,9 +25,9 @@ type ServiceFlags struct {
 const EnvNATSURL = "SEMROUTER_NATS_URL"
 
 // AddServiceFlags registers --log-level, --log-format, the tracing
-// flags (AddFlags) and the NATS credential and TLS flags (--nats-user,
-// --nats-password-file, --nats-creds, --nats-tls-ca, --nats-tls-cert,
-// --nats-tls-key; see ConnectNATS) on fs. When fs already holds --nats-url, its default
+// flags (AddFlags) and the NATS flags (AddNATSFlags: credentials, TLS and
+// the reply-inbox prefix, by default DefaultInboxPrefix(serviceName); see
+// ConnectNATS) on fs. When fs already holds --nats-url, its default
 // becomes $SEMROUTER_NATS_URL when that is set (a --nats-url registered
 // later gets it in Parse).
 func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) string) *ServiceFlags {
@@ -37,7 +37,7 @@ func AddServiceFlags(fs *flag.FlagSet, serviceName string, getenv func(string) s
 	f := &ServiceFlags{Flags: AddFlags(fs, serviceName, getenv), getenv: getenv}
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.format, "log-format", "text", "log format: text or json")
-	f.nats = addNATSAuthFlags(fs, getenv)
+	f.nats = AddNATSFlags(fs, serviceName, getenv)
 	f.applyEnv(fs)
 	return f
 }

@@ -32,6 +32,11 @@ var natsUsers = []struct{ user, passwordEnv string }{
 	{"cache", "SEMROUTER_NATS_CACHE_PASSWORD"},
 }
 
+// inboxPrefix is the reply-inbox prefix of a service user: each service
+// derives _INBOX_<name> from its own name (telemetry.DefaultInboxPrefix),
+// and nats.conf lets the user subscribe to that prefix only.
+func inboxPrefix(user string) string { return "_INBOX_" + user }
+
 // observerUser is the test's own user, added to the file's users: it only
 // reads the config status reports.
 const observerUser = "integration-observer"
@@ -193,7 +198,10 @@ func TestNATSAuthDeployConfigsAgree(t *testing.T) {
 
 // TestNATSAuthEndToEnd runs the whole router, each service as its own NATS
 // user, against a nats-server configured by deploy/compose/nats.conf, then
-// checks what the users must not do. The credentials reach the services
+// checks what the users must not do, among them reading another
+// service's reply inbox or every inbox (_INBOX.>): each service uses its
+// own prefix, _INBOX_<user>, which a JetStream or request path ignoring it
+// would turn into a permission violation. The credentials reach the services
 // the supported ways: --nats-user with --nats-password-file, and
 // $SEMROUTER_NATS_USER / $SEMROUTER_NATS_PASSWORD (config-hub).
 func TestNATSAuthEndToEnd(t *testing.T) {
@@ -380,14 +388,52 @@ func TestNATSAuthEndToEnd(t *testing.T) {
 		{"cache cannot write the config KV", "cache", "$KV.config.active",
 			func(nc *nats.Conn) error { return nc.Publish("$KV.config.active", []byte("version: v0.3\n")) }},
 	}
+	// Inboxes: no user may read another service's replies, JetStream
+	// answers or KV deliveries, nor every inbox at once.
+	requesters := []string{"config-hub", "gateway", "classifier", "cache"}
+	for i, u := range natsUsers {
+		other := requesters[i%len(requesters)]
+		if other == u.user {
+			other = requesters[(i+1)%len(requesters)]
+		}
+		for _, subject := range []string{inboxPrefix(other) + ".>", inboxPrefix(other) + ".reply.1", "_INBOX.>"} {
+			denials = append(denials, struct {
+				name, user, subject string
+				do                  func(nc *nats.Conn) error
+			}{u.user + " cannot subscribe to " + subject, u.user, subject, func(nc *nats.Conn) error {
+				_, err := nc.Subscribe(subject, func(*nats.Msg) {})
+				return err
+			}})
+		}
+	}
 	for _, d := range denials {
 		t.Run(d.name, func(t *testing.T) {
 			expectDenied(t, url, d.user, pw[d.user], d.subject, d.do)
 		})
 	}
 
+	t.Run("requesters get JetStream answers in their own inbox", func(t *testing.T) {
+		for _, u := range requesters {
+			nc, err := nats.Connect(url, nats.UserInfo(u, pw[u]), nats.CustomInboxPrefix(inboxPrefix(u)), nats.NoReconnect())
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err = js.AccountInfo(actx)
+			cancel()
+			nc.Close()
+			if err != nil {
+				t.Errorf("%s: $JS.API.INFO answered to %s.>: %v", u, inboxPrefix(u), err)
+			}
+		}
+	})
+
 	t.Run("gateway's JetStream put on the config KV fails", func(t *testing.T) {
-		nc, err := nats.Connect(url, nats.UserInfo("gateway", pw["gateway"]), nats.NoReconnect(),
+		nc, err := nats.Connect(url, nats.UserInfo("gateway", pw["gateway"]), nats.CustomInboxPrefix(inboxPrefix("gateway")), nats.NoReconnect(),
 			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // the violation is expected
 		if err != nil {
 			t.Fatal(err)

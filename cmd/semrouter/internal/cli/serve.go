@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
 	"github.com/semrouter/semrouter/pkg/telemetry"
@@ -45,7 +46,11 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	var logCfg telemetry.LogConfig
 	fs.StringVar(&o.ConfigPath, "config", "", "the v0.3 configuration (republished when the file changes)")
 	fs.StringVar(&o.DataDir, "data-dir", "", "JetStream storage of the embedded NATS server (default: a folder under the temp dir)")
-	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server instead of embedding one")
+	fs.StringVar(&o.NATSURL, "nats-url", "", "join this NATS server instead of embedding one (credentials and TLS: the --nats-user/--nats-creds/--nats-tls-* flags)")
+	// Credentials, TLS and the reply-inbox prefix, as every service binary
+	// has them; no service name, so the inbox stays nats.go's _INBOX unless
+	// --nats-inbox-prefix (or its variable) sets one.
+	natsFlags := telemetry.AddNATSFlags(fs, "", os.Getenv)
 	fs.StringVar(&o.NATSAddr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server (separate service processes can join it)")
 	fs.BoolVar(&o.NATSInsecure, "nats-insecure", false, "allow the embedded NATS server (no authentication) on a non-loopback --nats-addr (refused otherwise)")
 	fs.StringVar(&o.ManagementAddr, "management-addr", "", "management API address (default from global.services.management_api; off disables)")
@@ -73,5 +78,13 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	if o.StageTimeout < 0 || o.DrainTimeout < 0 {
 		return serve.Options{}, logCfg, usageErrorf("serve: --stage-timeout and --drain-timeout must not be negative")
 	}
+	if o.NATSURL == "" && natsFlags.Authenticates() {
+		return serve.Options{}, logCfg, usageErrorf("serve: --nats-user, --nats-password-file, --nats-creds and --nats-tls-* (or $%s) authenticate to an external NATS: add --nats-url, or drop them for the embedded server (which has no authentication)", telemetry.EnvNATSUser)
+	}
+	natsOpts, err := natsFlags.Options(o.NATSURL)
+	if err != nil {
+		return serve.Options{}, logCfg, usageErrorf("serve: %v", err)
+	}
+	o.NATSOptions = natsOpts
 	return o, logCfg, nil
 }

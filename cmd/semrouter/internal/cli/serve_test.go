@@ -3,14 +3,27 @@ package cli
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
+	"github.com/semrouter/semrouter/pkg/telemetry"
 )
 
+// clearNATSEnv keeps the developer's NATS variables out of serve's flags.
+func clearNATSEnv(t *testing.T) {
+	for _, k := range []string{telemetry.EnvNATSUser, telemetry.EnvNATSPassword, telemetry.EnvNATSInboxPrefix} {
+		t.Setenv(k, "")
+	}
+}
+
 func TestParseServe(t *testing.T) {
+	clearNATSEnv(t)
 	cases := []struct {
 		name    string
 		args    []string
@@ -52,6 +65,21 @@ func TestParseServe(t *testing.T) {
 				}
 			}},
 		{name: "invalid trusted proxy", args: []string{"--config", "c.yaml", "--trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, wantErr: "-trusted-proxies"},
+		{name: "embedded nats takes no options by default", args: []string{"--config", "c.yaml"}, check: func(t *testing.T, o serveParsed) {
+			if len(o.NATSOptions) != 0 {
+				t.Fatalf("%d NATS options, want none", len(o.NATSOptions))
+			}
+		}},
+		{name: "embedded nats with an inbox prefix", args: []string{"--config", "c.yaml", "--nats-inbox-prefix", "_INBOX_serve"},
+			check: func(t *testing.T, o serveParsed) {
+				if got := natsOptions(t, o.NATSOptions); got.InboxPrefix != "_INBOX_serve" {
+					t.Fatalf("inbox prefix %q", got.InboxPrefix)
+				}
+			}},
+		{name: "credentials need an external nats", args: []string{"--config", "c.yaml", "--nats-user", "semrouter"}, wantErr: "--nats-url"},
+		{name: "tls needs an external nats", args: []string{"--config", "c.yaml", "--nats-tls-ca", "ca.pem"}, wantErr: "--nats-url"},
+		{name: "bad inbox prefix", args: []string{"--config", "c.yaml", "--nats-inbox-prefix", "_INBOX.>"}, wantErr: "--nats-inbox-prefix"},
+		{name: "user without password", args: []string{"--config", "c.yaml", "--nats-url", "nats://n:4222", "--nats-user", "semrouter"}, wantErr: "needs a password"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +105,8 @@ func TestServeHelpListsGatewayFlags(t *testing.T) {
 	if _, _, err := parseServe(env, serveCommand(), []string{"--help"}); err == nil {
 		t.Fatal("--help returned no error")
 	}
-	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure", "--trusted-proxies"} {
+	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure", "--trusted-proxies",
+		"--nats-user", "--nats-password-file", "--nats-creds", "--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key", "--nats-inbox-prefix"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("serve --help lacks %s:\n%s", f, out.String())
 		}
@@ -88,4 +117,41 @@ func TestServeHelpListsGatewayFlags(t *testing.T) {
 type serveParsed struct {
 	serve.Options
 	Level string
+}
+
+// TestParseServeExternalNATS: serve takes the NATS flags of the service
+// binaries and passes them on as connection options.
+func TestParseServeExternalNATS(t *testing.T) {
+	clearNATSEnv(t)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("serve-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard}
+	o, _, err := parseServe(env, serveCommand(), []string{"--config", "c.yaml", "--nats-url", "nats://n:4222",
+		"--nats-user", "semrouter", "--nats-password-file", pwFile, "--nats-inbox-prefix", "_INBOX_semrouter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := natsOptions(t, o.NATSOptions)
+	if got.User != "semrouter" || got.Password != "serve-secret" || got.InboxPrefix != "_INBOX_semrouter" {
+		t.Fatalf("user %q, password set %v, inbox prefix %q", got.User, got.Password != "", got.InboxPrefix)
+	}
+	if _, _, err := parseServe(env, serveCommand(), []string{"--config", "c.yaml", "--nats-url", "nats://u:p@n:4222",
+		"--nats-user", "semrouter", "--nats-password-file", pwFile}); err == nil || strings.Contains(err.Error(), "serve-secret") ||
+		!strings.Contains(err.Error(), "carries credentials") {
+		t.Fatalf("URL and flag credentials: %v, want a refusal without the password", err)
+	}
+}
+
+// natsOptions applies opts to empty nats.Options.
+func natsOptions(t *testing.T, opts []nats.Option) nats.Options {
+	t.Helper()
+	var o nats.Options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
 }

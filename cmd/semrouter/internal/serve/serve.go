@@ -36,6 +36,11 @@ type Options struct {
 	DataDir string
 	// NATSURL joins an external NATS instead of embedding one.
 	NATSURL string
+	// NATSOptions are added to every service's NATS connection: the
+	// credentials, TLS and reply-inbox prefix of the shared NATS flags
+	// (telemetry.AddNATSFlags). The services share them, so an external
+	// NATS user for serve needs the permissions of every service.
+	NATSOptions []nats.Option
 	// NATSAddr is the embedded server's client address (default
 	// 127.0.0.1:4222, so separate service processes can join it).
 	NATSAddr string
@@ -238,7 +243,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var wg sync.WaitGroup
 	start := func(c component) error {
-		nc, err := nats.Connect(url, nats.Name("semrouter-"+c.name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+		opts := append([]nats.Option{nats.Name("semrouter-" + c.name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}, o.NATSOptions...)
+		nc, err := nats.Connect(url, opts...)
 		if err != nil {
 			return fmt.Errorf("serve: connect %s to NATS: %w", c.name, err)
 		}
