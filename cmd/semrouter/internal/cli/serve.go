@@ -63,6 +63,7 @@ func parseServe(env *Env, c *Command, args []string) (serve.Options, telemetry.L
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 0, "how long shutdown, and an API listener a config revision removes or moves, waits for in-flight requests (0: 30s)")
 	o.TrustedProxies = apimode.LoopbackProxies()
 	fs.Var(o.TrustedProxies, "trusted-proxies", "comma-separated IPs/CIDRs of the peers whose identity headers and x-vsr-debug the API honours, removed from any other peer's request ('' trusts nobody; 0.0.0.0/0,::/0 trusts every client: unsafe)")
+	fs.BoolVar(&o.TrustDownstreamIdentity, "trust-downstream-identity", false, "keep the identity headers and x-vsr-debug that reach the Envoy listeners config-hub generates; only when every client comes through an authenticating proxy that sets them and strips its clients' copies (default: removed before any HTTP filter)")
 	fs.StringVar(&logCfg.Level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logCfg.Format, "log-format", "text", "text or json")
 	pos, err := parseFlags(env, c, fs, args, serveDescription)

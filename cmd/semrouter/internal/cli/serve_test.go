@@ -64,6 +64,16 @@ func TestParseServe(t *testing.T) {
 					t.Fatalf("trusted proxies %q", o.TrustedProxies)
 				}
 			}},
+		{name: "downstream identity stripped by default", args: []string{"--config", "c.yaml"}, check: func(t *testing.T, o serveParsed) {
+			if o.TrustDownstreamIdentity {
+				t.Fatal("TrustDownstreamIdentity on by default")
+			}
+		}},
+		{name: "trust downstream identity", args: []string{"--config", "c.yaml", "--trust-downstream-identity"}, check: func(t *testing.T, o serveParsed) {
+			if !o.TrustDownstreamIdentity {
+				t.Fatal("--trust-downstream-identity not applied")
+			}
+		}},
 		{name: "invalid trusted proxy", args: []string{"--config", "c.yaml", "--trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, wantErr: "-trusted-proxies"},
 		{name: "embedded nats takes no options by default", args: []string{"--config", "c.yaml"}, check: func(t *testing.T, o serveParsed) {
 			if len(o.NATSOptions) != 0 {
@@ -105,7 +115,7 @@ func TestServeHelpListsGatewayFlags(t *testing.T) {
 	if _, _, err := parseServe(env, serveCommand(), []string{"--help"}); err == nil {
 		t.Fatal("--help returned no error")
 	}
-	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure", "--trusted-proxies",
+	for _, f := range []string{"--stage-timeout", "--drain-timeout", "--management-insecure", "--trusted-proxies", "--trust-downstream-identity",
 		"--nats-user", "--nats-password-file", "--nats-creds", "--nats-tls-ca", "--nats-tls-cert", "--nats-tls-key", "--nats-inbox-prefix"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("serve --help lacks %s:\n%s", f, out.String())

@@ -175,7 +175,7 @@ func (e *environment) runHub(ctx context.Context, nc *nats.Conn) error {
 	return hub.Run(ctx, hub.Options{
 		ConfigPath: o.ConfigPath, NATS: nc, ManagementAddr: o.ManagementAddr, ManagementInsecure: o.ManagementInsecure,
 		ManagementToken: o.Getenv(hub.EnvManagementToken), XDSAddr: o.XDSAddr,
-		XDS:    xds.Options{ExtProcAddress: e.extProcAdvertised},
+		XDS:    xds.Options{ExtProcAddress: e.extProcAdvertised, TrustDownstreamIdentity: o.TrustDownstreamIdentity},
 		Logger: o.Logger, Instance: "serve", Getenv: o.Getenv, TracerProvider: e.tracerProvider,
 		Registerer: e.registry,
 		Started: func(a hub.Addrs) {

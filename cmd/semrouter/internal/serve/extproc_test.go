@@ -10,6 +10,8 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -76,6 +78,9 @@ func TestServeExtProcPortZero(t *testing.T) {
 					m[`semrouter_config_hub_config_revisions_total{outcome="accepted"}`], m["semrouter_config_hub_config_revision"])
 			}
 
+			if !listenersStripIdentity(ctx, t, info.XDSAddr) {
+				t.Error("serve's Envoy listeners keep client identity headers by default")
+			}
 			if got := routeOverExtProc(ctx, t, endpoint); got != "code-expert" {
 				t.Errorf("x-selected-model over ext_proc = %q, want code-expert", got)
 			}
@@ -83,10 +88,9 @@ func TestServeExtProcPortZero(t *testing.T) {
 	}
 }
 
-// extProcEndpoint asks the xDS server at addr for the Envoy clusters, as
-// Envoy would over ADS, and returns the host:port of the ext_proc
-// cluster's endpoint. The server answers once it has a snapshot.
-func extProcEndpoint(ctx context.Context, t *testing.T, addr string) string {
+// fetchXDS asks the xDS server at addr for the resources of typeURL, as
+// Envoy would over ADS. The server answers once it has a snapshot.
+func fetchXDS(ctx context.Context, t *testing.T, addr, typeURL string) *discoveryv3.DiscoveryResponse {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -101,17 +105,25 @@ func extProcEndpoint(ctx context.Context, t *testing.T, addr string) string {
 	}
 	if err := stream.Send(&discoveryv3.DiscoveryRequest{
 		Node:    &corev3.Node{Id: "serve-test", Cluster: "test", UserAgentName: "envoy"},
-		TypeUrl: resourcev3.ClusterType,
+		TypeUrl: typeURL,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := stream.Recv()
 	if err != nil {
-		t.Fatalf("xDS clusters: %v", err)
+		t.Fatalf("xDS %s: %v", typeURL, err)
 	}
 	if v, err := strconv.ParseUint(resp.GetVersionInfo(), 10, 64); err != nil || v < 1 {
 		t.Errorf("xDS version %q, want a config revision", resp.GetVersionInfo())
 	}
+	return resp
+}
+
+// extProcEndpoint returns the host:port of the ext_proc cluster's endpoint
+// that the xDS server at addr serves.
+func extProcEndpoint(ctx context.Context, t *testing.T, addr string) string {
+	t.Helper()
+	resp := fetchXDS(ctx, t, addr, resourcev3.ClusterType)
 	for _, a := range resp.GetResources() {
 		var c clusterv3.Cluster
 		if err := a.UnmarshalTo(&c); err != nil {
@@ -125,6 +137,31 @@ func extProcEndpoint(ctx context.Context, t *testing.T, addr string) string {
 	}
 	t.Fatalf("no %s cluster in the xDS response (%d clusters)", xds.ExtProcClusterName, len(resp.GetResources()))
 	return ""
+}
+
+// listenersStripIdentity reports whether every Envoy listener served at
+// addr removes client identity headers early (serve's default: no
+// --trust-downstream-identity).
+func listenersStripIdentity(ctx context.Context, t *testing.T, addr string) bool {
+	t.Helper()
+	resp := fetchXDS(ctx, t, addr, resourcev3.ListenerType)
+	if len(resp.GetResources()) == 0 {
+		t.Fatal("no listeners over xDS")
+	}
+	for _, a := range resp.GetResources() {
+		var lis listenerv3.Listener
+		if err := a.UnmarshalTo(&lis); err != nil {
+			t.Fatal(err)
+		}
+		var mgr hcmv3.HttpConnectionManager
+		if err := lis.GetFilterChains()[0].GetFilters()[0].GetTypedConfig().UnmarshalTo(&mgr); err != nil {
+			t.Fatalf("listener %s: %v", lis.GetName(), err)
+		}
+		if len(mgr.GetEarlyHeaderMutationExtensions()) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // routeOverExtProc sends one chat request's headers and body to the

@@ -97,6 +97,11 @@ type Options struct {
 	// they are removed before routing. nil: loopback only; an empty set
 	// trusts nobody.
 	TrustedProxies *apimode.TrustedProxies
+	// TrustDownstreamIdentity keeps client identity headers and
+	// x-vsr-debug on the Envoy listeners config-hub generates
+	// (xds.Options.TrustDownstreamIdentity); by default they are removed
+	// before any HTTP filter.
+	TrustDownstreamIdentity bool
 }
 
 // Info describes a running process.
@@ -144,6 +149,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if o.TrustDownstreamIdentity {
+		log.Warn("Envoy listeners keep client identity and x-vsr-debug headers (--trust-downstream-identity): every client must come through a proxy that sets them")
 	}
 	if o.NATSURL == "" && !o.NATSInsecure {
 		addr := o.NATSAddr
