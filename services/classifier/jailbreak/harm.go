@@ -22,7 +22,9 @@ func ShippedHarm() []byte { return shippedHarm }
 // … "money") near each other, weighted by how the prompt frames them (a
 // request or a procedure: "write", "how to", "step by step") and cancelled
 // by benign context next to the pair ("protect against", "detect", "history
-// of") and by exam narratives ("the defendant", "which of the following").
+// of"), discounted in exam narratives ("the defendant", "which of the
+// following") and in descriptive tasks that ask for no operational content
+// (a story, a summary, a translation, a passage with questions).
 // Its raw score is the best weighted match, in [0, 1].
 //
 // Only the operating point is data: Threshold, chosen on benign prompts
@@ -139,7 +141,7 @@ func HarmLexiconDigest() (string, error) {
 	return lex.digest, nil
 }
 
-// setMask has one bit per word list (harmSets).
+// setMask has one bit per word list (harmWordLists).
 type setMask [2]uint64
 
 func (m setMask) has(i int) bool       { return m[i>>6]&(1<<(i&63)) != 0 }
@@ -164,6 +166,8 @@ type compiledRule struct {
 	weight  float64
 	window  int32
 	needHow bool
+	// content: the harm is the written text itself (harmContentRule).
+	content bool
 }
 
 type harmLexicon struct {
@@ -179,6 +183,7 @@ type harmLexicon struct {
 	// the framing and context lists; frame is the synthetic list of
 	// framing words (request, how, sentence-opening imperative)
 	request, how, imperative, frame, defence, exam, illicit int
+	fiction, analysis, operational, unbound                 int
 	harmBits                                                setMask
 	verbs                                                   setMask // harmVerbSets
 	evasive                                                 setMask // bypass, evade, illicit
@@ -187,6 +192,7 @@ type harmLexicon struct {
 	relative [3]uint64
 	howWord  uint64
 	pronouns [8]uint64 // he she they you i we someone people
+	negators [len(harmNegators)]uint64
 	fold     *latinFold
 	digest   string
 }
@@ -201,14 +207,31 @@ const (
 	harmExamFactor    = 0.35 // factor in exam / case narratives
 	harmInflectedVerb = 0.35 // factor when the action word is a description (harmVerbSets)
 	harmIllicitBonus  = 0.25 // added when the prompt asks for secrecy or evasion
+	// harmDescribeFactor is the factor of a match in a descriptive task
+	// (kindFiction, kindAnalysis) or inside a quotation, when the prompt
+	// holds no operational cue (kindOperational).
+	harmDescribeFactor = 0.35
+	harmNegateBefore   = 2 // a negator this many words before an operational cue cancels it
 )
+
+// harmTask is what a prompt's task words say about all of its matches.
+type harmTask struct {
+	exam        bool // two or more exam / case cues
+	illicit     bool // secrecy or evasion asked for
+	how         bool // procedure framing somewhere
+	fiction     bool // a descriptive frame (kindFiction)
+	analysis    bool // a task on a given text (kindAnalysis)
+	operational bool // an operational cue, not negated
+}
 
 // match returns the best weighted match of text.
 func (lex *harmLexicon) match(s *harmScratch, text string) HarmMatch {
 	s.tokenize(text, lex.fold)
 	n := len(s.toks)
 	s.hits, s.hitMasks, s.frames, s.defs = s.hits[:0], s.hitMasks[:0], s.frames[:0], s.defs[:0]
-	exam, illicit, how := 0, false, false
+	s.asks, s.fics, s.anas = s.asks[:0], s.fics[:0], s.anas[:0]
+	exam := 0
+	var task harmTask
 	var all setMask    // every list some word of the prompt is on
 	blockedUntil := 0  // words before this index are part of a benign idiom
 	lastEvasive := -1  // the last word on an evasion list
@@ -244,15 +267,30 @@ func (lex *harmLexicon) match(s *harmScratch, text string) HarmMatch {
 		// A request verb frames only in its base form ("write", not
 		// "writes" or "wrote"); a procedure noun in any but the past.
 		// Otherwise the word is no framing at all.
-		if (m.has(lex.request) || m.has(lex.imperative) && (i == 0 || s.sent[i-1] != s.sent[i])) && s.past[i] == 0 ||
-			m.has(lex.how) && s.past[i] != inflPast {
+		ask := (m.has(lex.request) || m.has(lex.imperative) && (i == 0 || s.sent[i-1] != s.sent[i])) && s.past[i] == 0
+		if ask || m.has(lex.how) && s.past[i] != inflPast {
 			s.frames = append(s.frames, int32(i))
 			m.set(lex.frame)
+			if ask {
+				s.asks = append(s.asks, int32(i))
+			}
 		} else {
 			m.clear(lex.request)
 			m.clear(lex.how)
 		}
-		how = how || m.has(lex.how)
+		task.how = task.how || m.has(lex.how)
+		// A task word inside a harm phrase is none ("cover story").
+		if m.has(lex.fiction) && !inPhrase {
+			task.fiction = true
+			s.fics = append(s.fics, int32(i))
+		}
+		if m.has(lex.analysis) && !inPhrase {
+			task.analysis = true
+			s.anas = append(s.anas, int32(i))
+		}
+		if m.has(lex.unbound) || m.has(lex.operational) && !task.operational && !lex.negated(s, i) {
+			task.operational = true
+		}
 		// "evade detection", "bypass antivirus detection": a defence
 		// word right after an evasion is what is evaded.
 		// Nor is one inside a harm phrase ("copyright protection").
@@ -265,13 +303,14 @@ func (lex *harmLexicon) match(s *harmScratch, text string) HarmMatch {
 		if m.has(lex.exam) {
 			exam++
 		}
-		illicit = illicit || m.has(lex.illicit)
+		task.illicit = task.illicit || m.has(lex.illicit)
 		if (m[0]&lex.harmBits[0])|(m[1]&lex.harmBits[1]) != 0 || m.has(lex.frame) || m.has(lex.how) || m.has(lex.request) {
 			s.hits = append(s.hits, int32(i))
 			s.hitMasks = append(s.hitMasks, m)
 			all = all.or(m)
 		}
 	}
+	task.exam = exam >= 2
 	var best HarmMatch
 	for ri := range lex.rules {
 		r := &lex.rules[ri]
@@ -299,7 +338,7 @@ func (lex *harmLexicon) match(s *harmScratch, text string) HarmMatch {
 				if !ia || !mj.has(r.b) {
 					at = j
 				}
-				v := lex.pairScore(s, r, i, j, at, how, exam >= 2, illicit)
+				v := lex.pairScore(s, r, i, j, at, &task)
 				if v > best.Raw {
 					best = HarmMatch{Raw: v, Category: r.cat, at: [2]int32{i, j}}
 				}
@@ -309,14 +348,14 @@ func (lex *harmLexicon) match(s *harmScratch, text string) HarmMatch {
 	return best
 }
 
-func (lex *harmLexicon) pairScore(s *harmScratch, r *compiledRule, i, j, at int32, how, exam, illicit bool) float64 {
+func (lex *harmLexicon) pairScore(s *harmScratch, r *compiledRule, i, j, at int32, task *harmTask) float64 {
 	// Benign context in [i−before, j+after]: the first one at or after
 	// i−before (s.defs is sorted).
 	if k, _ := slices.BinarySearch(s.defs, i-harmDefenceBefore); k < len(s.defs) && s.defs[k] <= j+harmDefenceAfter {
 		return 0
 	}
 	v := r.weight
-	if illicit {
+	if task.illicit {
 		v = min(1, v+harmIllicitBonus)
 	}
 	framing := r.a == lex.request || r.a == lex.how || r.a == lex.frame || r.b == lex.request || r.b == lex.how || r.b == lex.frame
@@ -337,16 +376,58 @@ func (lex *harmLexicon) pairScore(s *harmScratch, r *compiledRule, i, j, at int3
 		}
 		v *= f
 	}
-	if r.needHow && !how {
+	if r.needHow && !task.how {
 		v *= harmNoFrame
 	}
-	if lex.verbs.has(r.a) && s.past[at] != 0 && !lex.asked(s, at) {
+	// A descriptive task, or a pair quoted in one ("does this line of my
+	// screenplay sound natural: \"…\""), asks for no operational content
+	// unless the prompt says so. A quotation alone is no such task:
+	// "Answer this: \"…\"" still asks.
+	quoted := s.quoted[i] && s.quoted[j] && (task.fiction || task.analysis)
+	if !task.operational && (s.described(i, r.content) || quoted) {
+		v *= harmDescribeFactor
+	}
+	// Inside a story or role-play that asks for the operational content
+	// (or declares the model free of its rules), what the characters do
+	// is what is asked for: "describes exactly how he bypassed the alarm".
+	narrated := task.operational && task.fiction
+	if lex.verbs.has(r.a) && s.past[at] != 0 && !narrated && !lex.asked(s, at) {
 		v *= harmInflectedVerb
 	}
-	if exam {
+	if task.exam {
 		v *= harmExamFactor
 	}
 	return v
+}
+
+// described reports whether the pair starting at word i lies in a
+// descriptive frame: a task word (kindAnalysis; kindFiction unless the
+// rule is a content rule) stands before i and after the nearest request
+// verb at or before i, if any ("Write a story about a hacker who breaks
+// into …", "Write the scene. The assassin poisons the king …", "You are a
+// spy, revealing a plan …"; not "You are a hacker. Write ransomware …",
+// nor a task word in a suffix after the request).
+func (s *harmScratch) described(i int32, content bool) bool {
+	var lo int32
+	if k, _ := slices.BinarySearch(s.asks, i+1); k > 0 {
+		lo = s.asks[k-1]
+	}
+	between := func(cues []int32) bool {
+		f, _ := slices.BinarySearch(cues, lo)
+		return f < len(cues) && cues[f] < i
+	}
+	return between(s.anas) || !content && between(s.fics)
+}
+
+// negated reports whether a negator lies up to harmNegateBefore words
+// before word i in its sentence.
+func (lex *harmLexicon) negated(s *harmScratch, i int) bool {
+	for k := max(i-harmNegateBefore, 0); k < i; k++ {
+		if s.sent[k] == s.sent[i] && slices.Contains(lex.negators[:], s.hash[k]) {
+			return true
+		}
+	}
+	return false
 }
 
 // asked reports whether the inflected action word at is still what is

@@ -16,14 +16,15 @@ import (
 const maxHarmPhrase = 5
 
 func compileHarmLexicon() (*harmLexicon, error) {
-	if len(harmSets) >= 128 {
-		return nil, fmt.Errorf("harm lexicon: %d word lists, at most 128", len(harmSets))
+	sets := harmWordLists()
+	if len(sets) >= 128 {
+		return nil, fmt.Errorf("harm lexicon: %d word lists, at most 128", len(sets))
 	}
 	lex := &harmLexicon{terms: map[string]harmTerm{}, fold: newLatinFold()}
 	index := map[string]int{}
 	var errs []error
 	digest := sha256.New()
-	for i, s := range harmSets {
+	for i, s := range sets {
 		if _, dup := index[s.name]; dup {
 			errs = append(errs, fmt.Errorf("harm lexicon: word list %q defined twice", s.name))
 		}
@@ -42,6 +43,14 @@ func compileHarmLexicon() (*harmLexicon, error) {
 			lex.exam = i
 		case kindIllicit:
 			lex.illicit = i
+		case kindFiction:
+			lex.fiction = i
+		case kindAnalysis:
+			lex.analysis = i
+		case kindOperational:
+			lex.operational = i
+		case kindUnbound:
+			lex.unbound = i
 		case kindHarm:
 			lex.harmBits.set(i)
 		}
@@ -56,7 +65,7 @@ func compileHarmLexicon() (*harmLexicon, error) {
 			}
 		}
 	}
-	lex.frame = len(harmSets)
+	lex.frame = len(sets)
 	index[harmFrame] = lex.frame
 	fmt.Fprintf(digest, "verbs %v\n", harmVerbSets)
 	for _, name := range harmVerbSets {
@@ -77,6 +86,11 @@ func compileHarmLexicon() (*harmLexicon, error) {
 		lex.relative[k] = harmHash([]byte(w))
 	}
 	lex.howWord = harmHash([]byte("how"))
+	for k, w := range harmNegators {
+		var sc harmScratch
+		sc.tokenize(w, lex.fold)
+		lex.negators[k] = sc.hash[0]
+	}
 	for k, w := range []string{"he", "she", "they", "you", "i", "we", "someone", "people"} {
 		var sc harmScratch
 		sc.tokenize(w, lex.fold) // stemmed like a prompt word
@@ -93,8 +107,10 @@ func compileHarmLexicon() (*harmLexicon, error) {
 		if r.weight <= 0 || r.weight > 1 || r.window < 1 || r.cat == HarmNone || r.cat >= numHarmCategories {
 			errs = append(errs, fmt.Errorf("harm rule %s+%s: want weight in (0, 1], window ≥ 1 and a category", r.a, r.b))
 		}
-		lex.rules = append(lex.rules, compiledRule{cat: r.cat, a: a, b: b, weight: r.weight, window: int32(r.window), needHow: r.needHow})
+		lex.rules = append(lex.rules, compiledRule{cat: r.cat, a: a, b: b, weight: r.weight, window: int32(r.window), needHow: r.needHow,
+			content: harmContentRule(r)})
 	}
+	fmt.Fprintf(digest, "negators %v\n", harmNegators)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

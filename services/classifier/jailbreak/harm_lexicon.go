@@ -25,6 +25,16 @@ package jailbreak
 //     nor after "how" and a person, "explain how he synthesizes");
 //   - 0.35 when the prompt holds two or more exam, case or reading-
 //     comprehension cues;
+//   - 0.35 in a descriptive task: a task word (kindAnalysis: summarise,
+//     translate, a passage with questions, classify; kindFiction: a
+//     story, scene, role-play, news brief, case study, history, safety
+//     training) before the pair and after the nearest request verb, or a
+//     pair quoted inside such a prompt, unless the prompt holds an
+//     operational cue (step by step, exact amounts, the code, …) or
+//     declares the model free of its rules. kindFiction does not discount
+//     content rules (hate, disinformation, sexual content, encouraging
+//     harm: the written text is the harm). With such a cue a story's
+//     narrated actions count as asked for (no 0.35 for "he disabled");
 //   - 0 when a benign context word (defence, detection, history, …) lies
 //     up to 5 words before or 3 after the pair (not inside a harm phrase
 //     such as "copyright protection", nor right after an evasion such as
@@ -94,6 +104,23 @@ const (
 	// kindImperative verbs are request framing when they open a sentence
 	// ("Develop a worm that …"), not elsewhere ("the company developed").
 	kindImperative
+	// kindFiction marks a prompt whose task describes rather than
+	// instructs: fiction, role-play, news, legal cases, history, safety
+	// training ("write a scene where the crew steals a painting"). Without
+	// an operational cue it discounts every match except content rules
+	// (harmContentRule: the written text would be the harm itself).
+	kindFiction
+	// kindAnalysis marks a task on a given text: summarise, translate,
+	// answer questions on a passage, classify or moderate it. Without an
+	// operational cue it discounts every match.
+	kindAnalysis
+	// kindOperational asks for the operational content itself, inside a
+	// story or not: step by step, instructions, a recipe, exact
+	// quantities, working code. One cancels both discounts above.
+	kindOperational
+	// kindUnbound: the prompt declares the model free of its rules; it
+	// cancels the descriptive discounts like kindOperational.
+	kindUnbound
 )
 
 // harmFrame names, in harmRules, the union of the request and how lists
@@ -106,7 +133,8 @@ type harmSetDef struct {
 	words string
 }
 
-// harmSets are the word lists. Names are referred to by harmRules.
+// harmSets are the word lists of the lexicon (the task lists are in
+// harm_tasks.go). Names are referred to by harmRules.
 var harmSets = []harmSetDef{
 	// Framing.
 	{"request", kindRequest, "write create generate give provide explain describe tell teach list outline draft compose craft " +
@@ -149,7 +177,9 @@ var harmSets = []harmSetDef{
 		"tell_if how_can_i_tell how_to_tell check_if verify " +
 		"countermeasure countermeasures counter_the " +
 		"leave_the_gang leave_a_cult leave_an_abusive " +
-		"warn for_hidden_cameras for_hidden_camera sweep_for"},
+		"warn for_hidden_cameras for_hidden_camera sweep_for " +
+		"stop_someone_from stop_people_from stop_anyone_from stop_them_from stop_hackers stop_attackers stay_safe " +
+		"keep_safe keep_yourself_safe lead_to can_lead_to incident_response soc our_soc blue_team"},
 	// Exam, case and reading-comprehension cues: the harmful words are in
 	// a text to be analysed, not asked for.
 	{"exam", kindExam, "defendant plaintiff prosecution prosecutor jury court statute convicted conviction indicted indictment " +
@@ -202,7 +232,7 @@ var harmSets = []harmSetDef{
 		"shoot_hoops sex_of_a_child sex_of_the_child sex_of_the_baby sex_of_the_offspring cutting_edge hack_day life_hack life_hacks hackathon growth_hack " +
 		"steal_base steal_bases steal_second steal_third bomb_proof bombproof meth_free " +
 		"life_threatening threatening_weather threat_model threat_modeling threat_detection threat_intelligence " +
-		"steal_a_base food_poisoning"},
+		"steal_a_base food_poisoning no_matter_how"},
 
 	// Physical harm.
 	{"make", kindHarm, "make made! build built create construct assemble manufacture produce synthesize synthesise synthesis " +

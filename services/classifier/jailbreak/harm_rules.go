@@ -13,6 +13,30 @@ var harmVerbSets = []string{
 	"collect", "evade", "forge", "elect", "traffic", "sell", "tamper", "obtain",
 }
 
+// harmContentRule reports whether a rule's harm is the written text
+// itself (hate, harassment, disinformation, sexual content, encouraging
+// self-harm or violence): a story or a news frame does not make such a
+// text benign, so kindFiction does not discount it (kindAnalysis, a task
+// on a given text, still does).
+func harmContentRule(r harmRule) bool {
+	switch r.cat {
+	case HarmHarassment, HarmDisinformation, HarmSexual:
+		return true
+	}
+	for _, l := range [2]string{r.a, r.b} {
+		switch l {
+		case "encourage", "writepub", "selfharm", "hate":
+			return true
+		}
+	}
+	return false
+}
+
+// harmNegators are the words that, up to harmNegateBefore words before an
+// operational cue, negate it ("without operational detail", "not the
+// exact steps", "I do not need any technical details").
+var harmNegators = [...]string{"no", "not", "without", "never", "nor"}
+
 // harmRule pairs two word lists: a match is a word of A and a word of B
 // within Window tokens of each other, in either order.
 type harmRule struct {

@@ -12,9 +12,14 @@ type harmScratch struct {
 	sent []int32  // sentence number of each token
 	past []uint8  // the token lost an -ed (inflPast) or an -s (inflS)
 	hash []uint64 // harmHash of each token
+	// quoted: the token is inside a closed quotation ("…", “…”, «…»)
+	quoted []bool
 	// positions (and lists) of harm words, framing, benign context
 	hits, frames, defs []int32
-	hitMasks           []setMask
+	// asks: request verbs and sentence-opening imperatives (a subset of
+	// frames); fics, anas: task words (kindFiction, kindAnalysis)
+	asks, fics, anas []int32
+	hitMasks         []setMask
 }
 
 // harmIgnorable are characters inserted into words to break filters
@@ -29,9 +34,10 @@ func harmIgnorable(r rune) bool {
 // their base letter, digits in words of at least two letters read as the
 // letters they imitate (b0mb → bomb), each word stemmed (harmStem). Every
 // other character separates words; . ! ? ; and line breaks also end a
-// sentence. s.sent gets each word's sentence number and s.past whether
+// sentence. s.sent gets each word's sentence number, s.past whether
 // it lost an -ed or an -s (a past tense or a third person is a narrative,
-// not a request).
+// not a request) and s.quoted whether it lies inside a quotation that is
+// closed again ("…" toggles; “…” and «…» open and close).
 func (s *harmScratch) tokenize(text string, fold *latinFold) {
 	// The words are never longer than the text: size buf once and write
 	// by index.
@@ -39,17 +45,27 @@ func (s *harmScratch) tokenize(text string, fold *latinFold) {
 		s.buf = make([]byte, len(text))
 	}
 	buf := s.buf[:cap(s.buf)]
-	toks, sent, past, hash := s.toks[:0], s.sent[:0], s.past[:0], s.hash[:0]
+	toks, sent, past, hash, quoted := s.toks[:0], s.sent[:0], s.past[:0], s.hash[:0], s.quoted[:0]
 	n := 0
 	var sentence int32
+	inQuote, quoteFrom := false, 0 // quoteFrom: the first token of the open quotation
+	openQuote := func(open bool) {
+		if open && !inQuote {
+			quoteFrom = len(toks)
+		}
+		inQuote = open
+	}
 	for i := 0; i < len(text); {
 		// Between words.
 		c := text[i]
 		if c < utf8.RuneSelf {
 			k := harmASCII(c)
 			if k == 0 {
-				if c == '.' || c == '!' || c == '?' || c == ';' || c == '\n' {
+				switch c {
+				case '.', '!', '?', ';', '\n':
 					sentence++
+				case '"':
+					openQuote(!inQuote)
 				}
 				i++
 				continue
@@ -57,6 +73,12 @@ func (s *harmScratch) tokenize(text string, fold *latinFold) {
 		} else {
 			r, size := utf8.DecodeRuneInString(text[i:])
 			if !(r >= 0xc0 && r < 0x250 && fold[r-0xc0] != 0) {
+				switch r {
+				case 0x201c, 0xab: // “ «
+					openQuote(true)
+				case 0x201d, 0xbb: // ” »
+					openQuote(false)
+				}
 				i += size
 				continue
 			}
@@ -100,8 +122,12 @@ func (s *harmScratch) tokenize(text string, fold *latinFold) {
 		sent = append(sent, sentence)
 		past = append(past, p)
 		hash = append(hash, harmHash(w))
+		quoted = append(quoted, inQuote)
 	}
-	s.buf, s.toks, s.sent, s.past, s.hash = buf[:n], toks, sent, past, hash
+	if inQuote { // never closed: not a quotation
+		clear(quoted[quoteFrom:])
+	}
+	s.buf, s.toks, s.sent, s.past, s.hash, s.quoted = buf[:n], toks, sent, past, hash, quoted
 }
 
 // harmASCII maps an ASCII word character to its lowercase form (digits to

@@ -134,11 +134,12 @@ func codeSnippet(src string, starts []string) string {
 func harmRate(raws []float64, thr float64) float64 { return shareAtLeast(raws, thr) }
 
 // HarmMinThreshold is the floor of the operating point, by design: the
-// highest score a match can reach without request framing or inside an
-// exam narrative (weight ≤ 1 times harmNoFrame or harmExamFactor). Above
+// highest score a match can reach without request framing, inside an
+// exam narrative or inside a descriptive task without an operational cue
+// (weight ≤ 1 times harmNoFrame, harmExamFactor or harmDescribeFactor). Above
 // it only a framed match outside exam narratives can fire, whatever room
 // the benign budgets leave.
-const HarmMinThreshold = max(harmNoFrame, harmExamFactor)
+const HarmMinThreshold = max(harmNoFrame, harmExamFactor, harmDescribeFactor)
 
 // harmFloorMargin keeps the threshold clear of matches at the floor.
 const harmFloorMargin = 0.01
@@ -209,8 +210,8 @@ func FitHarm(sets []HarmBenignSet, union func(raws []float64, thr float64) float
 	}
 	h.Threshold = thr
 	info := &HarmTraining{
-		Method: "lowest threshold, first just above the design floor min_threshold (no match without request framing or " +
-			"inside an exam narrative reaches it), then midpoints between distinct benign raw scores, at which every benign " +
+		Method: "lowest threshold, first just above the design floor min_threshold (no match without request framing, " +
+			"inside an exam narrative or in a descriptive task without an operational cue reaches it), then midpoints between distinct benign raw scores, at which every benign " +
 			"set stays within its budget and the union of all four parts stays within union_budget on warden_train's " +
 			"out-of-fold benign prompts; chosen on benign prompts only",
 		Budgets: map[string]float64{}, Rates: map[string]float64{}, Sizes: map[string]int{},
