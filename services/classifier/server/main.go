@@ -78,6 +78,6 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if *highAccuracy {
 		o.CompileOptions = append(o.CompileOptions, classifier.WithHighAccuracyLanguageDetection())
 	}
-	log.Info("classifier starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("http", *httpAddr))
+	log.Info("classifier starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("nats_inbox", obs.NATSInboxPrefix()), slog.String("http", *httpAddr))
 	return Run(ctx, o)
 }

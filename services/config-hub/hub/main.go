@@ -82,7 +82,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	opts.NATSOptions = append(opts.NATSOptions, nats.MaxReconnects(-1))
-	log.Info("config-hub starting", slog.String("nats", telemetry.RedactURL(natsURL)), slog.String("nats_user", obs.NATSUser()))
+	log.Info("config-hub starting", slog.String("nats", telemetry.RedactURL(natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("nats_inbox", obs.NATSInboxPrefix()))
 	opts.XDS.ExtProcAddress = extProc
 	if opts.XDS.TrustDownstreamIdentity {
 		log.Warn("Envoy listeners keep client identity and x-vsr-debug headers (--trust-downstream-identity): every client must come through a proxy that sets them")

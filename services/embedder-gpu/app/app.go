@@ -181,7 +181,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(httpAd
 		if err != nil {
 			return fmt.Errorf("embedder-gpu: %w", err)
 		}
-		logger.Info("connected to NATS", slog.String("nats", telemetry.RedactURL(f.natsURL)), slog.String("nats_user", f.obs.NATSUser()))
+		logger.Info("connected to NATS", slog.String("nats", telemetry.RedactURL(f.natsURL)), slog.String("nats_user", f.obs.NATSUser()), slog.String("nats_inbox", f.obs.NATSInboxPrefix()))
 		defer nc.Close()
 		opts.NATS = nc
 	}

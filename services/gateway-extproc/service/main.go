@@ -45,7 +45,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	log.Info("gateway starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
+	log.Info("gateway starting", slog.String("nats", telemetry.RedactURL(*natsURL)), slog.String("nats_user", obs.NATSUser()), slog.String("nats_inbox", obs.NATSInboxPrefix()), slog.String("extproc", *extprocAddr), slog.Bool("api", *api || *apiAddr != ""))
 	return Run(ctx, Options{
 		NATS: nc, ExtProcAddr: *extprocAddr, APIMode: *api || *apiAddr != "", MetricsAddr: *metricsAddr, Logger: log,
 		EmbedModel: *embedModel, EmbedDimensions: int32(*embedDims), StageTimeout: *stageTimeout,
