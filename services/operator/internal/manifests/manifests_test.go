@@ -261,7 +261,10 @@ func TestOverlays(t *testing.T) {
 		for _, k := range []string{"overlays/nats-cluster", "overlays/production"} {
 			var ss appsv1.StatefulSet
 			fromUnstructured(t, byKindName(render(t, filepath.Join(dir, k)), "StatefulSet", "nats"), &ss)
-			if *ss.Spec.Replicas != 3 || !strings.Contains(strings.Join(ss.Spec.Template.Spec.Containers[0].Args, " "), "--routes=nats://nats-0.nats-headless:6222") {
+			// authenticated routes (tests/integration/natscluster_test.go runs them)
+			args := strings.Join(ss.Spec.Template.Spec.Containers[0].Args, " ")
+			if *ss.Spec.Replicas != 3 || !strings.Contains(args, "--cluster=nats://route:$(SEMROUTER_NATS_ROUTE_PASSWORD)@") ||
+				!strings.Contains(args, "--routes=nats://route:$(SEMROUTER_NATS_ROUTE_PASSWORD)@nats-0.nats-headless:6222") {
 				t.Errorf("%s: nats replicas %d args %v", k, *ss.Spec.Replicas, ss.Spec.Template.Spec.Containers[0].Args)
 			}
 		}
