@@ -46,9 +46,21 @@ func RunServer(t testing.TB, opts ...Option) *server.Server {
 	for _, opt := range opts {
 		opt(o)
 	}
+	return Start(t, o, nil)
+}
+
+// Start runs a nats-server with exactly the options o (a test that builds
+// them from a deployment's nats.conf or args), logging to log when it is
+// not nil. It fails the test if the server is not ready within 10 seconds
+// and shuts it down when the test ends.
+func Start(t testing.TB, o *server.Options, log server.Logger) *server.Server {
+	t.Helper()
 	s, err := server.NewServer(o)
 	if err != nil {
 		t.Fatalf("natstest: new server: %v", err)
+	}
+	if log != nil {
+		s.SetLogger(log, false, false)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {

@@ -13,13 +13,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/semrouter/semrouter/pkg/natstest"
 )
 
 // natsUsers are the service users of deploy/compose/nats.conf and
@@ -40,38 +41,6 @@ func inboxPrefix(user string) string { return "_INBOX_" + user }
 // observerUser is the test's own user, added to the file's users: it only
 // reads the config status reports.
 const observerUser = "integration-observer"
-
-// violationLog is a nats-server logger that keeps the permission
-// violations the server reports (and drops everything else).
-type violationLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *violationLog) record(format string, v ...any) {
-	line := fmt.Sprintf(format, v...)
-	if strings.Contains(line, "Violation") || strings.Contains(line, "Authorization Error") {
-		l.mu.Lock()
-		l.lines = append(l.lines, line)
-		l.mu.Unlock()
-	}
-}
-
-func (l *violationLog) Noticef(format string, v ...any) { l.record(format, v...) }
-func (l *violationLog) Warnf(format string, v ...any)   { l.record(format, v...) }
-func (l *violationLog) Fatalf(format string, v ...any)  { l.record(format, v...) }
-func (l *violationLog) Errorf(format string, v ...any)  { l.record(format, v...) }
-func (l *violationLog) Debugf(format string, v ...any)  {}
-func (l *violationLog) Tracef(format string, v ...any)  {}
-
-var _ server.Logger = (*violationLog)(nil)
-
-// snapshot returns the violations logged so far.
-func (l *violationLog) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines)
-}
 
 // randomSecret is a fresh hex password.
 func randomSecret(t *testing.T) string {
@@ -110,7 +79,7 @@ func loadDeployNATSConfig(t *testing.T, rel string) *server.Options {
 // nats.conf: its users, permissions and limits as written, with the
 // listener on a random loopback port, no monitoring port, JetStream in
 // t.TempDir() and the test's observer user added.
-func startDeployNATS(t *testing.T, rel, observerPassword string) (*server.Server, *violationLog) {
+func startDeployNATS(t *testing.T, rel, observerPassword string) (*server.Server, *natstest.Log) {
 	t.Helper()
 	opts := loadDeployNATSConfig(t, rel)
 	if len(opts.Users) == 0 || opts.NoAuthUser != "" {
@@ -126,22 +95,8 @@ func startDeployNATS(t *testing.T, rel, observerPassword string) (*server.Server
 			Publish:   &server.SubjectPermission{Deny: []string{">"}},
 			Subscribe: &server.SubjectPermission{Allow: []string{"semrouter.config.status.>"}},
 		}})
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("nats-server from %s: %v", rel, err)
-	}
-	log := &violationLog{}
-	srv.SetLogger(log, false, false)
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		t.Fatalf("nats-server from %s not ready within 10s", rel)
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv, log
+	log := natstest.NewLog(natstest.KeepContaining("Violation", "Authorization Error"))
+	return natstest.Start(t, opts, log), log
 }
 
 // TestNATSAuthDeployConfigsAgree parses deploy/compose/nats.conf and
@@ -329,7 +284,7 @@ func TestNATSAuthEndToEnd(t *testing.T) {
 
 	// Everything above ran with the least-privilege users: the server must
 	// not have refused any of their operations.
-	if v := violations.snapshot(); len(v) > 0 {
+	if v := violations.Lines(); len(v) > 0 {
 		t.Fatalf("the services hit %d permission violations (the permissions in nats.conf are too narrow):\n%s", len(v), strings.Join(v, "\n"))
 	}
 

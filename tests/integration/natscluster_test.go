@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/semrouter/semrouter/pkg/natstest"
 	"github.com/semrouter/semrouter/pkg/subjects"
 )
 
@@ -120,53 +120,11 @@ func (p *natsPods) localArgs(t *testing.T, pod string, rawArgs []string, env map
 	return args
 }
 
-// routeLog is a nats-server logger that keeps the error and warning lines
-// (route refusals among them).
-type routeLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *routeLog) keep(format string, v ...any) {
-	l.mu.Lock()
-	l.lines = append(l.lines, fmt.Sprintf(format, v...))
-	l.mu.Unlock()
-}
-
-func (l *routeLog) Noticef(string, ...any)         {}
-func (l *routeLog) Warnf(format string, v ...any)  { l.keep(format, v...) }
-func (l *routeLog) Fatalf(format string, v ...any) { l.keep(format, v...) }
-func (l *routeLog) Errorf(format string, v ...any) { l.keep(format, v...) }
-func (l *routeLog) Debugf(string, ...any)          {}
-func (l *routeLog) Tracef(string, ...any)          {}
-
-var _ server.Logger = (*routeLog)(nil)
-
-// tail is the last kept lines, for failure messages.
-func (l *routeLog) tail() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines[max(0, len(l.lines)-8):])
-}
-
-// count is the number of kept lines that contain every one of parts.
-func (l *routeLog) count(parts ...string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, line := range l.lines {
-		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
-			n++
-		}
-	}
-	return n
-}
-
 // startPod runs one in-process nats-server from a pod's local args, as
 // nats-server's main does (server.ConfigureOptions). Each pod has its own
 // network namespace in Kubernetes; here they share one, so the client
 // listener moves to a random loopback port and monitoring is off.
-func startPod(t *testing.T, pod string, args []string) (*server.Server, *routeLog) {
+func startPod(t *testing.T, pod string, args []string) (*server.Server, *natstest.Log) {
 	t.Helper()
 	fs := flag.NewFlagSet("nats-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -182,22 +140,8 @@ func startPod(t *testing.T, pod string, args []string) (*server.Server, *routeLo
 	opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
 	opts.HTTPPort = 0
 	opts.NoSigs = true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("pod %s: %v", pod, err)
-	}
-	log := &routeLog{}
-	srv.SetLogger(log, false, false)
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		t.Fatalf("pod %s: nats-server not ready within 10s", pod)
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv, log
+	log := natstest.NewLog(nil)
+	return natstest.Start(t, opts, log), log
 }
 
 // loadNATSPods renders an overlay and prepares its NATS StatefulSet: the
@@ -328,7 +272,7 @@ func checkNATSCluster(t *testing.T, overlay string) {
 
 	var (
 		srvs []*server.Server
-		logs []*routeLog
+		logs []*natstest.Log
 		env  map[string]string
 	)
 	for i := range 3 {
@@ -346,7 +290,7 @@ func checkNATSCluster(t *testing.T, overlay string) {
 	waitFor(t, 20*time.Second, "three routed NATS servers", func() error {
 		for i, s := range srvs {
 			if n := s.NumRemotes(); n != 2 {
-				return fmt.Errorf("%s has routes to %d servers, want 2 (log: %q)", p.podName(i), n, logs[i].tail())
+				return fmt.Errorf("%s has routes to %d servers, want 2 (log: %q)", p.podName(i), n, logs[i].Tail(8))
 			}
 		}
 		return nil
@@ -410,7 +354,7 @@ func checkNATSCluster(t *testing.T, overlay string) {
 			// (its client users do not matter to the routes).
 			refusedBefore := make([]int, len(srvs))
 			for i := range srvs {
-				refusedBefore[i] = logs[i].count("authentication error")
+				refusedBefore[i] = logs[i].Count("authentication error")
 			}
 			intruder, ilog := startPod(t, pod, q.localArgs(t, pod, args, ienv))
 			if tc.joins {
@@ -432,8 +376,8 @@ func checkNATSCluster(t *testing.T, overlay string) {
 						return nil // a member took the intruder: fails below
 					}
 					port := ":" + strconv.Itoa(p.clusterPorts[p.podName(i)])
-					if n := ilog.count("Authorization Violation", port); n < 2 {
-						return fmt.Errorf("%s refused the intruder's route %d times (intruder log: %q)", p.podName(i), n, ilog.tail())
+					if n := ilog.Count("Authorization Violation", port); n < 2 {
+						return fmt.Errorf("%s refused the intruder's route %d times (intruder log: %q)", p.podName(i), n, ilog.Tail(8))
 					}
 				}
 				return nil
@@ -449,8 +393,8 @@ func checkNATSCluster(t *testing.T, overlay string) {
 				if len(names) != 2 || slices.Contains(names, pod) {
 					t.Errorf("%s has routes to %q, want its 2 peers only", p.podName(i), names)
 				}
-				if logs[i].count("authentication error") == refusedBefore[i] {
-					t.Errorf("%s logged no authentication error for the intruder: %q", p.podName(i), logs[i].tail())
+				if logs[i].Count("authentication error") == refusedBefore[i] {
+					t.Errorf("%s logged no authentication error for the intruder: %q", p.podName(i), logs[i].Tail(8))
 				}
 			}
 		})

@@ -2,13 +2,11 @@ package serve_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,37 +16,6 @@ import (
 	"github.com/semrouter/semrouter/cmd/semrouter/internal/serve"
 	"github.com/semrouter/semrouter/pkg/natstest"
 )
-
-// violations is a nats-server logger that keeps the permission
-// violations the server reports.
-type violations struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (v *violations) record(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	if strings.Contains(line, "Violation") {
-		v.mu.Lock()
-		v.lines = append(v.lines, line)
-		v.mu.Unlock()
-	}
-}
-
-func (v *violations) Noticef(format string, args ...any) { v.record(format, args...) }
-func (v *violations) Warnf(format string, args ...any)   { v.record(format, args...) }
-func (v *violations) Fatalf(format string, args ...any)  { v.record(format, args...) }
-func (v *violations) Errorf(format string, args ...any)  { v.record(format, args...) }
-func (v *violations) Debugf(string, ...any)              {}
-func (v *violations) Tracef(string, ...any)              {}
-
-var _ server.Logger = (*violations)(nil)
-
-func (v *violations) snapshot() []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return append([]string(nil), v.lines...)
-}
 
 // TestServeExternalNATSWithUserAndInbox joins an external nats-server
 // that requires a user who may subscribe to anything but _INBOX.>: with
@@ -65,7 +32,7 @@ func TestServeExternalNATSWithUserAndInbox(t *testing.T) {
 			Subscribe: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"_INBOX.>"}},
 		}}}
 	}))
-	denied := &violations{}
+	denied := natstest.NewLog(natstest.KeepContaining("Violation"))
 	srv.SetLogger(denied, false, false)
 
 	dir := t.TempDir()
@@ -117,7 +84,7 @@ func TestServeExternalNATSWithUserAndInbox(t *testing.T) {
 			t.Fatalf("no %q line from %v before the deadline", "config revision applied", waitFor)
 		}
 	}
-	if v := denied.snapshot(); len(v) > 0 {
+	if v := denied.Lines(); len(v) > 0 {
 		t.Fatalf("the server refused %d operations (a path ignores the inbox prefix):\n%s", len(v), strings.Join(v, "\n"))
 	}
 }
