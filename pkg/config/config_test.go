@@ -48,15 +48,13 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"routing.decisions[2].algorithm.type", `"ratings"`},
 		{"routing.decisions[3].algorithm.type", `"remom"`},
 		{"routing.decisions[0].plugins[2].type", `plugin "context_compression" is accepted and kept, but semrouter does not run it yet`},
-		{"routing.decisions[0].plugins[3].type", `plugin "tools"`},
 		{"routing.decisions[0].candidateIterations", "does not act on it"},
 		{"global.router.learning", "does not act on it"},
 		// fields that are parsed but used nowhere (sr:"unimplemented" tags)
 		{"routing.signals.complexity[0].hard.image_candidates", "does not act on it"},
 		{"routing.signals.domains[0].model_scores", "does not act on it"},
-		{"routing.modelCards[0].context_window_size", "does not act on it"},
 		{"providers.models[0].external_model_ids", "does not act on it"},
-		{"providers.models[0].backend_refs[1].api_version", "does not act on it"},
+		{"providers.models[0].backend_refs[0].type", "does not act on it"},
 		{"global.services.authz.providers", "identity comes only from the global.services.authz.identity headers"},
 		{"global.services.api", "does not act on it"},
 		{"global.router.streamed_body", "does not act on it"},
@@ -75,7 +73,9 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	}
 	// implemented features must not warn
 	for _, p := range probs {
-		for _, quiet := range []string{"routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata"} {
+		// plugins[3] and [4] are the tools and tool_selection plugins,
+		// which semrouter runs (and whose reference values are coherent).
+		for _, quiet := range []string{"routing.decisions[0].plugins[3]", "routing.decisions[0].plugins[4]", "routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata"} {
 			if strings.HasPrefix(p.Path, quiet) && !strings.HasSuffix(p.Path, ".image_candidates") {
 				t.Errorf("implemented family warned: %v", p)
 			}
@@ -384,7 +384,7 @@ func TestHelpers(t *testing.T) {
 	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || AlgorithmImplemented("remom") {
 		t.Errorf("AlgorithmImplemented wrong")
 	}
-	if !PluginImplemented("semantic-cache") || PluginImplemented("rag") {
+	if !PluginImplemented("semantic-cache") || PluginImplemented("rag") || !PluginImplemented(PluginTools) || !PluginImplemented(PluginToolSelection) {
 		t.Errorf("PluginImplemented wrong")
 	}
 }

@@ -23,8 +23,8 @@ func TestNoEffectWarnings(t *testing.T) {
 		},
 		{
 			name: "unused field without a note",
-			doc:  strings.Replace(invalidBase, `endpoint: "127.0.0.1:8000"`, `endpoint: "127.0.0.1:8000", api_version: "2024-10-21"`, 1),
-			want: []string{"providers.models[0].backend_refs[0].api_version:13: " + msgUnimplemented},
+			doc:  strings.Replace(invalidBase, `endpoint: "127.0.0.1:8000"`, `endpoint: "127.0.0.1:8000", type: chat`, 1),
+			want: []string{"providers.models[0].backend_refs[0].type:13: " + msgUnimplemented},
 		},
 		{
 			name: "unused block is reported once, not per child",
@@ -56,11 +56,6 @@ func TestNoEffectWarnings(t *testing.T) {
 			name: "hybrid weights without the hybrid algorithm",
 			doc:  invalidBase + "global:\n  router:\n    model_selection:\n      hybrid: {cost_weight: 0.2, quality_gap_threshold: 0.1}\n",
 			want: []string{"global.router.model_selection.hybrid.cost_weight:40: only quality_gap_threshold"},
-		},
-		{
-			name: "anthropic api format",
-			doc:  strings.Replace(invalidBase, "      reasoning_family: qwen3\n", "      reasoning_family: qwen3\n      api_format: anthropic\n", 1),
-			want: []string{"providers.models[0].api_format:13: api_format anthropic has no effect"},
 		},
 		{
 			name: "on_error fail on an implemented algorithm",

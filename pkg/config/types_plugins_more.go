@@ -1,7 +1,8 @@
 package config
 
-// The plugin configurations below are accepted, typed and kept, but
-// semrouter does not act on them yet (Validate warns).
+// The plugin configurations below are accepted, typed and kept; apart
+// from tools and tool_selection, semrouter does not act on them yet
+// (Validate warns).
 
 // ContextCompressionPlugin compresses long contexts.
 type ContextCompressionPlugin struct {
@@ -53,7 +54,12 @@ type CompressionRequestControls struct {
 	MaxTargetTokens int      `yaml:"max_target_tokens"`
 }
 
-// ToolsPlugin filters the tools of a request.
+// ToolsPlugin filters the tools of a request (run by the gateway):
+// mode passthrough (default) leaves them, filtered keeps allow_tools (all
+// when empty) minus block_tools (block wins) and, with semantic_selection,
+// only the 5 most similar to the query; none removes tools and
+// tool_choice. strip_tool_history removes earlier tool calls and results
+// from the conversation.
 type ToolsPlugin struct {
 	Enabled           bool     `yaml:"enabled"`
 	Mode              string   `yaml:"mode"`
@@ -63,7 +69,11 @@ type ToolsPlugin struct {
 	StripToolHistory  bool     `yaml:"strip_tool_history"`
 }
 
-// ToolSelectionPlugin adds or filters tools by similarity.
+// ToolSelectionPlugin adds or filters tools by similarity to the query
+// (run by the gateway): mode filter keeps the request's tools scoring at
+// least relevance_threshold (and the preserve_count best); mode add adds
+// up to top_k tools of the JSON database at tools_db_path scoring at least
+// similarity_threshold. See docs/operations.md for the database format.
 type ToolSelectionPlugin struct {
 	Enabled             bool               `yaml:"enabled"`
 	Mode                string             `yaml:"mode"`

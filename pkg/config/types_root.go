@@ -109,7 +109,7 @@ type BackendRef struct {
 	AuthHeader   string            `yaml:"auth_header"`
 	AuthPrefix   string            `yaml:"auth_prefix"`
 	ExtraHeaders map[string]string `yaml:"extra_headers"`
-	APIVersion   string            `yaml:"api_version" sr:"unimplemented"`
+	APIVersion   string            `yaml:"api_version"`
 	ChatPath     string            `yaml:"chat_path"`
 }
 
@@ -140,7 +140,7 @@ type Routing struct {
 type ModelCard struct {
 	Name              string   `yaml:"name"`
 	ParamSize         string   `yaml:"param_size"`
-	ContextWindowSize int      `yaml:"context_window_size" sr:"unimplemented"`
+	ContextWindowSize int      `yaml:"context_window_size"`
 	Description       string   `yaml:"description"`
 	Capabilities      []string `yaml:"capabilities"`
 	Loras             []LoRA   `yaml:"loras"`

@@ -349,9 +349,10 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 		if c.TTLSeconds < 0 {
 			v.errorf(sub(cp, "ttl_seconds"), "must not be negative")
 		}
+	case *ToolsPlugin:
+		v.validateToolsPlugin(cp, c)
 	case *ToolSelectionPlugin:
-		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
-		v.checkUnit(sub(cp, "relevance_threshold"), c.RelevanceThreshold)
+		v.validateToolSelectionPlugin(cp, c)
 	case *MemoryPlugin:
 		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
 	case *RAGPlugin:

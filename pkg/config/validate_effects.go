@@ -40,11 +40,6 @@ func (v *validator) validateIgnoredValues() {
 			}
 		}
 	}
-	for i, m := range c.Providers.Models {
-		if m.APIFormat == "anthropic" {
-			v.warnf(sub(joinIndex("providers.models", i), "api_format"), "semrouter forwards requests in the OpenAI format; api_format anthropic has no effect")
-		}
-	}
 	v.ignoredRoutingValues("routing", &c.Routing)
 	for i := range c.Recipes {
 		v.ignoredRoutingValues(fmt.Sprintf("recipes[%d].routing", i), &c.Recipes[i].Routing)

@@ -11,11 +11,13 @@ package devllm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +103,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.listModels(w)
 	case strings.HasSuffix(r.URL.Path, "/chat/completions") && r.Method == http.MethodPost:
 		s.chat(w, r)
+	case r.URL.Path == "/v1/models" || strings.HasSuffix(r.URL.Path, "/chat/completions"):
+		allow := http.MethodPost
+		if r.URL.Path == "/v1/models" {
+			allow = http.MethodGet
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, errorType(http.StatusMethodNotAllowed), "method_not_allowed", "",
+			"method "+r.Method+" is not allowed on "+r.URL.Path)
 	default:
 		writeError(w, http.StatusNotFound, errorType(http.StatusNotFound), "unknown_url", "", "no such endpoint "+r.URL.Path)
 	}
@@ -143,14 +153,30 @@ type chatRequest struct {
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, errorType(http.StatusRequestEntityTooLarge), nil, "", "request body too large")
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, errorType(http.StatusRequestEntityTooLarge), "request_too_large", "",
+			fmt.Sprintf("request body exceeds the limit of %d bytes", tooBig.Limit))
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), "read_error", "", "the request body could not be read")
 		return
 	}
 	var req chatRequest
 	var raw map[string]any
-	if err := json.Unmarshal(body, &req); err != nil || json.Unmarshal(body, &raw) != nil {
+	if err := json.Unmarshal(body, &raw); err != nil {
 		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), nil, "", "malformed JSON body")
+		return
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		code, param, msg := any(nil), "", "malformed JSON body"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			code, param = "invalid_type", te.Field
+			msg = fmt.Sprintf("%s must be %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
+		}
+		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), code, param, msg)
 		return
 	}
 	s.record(Received{Path: r.URL.Path, Header: r.Header.Clone(), Body: raw})
@@ -161,6 +187,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	n, maxTokens, param, msg := req.limits()
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), "invalid_value", param, msg)
+		return
+	}
+	if len(req.Messages) == 0 {
+		writeError(w, http.StatusBadRequest, errorType(http.StatusBadRequest), "invalid_value", "messages",
+			"messages must contain at least one message")
 		return
 	}
 	if s.shouldFail() {
@@ -329,6 +360,24 @@ func truncate(words []string, max int) ([]string, string) {
 		return words[:max], "length"
 	}
 	return words, "stop"
+}
+
+// jsonKind names the JSON shape a field of Go type t takes.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "an object"
 }
 
 // errorType is the OpenAI error type for a status: "requests" for 429 (a

@@ -102,6 +102,8 @@ func TestErrorBodiesHaveOpenAIShapes(t *testing.T) {
 		name       string
 		failStatus int
 		failNext   bool
+		maxBody    int64
+		method     string
 		path, body string
 		status     int
 		typ        string
@@ -116,18 +118,36 @@ func TestErrorBodiesHaveOpenAIShapes(t *testing.T) {
 		{name: "n out of range", path: chat, body: `{"model":"small","n":0,"messages":[]}`, status: 400, typ: "invalid_request_error", code: "invalid_value", param: "n"},
 		{name: "max_tokens out of range", path: chat, body: `{"model":"small","max_tokens":0,"messages":[]}`, status: 400, typ: "invalid_request_error", code: "invalid_value", param: "max_tokens"},
 		{name: "unknown endpoint", path: "/v1/nope", body: ok, status: 404, typ: "invalid_request_error", code: "unknown_url"},
+		{name: "stream not a boolean", path: chat, body: `{"model":"small","stream":"yes","messages":[{"role":"user","content":"x"}]}`,
+			status: 400, typ: "invalid_request_error", code: "invalid_type", param: "stream"},
+		{name: "messages not an array", path: chat, body: `{"model":"small","messages":5}`,
+			status: 400, typ: "invalid_request_error", code: "invalid_type", param: "messages"},
+		{name: "role not a string", path: chat, body: `{"model":"small","messages":[{"role":7,"content":"x"}]}`,
+			status: 400, typ: "invalid_request_error", code: "invalid_type", param: "messages.role"},
+		{name: "no messages", path: chat, body: `{"model":"small"}`, status: 400, typ: "invalid_request_error", code: "invalid_value", param: "messages"},
+		{name: "body over the limit", maxBody: 16, path: chat, body: ok, status: 413, typ: "invalid_request_error", code: "request_too_large"},
+		{name: "wrong method on chat", method: http.MethodGet, path: chat, status: 405, typ: "invalid_request_error", code: "method_not_allowed"},
+		{name: "wrong method on models", method: http.MethodDelete, path: "/v1/models", status: 405, typ: "invalid_request_error", code: "method_not_allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := devllm.New(devllm.Options{Models: []string{"small"}, FailStatus: tt.failStatus})
+			srv := devllm.New(devllm.Options{Models: []string{"small"}, FailStatus: tt.failStatus, MaxBody: tt.maxBody})
 			if tt.failNext {
 				srv.FailNext(1)
 			}
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
-			resp, err := http.Post(hs.URL+tt.path, "application/json", strings.NewReader(tt.body))
+			method := tt.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			req, _ := http.NewRequest(method, hs.URL+tt.path, strings.NewReader(tt.body))
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+				t.Errorf("405 without Allow")
 			}
 			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -34,9 +34,10 @@ const (
 )
 
 // pinsBackends reports whether m's backends differ in their credential
-// settings, so that the gateway may pin a request to one of them. Equal
-// settings resolve to equal credentials, so a model the gateway pins is
-// always pinned here too.
+// settings or api_version (the gateway rewrites :path with the pinned
+// backend's api-version), so that the gateway may pin a request to one of
+// them. Equal settings resolve to equal credentials, so a model the
+// gateway pins is always pinned here too.
 func (m model) pinsBackends() bool {
 	refs := m.cfg.BackendRefs
 	for i := 1; i < len(refs); i++ {
@@ -49,7 +50,7 @@ func (m model) pinsBackends() bool {
 
 func sameCredentials(a, b *config.BackendRef) bool {
 	return a.APIKey == b.APIKey && a.APIKeyEnv == b.APIKeyEnv && a.AuthHeader == b.AuthHeader &&
-		a.AuthPrefix == b.AuthPrefix && maps.Equal(a.ExtraHeaders, b.ExtraHeaders)
+		a.AuthPrefix == b.AuthPrefix && maps.Equal(a.ExtraHeaders, b.ExtraHeaders) && a.APIVersion == b.APIVersion
 }
 
 // backendSubsets is the subset configuration of a pinning model's

@@ -368,12 +368,26 @@ func TestBadInputAndModels(t *testing.T) {
 		{"wrong method on models", "POST", "/v1/models", `{}`, 405, "method_not_allowed"},
 		{"wrong method on a model", "DELETE", "/v1/models/auto", ``, 405, "method_not_allowed"},
 		{"unknown model id", "GET", "/v1/models/gpt-unknown", ``, 404, "model_not_found"},
-		{"unknown v1 path", "POST", "/v1/completions", `{}`, 404, "not_found"},
+		{"openai endpoint not served", "POST", "/v1/completions", `{}`, 404, "unsupported_endpoint"},
+		{"unknown v1 path", "POST", "/v1/nope", `{}`, 404, "not_found"},
+		{"stream not boolean", "POST", "/v1/chat/completions", `{"model":"auto","stream":"yes","messages":[{"role":"user","content":"x"}]}`, 400, "invalid_type"},
+		{"content a number", "POST", "/v1/chat/completions", `{"model":"small","messages":[{"role":"user","content":42}]}`, 400, "invalid_type"},
+		{"invalid utf-8", "POST", "/v1/chat/completions", "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}", 400, "invalid_encoding"},
+		{"unsupported content-encoding", "POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"x"}]}`, 415, "unsupported_content_encoding"},
+		{"gzip header on a plain body", "POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"x"}]}`, 400, "invalid_encoding"},
 		{"unknown path", "GET", "/", ``, 404, "not_found"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, fx.url+tc.path, strings.NewReader(tc.body))
+			switch tc.code {
+			case "unsupported_content_encoding":
+				req.Header.Set("Content-Encoding", "br")
+			case "invalid_encoding":
+				if !strings.Contains(tc.name, "utf-8") {
+					req.Header.Set("Content-Encoding", "gzip")
+				}
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

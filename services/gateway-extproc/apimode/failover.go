@@ -152,7 +152,7 @@ func (s *Server) failover(ctx context.Context, r *http.Request, x *gateway.Excha
 		if attempts > 0 && nextCandidate(plan[i+1:], failed, addrOf(c.b)) {
 			limit = perTry
 		}
-		a := s.attempt(ctx, r, x, fwd, c.b, body, limit)
+		a := s.attempt(ctx, r, x, fwd, t.Model, c.b, body, limit)
 		o.tried = true
 		switch {
 		case a.err != nil && errors.Is(ctx.Err(), context.Canceled):
@@ -238,7 +238,16 @@ type attemptResult struct {
 // attempt. With limit > 0 the answer's first byte must come within limit,
 // else the attempt is cancelled and fails with errFirstByteTimeout; once
 // it came, only the request deadline applies.
-func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Exchange, fwd *gateway.Forward, b *routes.Backend, body []byte, limit time.Duration) attemptResult {
+func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Exchange, fwd *gateway.Forward, m *routes.Model, b *routes.Backend, body []byte, limit time.Duration) attemptResult {
+	// The call's URL, body and translation (upstream.go: api_version,
+	// api_format anthropic); a request the model's API cannot express is
+	// answered like a 4xx of the backend.
+	call, cerr := prepareCall(m, b, body)
+	if cerr != nil {
+		return attemptResult{fail: &failed{status: cerr.Status, header: http.Header{"Content-Type": {"application/json"}}, body: cerr.Body()},
+			reason: metrics.ReasonUpstream4xx}
+	}
+	body = call.body
 	actx, cancel := context.WithCancelCause(ctx)
 	stop := func() bool { return true }
 	if limit > 0 {
@@ -249,17 +258,19 @@ func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Excha
 		cancel(nil)
 		return attemptResult{err: err, reason: classify(ctx, actx, err)}
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, backendURL(b), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, call.url, bytes.NewReader(body))
 	if err != nil {
 		return fail(fmt.Errorf("build request for %s: %w", b.Name, err))
 	}
-	s.upstreamHeaders(req.Header, in.Header, fwd, b)
+	s.upstreamHeaders(req.Header, in.Header, fwd, call.backend)
+	call.setHeaders(req.Header)
 	x.InjectTrace(ctx, req.Header)
 	req.ContentLength = int64(len(body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fail(fmt.Errorf("send to %s: %w", b.Name, err))
 	}
+	call.translate(resp, s.now())
 	if retryable(resp.StatusCode) {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()

@@ -32,7 +32,8 @@ type seenRequest struct {
 // fakeLLM is an httptest server imitating an OpenAI-compatible LLM. mode
 // selects its behaviour: "ok", "stream", "status:<code>", "cut" (streams two
 // chunks then drops the connection), "tools", "streamtools", "hang" (never
-// answers), "hold" (streams one chunk, then never ends).
+// answers), "hold" (streams one chunk, then never ends), "flood" (streams
+// without end as fast as it can).
 type fakeLLM struct {
 	name string
 	mode string
@@ -80,6 +81,19 @@ func (f *fakeLLM) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-h\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"},\"finish_reason\":null}]}\n\n", model)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
+		return
+	case f.mode == "flood":
+		// streams chunks as fast as the router takes them until the
+		// request ends (a client that stops reading meets a full pipe)
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := fmt.Sprintf("data: {\"id\":\"chatcmpl-f\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n",
+			model, strings.Repeat("x", 4096))
+		for r.Context().Err() == nil {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
 		return
 	case strings.HasPrefix(f.mode, "status:"):
 		var code int

@@ -98,7 +98,7 @@ func (s *Server) start(l routes.Listener) (*listener, error) {
 		return nil, err
 	}
 	lst.timeout.Store(requestTimeout(l.Timeout))
-	lst.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second,
+	lst.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: s.idle,
 		Handler: s.handler(func() time.Duration { return time.Duration(lst.timeout.Load()) })}
 	s.log.Info("api mode listening", slog.String("listener", l.Name), slog.String("addr", lst.ln.Addr().String()))
 	go func() {

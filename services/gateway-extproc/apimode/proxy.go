@@ -54,6 +54,12 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		x.UseTarget(o.target)
 		return s.relay(w, x, o.resp, o.first)
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The client hung up: nobody is left to answer (and its request
+		// is no upstream failure).
+		x.ClientGone()
+		return false
+	}
 	if o.tried {
 		x.UpstreamFailed(o.lastTarget, o.reason)
 	}
@@ -103,6 +109,9 @@ func (s *Server) upstreamHeaders(dst, src http.Header, fwd *gateway.Forward, b *
 		}
 	}
 	dst.Del("Content-Length")
+	// The body sent is the one the router parsed: decoded (readBody), so
+	// the client's Content-Encoding no longer applies.
+	dst.Del("Content-Encoding")
 	dst.Del("Accept-Encoding") // let the transport negotiate so SSE stays readable
 	dst.Del("Host")
 	for _, n := range fwd.RemoveHeaders {

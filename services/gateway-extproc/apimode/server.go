@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -86,6 +85,14 @@ func WithTrustedProxies(t *TrustedProxies) Option { return func(s *Server) { s.t
 // requests.
 func WithHeaderObserver(obs HeaderObserver) Option { return func(s *Server) { s.hdrObs = obs } }
 
+// WithIdleTimeout bounds how long a keep-alive connection may sit idle
+// between requests before the listener closes it (default 2m), so idle
+// clients cannot hold sockets forever.
+func WithIdleTimeout(d time.Duration) Option { return func(s *Server) { s.idle = d } }
+
+// DefaultIdleTimeout is the keep-alive idle limit of the listeners.
+const DefaultIdleTimeout = 2 * time.Minute
+
 // Server is the API-mode front end. It is safe for concurrent use.
 type Server struct {
 	gw       *gateway.Gateway
@@ -97,8 +104,12 @@ type Server struct {
 	listen   func(string, string) (net.Listener, error)
 	mapAddr  func(string, string) string
 	shutdown time.Duration
-	now      func() time.Time
-	obs      UpstreamObserver
+	idle     time.Duration
+	// writeGrace: how long after the request deadline the response may
+	// still be written (bindDeadlines).
+	writeGrace time.Duration
+	now        func() time.Time
+	obs        UpstreamObserver
 	// trusted are the peers whose identity and debug headers count.
 	trusted *TrustedProxies
 	hdrObs  HeaderObserver
@@ -120,6 +131,7 @@ type Server struct {
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second,
+		idle: DefaultIdleTimeout, writeGrace: defaultWriteGrace,
 		now: time.Now, obs: (*metrics.Gateway)(nil), fatal: make(chan error, 1), trusted: LoopbackProxies(),
 		afterFunc: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
 	for _, o := range opts {
@@ -211,6 +223,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
 	x := s.gw.NewExchange()
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
+	bodyTaken := s.bindDeadlines(ctx, rw)
 	w := telemetry.NewStatusWriter(rw)
 	defer func() { x.End(w.Status()) }()
 	s.stripUntrusted(ctx, r, x.Table())
@@ -222,15 +235,13 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 	case gateway.KindPassthrough:
 		writeImmediate(w, &gateway.Immediate{Status: http.StatusNotFound,
 			Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}},
-			Body:    chatreq.NotFound("unknown path " + r.URL.Path).Body()})
+			Body:    chatreq.UnknownPath(r.Method, r.URL.Path).Body()})
 		return
 	}
-	limit := x.Table().MaxBodyBytes
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		writeImmediate(w, &gateway.Immediate{Status: http.StatusBadRequest,
-			Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}},
-			Body:    chatreq.BadRequest("", "read_error", "read request body: "+err.Error()).Body()})
+	body, rerr := s.readBody(r, x.Table().MaxBodyBytes)
+	bodyTaken(rerr == nil)
+	if rerr != nil {
+		writeImmediate(w, x.Reject(rerr))
 		return
 	}
 	imm, fwd := x.RequestBody(ctx, body)

@@ -52,8 +52,23 @@ func TestParseErrors(t *testing.T) {
 		{"missing messages", `{"model":"auto"}`, "messages", "missing_required_parameter"},
 		{"messages not array", `{"model":"auto","messages":{}}`, "messages", "invalid_type"},
 		{"empty messages", `{"model":"auto","messages":[]}`, "messages", "empty_array"},
-		{"message not object", `{"model":"auto","messages":["hi"]}`, "messages", "invalid_type"},
-		{"message without role", `{"model":"auto","messages":[{"content":"hi"}]}`, "messages", "missing_required_parameter"},
+		{"message not object", `{"model":"auto","messages":["hi"]}`, "messages.[0]", "invalid_type"},
+		{"message without role", `{"model":"auto","messages":[{"content":"hi"}]}`, "messages.[0].role", "missing_required_parameter"},
+		{"second message role not string", `{"model":"auto","messages":[{"role":"user","content":"a"},{"role":5,"content":"b"}]}`,
+			"messages.[1].role", "missing_required_parameter"},
+		{"content number", `{"model":"auto","messages":[{"role":"user","content":42}]}`, "messages.[0].content", "invalid_type"},
+		{"content object", `{"model":"auto","messages":[{"role":"user","content":{"text":"x"}}]}`, "messages.[0].content", "invalid_type"},
+		{"content bool", `{"model":"auto","messages":[{"role":"system","content":"s"},{"role":"user","content":true}]}`,
+			"messages.[1].content", "invalid_type"},
+		{"stream string", `{"model":"auto","stream":"yes","messages":[{"role":"user","content":"x"}]}`, "stream", "invalid_type"},
+		{"stream number", `{"model":"auto","stream":1,"messages":[{"role":"user","content":"x"}]}`, "stream", "invalid_type"},
+		{"stream_options string", `{"model":"auto","stream":true,"stream_options":"usage","messages":[{"role":"user","content":"x"}]}`,
+			"stream_options", "invalid_type"},
+		{"include_usage string", `{"model":"auto","stream":true,"stream_options":{"include_usage":"true"},"messages":[{"role":"user","content":"x"}]}`,
+			"stream_options.include_usage", "invalid_type"},
+		{"invalid utf-8 in content", "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff\xfe\"}]}", "", "invalid_encoding"},
+		{"invalid utf-8 in role", "{\"model\":\"auto\",\"messages\":[{\"role\":\"us\xc3er\",\"content\":\"x\"}]}", "", "invalid_encoding"},
+		{"truncated utf-8 in model", "{\"model\":\"auto\xe2\x82\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "", "invalid_encoding"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,6 +175,15 @@ func FuzzParseRewrite(f *testing.F) {
 	f.Add([]byte(`{"model":"a","messages":[{"role":"user","content":"\u00e9\"\\"}],"reasoning":{"effort":"low"}}`))
 	f.Add([]byte(`{"messages":[[],{}]}`))
 	f.Add([]byte(" {\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]} \n\t"))
+	// hostile clients (the API-mode audit): wrong types, invalid UTF-8,
+	// escaped controls, tool turns, image parts
+	f.Add([]byte(`{"model":"auto","stream":"yes","stream_options":{"include_usage":1},"messages":[{"role":"user","content":42}]}`))
+	f.Add([]byte("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff\xfe \xc3\"}]}"))
+	f.Add([]byte(`{"model":"auto","messages":[{"role":"user","content":"\u0000\ud800\udfff\u2028"}]}`))
+	f.Add([]byte(`{"model":"auto","tools":[{"type":"function","function":{"name":"w"}}],"messages":[{"role":"user","content":"q"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"w","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"c","content":"r"}]}`))
+	f.Add([]byte(`{"model":"auto","n":3,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := Parse(body)
 		if err != nil {
@@ -167,10 +191,21 @@ func FuzzParseRewrite(f *testing.F) {
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 				t.Fatalf("error %v is not a 400 APIError", err)
 			}
+			if !gjson.ValidBytes(ae.Body()) || ae.Message == "" || ae.Code == "" {
+				t.Fatalf("error envelope %q is not a clear OpenAI error", ae.Body())
+			}
 			return
 		}
 		if len(r.Messages) == 0 || r.Model == "" {
 			t.Fatalf("accepted body without model/messages: %q", body)
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted invalid UTF-8: %q", body)
+		}
+		for i, m := range r.Messages {
+			if m.Role == "" || !utf8.ValidString(m.Text) {
+				t.Fatalf("messages[%d] = %+v from %q", i, m, body)
+			}
 		}
 		out, _, err := r.Apply(&Rewrite{Model: "m", IncludeUsage: true,
 			Reasoning:    &Reasoning{Type: FamilyChatTemplateKwargs, Parameter: "enable_thinking", On: true},
@@ -254,5 +289,52 @@ func TestDeleteMemberRuns(t *testing.T) {
 				t.Fatalf("invalid %s", got)
 			}
 		})
+	}
+}
+
+// TestParseAcceptsOpenAIShapes: the hostile-looking but valid shapes the
+// OpenAI API takes are accepted, and every text the stages get is valid
+// UTF-8 (escaped control characters and lone surrogates included).
+func TestParseAcceptsOpenAIShapes(t *testing.T) {
+	cases := []struct {
+		name     string
+		body     string
+		stream   bool
+		usage    bool
+		lastText string
+	}{
+		{"stream null", `{"model":"auto","stream":null,"messages":[{"role":"user","content":"x"}]}`, false, false, "x"},
+		{"stream_options null", `{"model":"auto","stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`, true, false, "x"},
+		{"include_usage false", `{"model":"auto","stream":true,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"x"}]}`, true, false, "x"},
+		{"include_usage true", `{"model":"auto","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}`, true, true, "x"},
+		{"null content and tool turn", `{"model":"auto","messages":[{"role":"user","content":"weather?"},
+			{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"w","arguments":"{}"}}]},
+			{"role":"tool","tool_call_id":"c1","content":"{\"t\":20}"}]}`, false, false, "weather?"},
+		{"image only", `{"model":"auto","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`, false, false, ""},
+		{"escaped controls and lone surrogate", `{"model":"auto","messages":[{"role":"user","content":"a\u0000b\u0007c\ud800d"}]}`, false, false, "a\x00b\x07c\uFFFDd"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Parse([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Stream != tc.stream || r.IncludeUsage != tc.usage || r.LastUserText() != tc.lastText {
+				t.Fatalf("stream=%v usage=%v last=%q", r.Stream, r.IncludeUsage, r.LastUserText())
+			}
+			for i, m := range r.Messages {
+				if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Role) {
+					t.Fatalf("messages[%d] has invalid UTF-8: %+v", i, m)
+				}
+			}
+		})
+	}
+}
+
+func TestParseInvalidUTF8NamesOffset(t *testing.T) {
+	body := []byte("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"ok \xff\"}]}")
+	_, err := Parse(body)
+	if err == nil || !strings.Contains(err.Error(), "offset 57") {
+		t.Fatalf("err = %v, want the offset of the 0xff byte (57)", err)
 	}
 }

@@ -6,6 +6,7 @@ package chatreq
 import (
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Error types used in OpenAI-style error bodies.
@@ -54,9 +55,36 @@ func BadRequest(param, code, msg string) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Message: msg, Type: TypeInvalidRequest, Param: param, Code: code}
 }
 
-// NotFound is a 404 for an unknown path.
-func NotFound(msg string) *APIError {
-	return &APIError{Status: http.StatusNotFound, Message: msg, Type: TypeInvalidRequest, Code: "not_found"}
+// servedEndpoints names what the router serves, for UnknownPath.
+const servedEndpoints = "semrouter serves POST /v1/chat/completions, GET /v1/models and GET /v1/models/{model}"
+
+// UnknownPath is the 404 for a path the router does not serve. For an
+// OpenAI endpoint it does not implement (completions, embeddings,
+// responses, …) the code is unsupported_endpoint; either way the message
+// names the endpoints it serves. (A 404 rather than a 501: the OpenAI
+// SDKs retry 5xx answers, which would only repeat this one.)
+func UnknownPath(method, path string) *APIError {
+	code, msg := "not_found", "unknown path "+strconv.Quote(path)
+	if openAIEndpoint(path) {
+		code, msg = "unsupported_endpoint", method+" "+path+" is an OpenAI endpoint this router does not serve"
+	}
+	return &APIError{Status: http.StatusNotFound, Message: msg + ": " + servedEndpoints, Type: TypeInvalidRequest, Code: code}
+}
+
+// openAIEndpoint reports whether path is (under) an OpenAI API endpoint.
+func openAIEndpoint(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/v1/")
+	if !ok {
+		return false
+	}
+	first, _, _ := strings.Cut(rest, "/")
+	switch first {
+	case "completions", "embeddings", "responses", "moderations", "images", "audio", "files", "uploads",
+		"batches", "fine_tuning", "assistants", "threads", "vector_stores", "realtime", "evals", "containers",
+		"conversations", "videos":
+		return true
+	}
+	return false
 }
 
 // MethodNotAllowed is a 405 for a wrong HTTP method.

@@ -2,6 +2,7 @@ package chatreq
 
 import (
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -86,6 +87,12 @@ func Parse(body []byte) (*Request, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, BadRequest("", "invalid_json", "request body is not valid JSON")
 	}
+	if !utf8.Valid(body) {
+		// JSON text is UTF-8 (RFC 8259 §8.1): the router's stages cannot
+		// carry other bytes, and model servers refuse them too.
+		return nil, BadRequest("", "invalid_encoding", "request body is not valid UTF-8 (first invalid byte at offset "+
+			strconv.Itoa(invalidUTF8At(body))+")")
+	}
 	// The body is immutable for the life of the view, so aliasing it as a
 	// string avoids copying every value gjson hands back.
 	s := unsafe.String(unsafe.SliceData(body), len(body))
@@ -121,9 +128,22 @@ func Parse(body []byte) (*Request, error) {
 		case "messages":
 			msgs = value
 		case "stream":
+			if !isBoolOrNull(value) {
+				perr = BadRequest("stream", "invalid_type", "stream must be a boolean")
+				return false
+			}
 			r.Stream = value.Type == gjson.True
 		case "stream_options":
-			r.IncludeUsage = value.Get("include_usage").Type == gjson.True
+			if value.Type != gjson.Null && !value.IsObject() {
+				perr = BadRequest("stream_options", "invalid_type", "stream_options must be an object")
+				return false
+			}
+			iu := value.Get("include_usage")
+			if iu.Exists() && !isBoolOrNull(iu) {
+				perr = BadRequest("stream_options.include_usage", "invalid_type", "stream_options.include_usage must be a boolean")
+				return false
+			}
+			r.IncludeUsage = iu.Type == gjson.True
 		case "tools":
 			r.HasTools = value.IsArray() && len(value.Raw) > 2
 		case "reasoning_effort":
@@ -159,8 +179,9 @@ func (r *Request) parseMessages(msgs gjson.Result) *APIError {
 	var perr *APIError
 	r.Messages = make([]Message, 0, 4)
 	msgs.ForEach(func(_, m gjson.Result) bool {
+		at := len(r.Messages)
 		if !m.IsObject() {
-			perr = BadRequest("messages", "invalid_type", "each message must be an object")
+			perr = BadRequest(messageParam(at, ""), "invalid_type", "messages["+strconv.Itoa(at)+"] must be an object")
 			return false
 		}
 		msg := Message{contentAt: -1}
@@ -178,7 +199,8 @@ func (r *Request) parseMessages(msgs gjson.Result) *APIError {
 			return true
 		})
 		if msg.Role == "" {
-			perr = BadRequest("messages", "missing_required_parameter", "each message needs a string 'role'")
+			perr = BadRequest(messageParam(at, "role"), "missing_required_parameter",
+				"messages["+strconv.Itoa(at)+"] needs a non-empty string 'role'")
 			return false
 		}
 		switch {
@@ -186,6 +208,10 @@ func (r *Request) parseMessages(msgs gjson.Result) *APIError {
 			msg.Text = content.String()
 		case content.IsArray():
 			msg.Text, msg.Parts = partsText(content)
+		case msg.contentAt >= 0 && content.Type != gjson.Null:
+			perr = BadRequest(messageParam(at, "content"), "invalid_type",
+				"messages["+strconv.Itoa(at)+"].content must be a string, an array of content parts or null")
+			return false
 		}
 		if msg.Role == "user" {
 			r.LastUser = len(r.Messages)
@@ -221,4 +247,31 @@ func partsText(content gjson.Result) (string, int) {
 		return string(joined), n
 	}
 	return text, n
+}
+
+// messageParam names messages[i] (and its field) as the OpenAI API does
+// in an error's param: "messages.[2].content".
+func messageParam(i int, field string) string {
+	p := "messages.[" + strconv.Itoa(i) + "]"
+	if field != "" {
+		p += "." + field
+	}
+	return p
+}
+
+func isBoolOrNull(v gjson.Result) bool {
+	return v.Type == gjson.True || v.Type == gjson.False || v.Type == gjson.Null
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not part of
+// a valid UTF-8 sequence (len(b) when there is none).
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
 }

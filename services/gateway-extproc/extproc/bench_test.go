@@ -67,7 +67,7 @@ func BenchmarkRequestMutation(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if hm := s.requestMutation(fwd); len(hm.SetHeaders) < 2 {
+				if hm := s.requestMutation(fwd, "/v1/chat/completions"); len(hm.SetHeaders) < 2 {
 					b.Fatalf("mutation %v", hm)
 				}
 			}

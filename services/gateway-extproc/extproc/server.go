@@ -85,6 +85,11 @@ type stream struct {
 	kind     gateway.Kind
 	body     []byte
 	respSeen bool
+	// path is the request's :path (api_version rewrites its query).
+	path string
+	// ac translates a request routed to an api_format anthropic model
+	// (anthropic.go); nil otherwise.
+	ac *anthropicCall
 }
 
 // Process handles one HTTP request's lifecycle.
@@ -140,8 +145,12 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 		if st.kind == gateway.KindChat {
 			// In STREAMED mode each chunk may be replaced: the usage chunk
 			// the router asked for (and the client did not) is cut out.
-			out := st.x.ForwardChunk(b.Body, b.EndOfStream)
-			if !sameBytes(out, b.Body) {
+			in := b.Body
+			if st.ac != nil {
+				in = st.ac.responseBody(b.Body, b.EndOfStream)
+			}
+			out := st.x.ForwardChunk(in, b.EndOfStream)
+			if st.ac != nil || !sameBytes(out, b.Body) {
 				cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: bytes.Clone(out)}}
 			}
 			if b.EndOfStream {
@@ -200,7 +209,8 @@ func headerLookup(hm *corev3.HeaderMap) func(string) string {
 
 func (st *stream) requestHeaders(ctx context.Context, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	get := headerLookup(h.GetHeaders())
-	kind, imm := st.x.RequestHeaders(get(":method"), get(":path"), get)
+	st.path = get(":path")
+	kind, imm := st.x.RequestHeaders(get(":method"), st.path, get)
 	st.kind = kind
 	switch kind {
 	case gateway.KindImmediate:
@@ -236,11 +246,14 @@ func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extpr
 		body = append(st.body, b.Body...)
 	}
 	imm, fwd := st.x.RequestBody(ctx, body)
+	if imm == nil {
+		imm = st.translateRequest(fwd)
+	}
 	if imm != nil {
 		return immediate(imm)
 	}
 	cr := &extprocv3.CommonResponse{ClearRouteCache: fwd.ClearRouteCache}
-	hm := st.s.requestMutation(fwd)
+	hm := st.s.requestMutation(fwd, st.path)
 	if fwd.BodyChanged || len(st.body) > 0 {
 		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-length", strconv.Itoa(len(fwd.Body))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: fwd.Body}}
@@ -260,10 +273,18 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 	}
 	get := headerLookup(h.GetHeaders())
 	code, _ := strconv.Atoi(get(":status"))
+	ctype := get("content-type")
+	var hm *extprocv3.HeaderMutation
+	if st.ac != nil {
+		code, ctype, hm = st.ac.responseHeaders(code, ctype)
+		resp.Response.HeaderMutation = hm
+	}
 	st.respSeen = true
-	vsr := st.x.ResponseHeaders(code, get("content-type"))
+	vsr := st.x.ResponseHeaders(code, ctype)
 	if len(vsr) > 0 {
-		hm := &extprocv3.HeaderMutation{}
+		if hm == nil {
+			hm = &extprocv3.HeaderMutation{}
+		}
 		for _, v := range vsr {
 			hm.SetHeaders = append(hm.SetHeaders, headerOption(v.Name, v.Value))
 		}

@@ -153,14 +153,14 @@ func (x *Exchange) RequestHeaders(method, path string, header func(string) strin
 		}
 		return KindChat, nil
 	case "/v1/models":
-		if method != http.MethodGet {
-			return KindImmediate, methodNotAllowed(method, path, http.MethodGet)
+		if method != http.MethodGet && method != http.MethodHead {
+			return KindImmediate, methodNotAllowed(method, path, allowGet)
 		}
 		return KindImmediate, x.modelsList()
 	}
 	if id, ok := strings.CutPrefix(path, "/v1/models/"); ok && id != "" {
-		if method != http.MethodGet {
-			return KindImmediate, methodNotAllowed(method, path, http.MethodGet)
+		if method != http.MethodGet && method != http.MethodHead {
+			return KindImmediate, methodNotAllowed(method, path, allowGet)
 		}
 		if u, err := url.PathUnescape(id); err == nil {
 			id = u
@@ -168,7 +168,7 @@ func (x *Exchange) RequestHeaders(method, path string, header func(string) strin
 		return KindImmediate, x.model(id)
 	}
 	if strings.HasPrefix(path, "/v1/") {
-		return KindImmediate, errorResponse(chatreq.NotFound("unknown path " + path))
+		return KindImmediate, errorResponse(chatreq.UnknownPath(method, path))
 	}
 	return KindPassthrough, nil
 }
@@ -247,6 +247,18 @@ func (x *Exchange) appendModel(b []byte, id, owner string) []byte {
 	b = append(b, `,"owned_by":`...)
 	b = chatreq.AppendJSONString(b, owner)
 	return append(b, '}')
+}
+
+// allowGet is the Allow header of the read-only endpoints: HEAD is GET
+// without the body (RFC 9110 §9.3.2).
+const allowGet = "GET, HEAD"
+
+// Reject answers a request whose body could not be taken (too large,
+// undecodable, not received in time): e goes to the client as is and the
+// request counts as a parse error in llm_request_errors_total.
+func (x *Exchange) Reject(e *chatreq.APIError) *Immediate {
+	x.parseErr = true
+	return errorResponse(e)
 }
 
 // methodNotAllowed is a 405 naming the allowed method in Allow.

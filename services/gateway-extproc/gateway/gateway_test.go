@@ -54,6 +54,8 @@ func TestDispatch(t *testing.T) {
 		{"chat wrong method", "GET", "/v1/chat/completions", KindImmediate, 405},
 		{"models", "GET", "/v1/models", KindImmediate, 200},
 		{"models wrong method", "POST", "/v1/models", KindImmediate, 405},
+		{"models head", "HEAD", "/v1/models", KindImmediate, 200},
+		{"model head", "HEAD", "/v1/models/auto", KindImmediate, 200},
 		{"unknown v1", "POST", "/v1/embeddings", KindImmediate, 404},
 		{"other path", "GET", "/healthz", KindPassthrough, 0},
 	}

@@ -177,6 +177,9 @@ func (x *Exchange) errorReason(status int) string {
 	if r.path == PathError {
 		return metrics.ReasonModelNotFound
 	}
+	if r.clientGone {
+		return metrics.ReasonCancellation
+	}
 	if r.upstreamFail != "" && status >= 500 {
 		return r.upstreamFail
 	}

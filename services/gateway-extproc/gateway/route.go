@@ -9,6 +9,7 @@ import (
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
 // Degraded stage names used in x-vsr-degraded.
@@ -62,7 +63,8 @@ type route struct {
 	cacheExact bool
 	similarity float32
 	embedding  []float32
-	plugins    chatreq.Rewrite // plugin edits, without model/reasoning
+	plugins    chatreq.Rewrite  // plugin edits, without model/reasoning
+	tools      *toolselect.Edit // tools plugins' edit (tools.go)
 	fastReply  bool
 	injected   bool
 	latency    time.Duration // time spent choosing the model
@@ -70,13 +72,15 @@ type route struct {
 	// upstreamFail is the llm_request_errors_total reason of a request
 	// whose upstream attempts all failed (UpstreamFailed).
 	upstreamFail string
+	// clientGone: the client hung up before it got an answer (ClientGone).
+	clientGone bool
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
 // the results is non-nil.
 func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *Forward) {
 	if int64(len(body)) > x.t.MaxBodyBytes {
-		return errorResponse(chatreq.TooLarge(x.t.MaxBodyBytes)), nil
+		return x.Reject(chatreq.TooLarge(x.t.MaxBodyBytes)), nil
 	}
 	req, err := chatreq.Parse(body)
 	if err != nil {
@@ -133,7 +137,10 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		LastUser: x.req.LastUser, HasTools: x.req.HasTools, Header: x.hdr, Identity: x.identity(), Request: x.req,
 		ConfigRevision: t.RevisionNumber()}
 	r.cache.id = rr.Identity
-	if t.NeedsEmbedding && x.req.LastUser >= 0 {
+	// A last user turn without text (null content, only image parts) has
+	// nothing to embed: embedding rules simply do not match, which is not
+	// a degraded embedder.
+	if t.NeedsEmbedding && x.req.LastUserText() != "" {
 		r.embedding, rr.History = x.embed(ctx)
 		rr.Embedding = r.embedding
 		rr.EmbeddingDegraded = r.embedding == nil
@@ -147,6 +154,11 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		r.latency = x.g.now().Sub(x.start)
 		return x.blocked(dec.Block), nil
 	}
+	if imm := x.fitContext(); imm != nil {
+		spec.finish(nil)
+		r.latency = x.g.now().Sub(x.start)
+		return imm, nil
+	}
 	hits := x.cacheLookup(ctx, spec)
 	imm := x.cacheHit(hits)
 	x.reportServed(ctx, spec)
@@ -159,6 +171,7 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	if fr := x.fastResponsePlugin(); fr != nil {
 		return x.fastResponse(fr.Message), nil
 	}
+	x.planTools(ctx)
 	return nil, x.forward()
 }
 
@@ -197,6 +210,9 @@ func (x *Exchange) embed(ctx context.Context) ([]float32, [][]float32) {
 		err = errors.New("embedder returned no vector")
 	}
 	if err != nil {
+		if clientGone(ctx) {
+			return nil, nil
+		}
 		x.degrade(StageEmbedder, err)
 		return nil, nil
 	}
@@ -216,10 +232,20 @@ func (x *Exchange) classify(ctx context.Context, rr *RouteRequest) *Decision {
 		err = ctx.Err() // answered, but after the deadline
 	}
 	if err != nil {
+		if clientGone(ctx) {
+			return nil
+		}
 		x.degrade(StageClassifier, err)
 		return nil
 	}
 	return dec
+}
+
+// clientGone reports whether a stage's ctx ended because the request's
+// did (the client hung up), not by the stage deadline: the stage is then
+// not degraded (no metric, no warning a client could trigger at will).
+func clientGone(stageCtx context.Context) bool {
+	return errors.Is(stageCtx.Err(), context.Canceled)
 }
 
 func (x *Exchange) degrade(stage string, err error) {
@@ -362,7 +388,7 @@ func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
 			w.Reasoning = &chatreq.Reasoning{Type: fam.Type, Parameter: fam.Parameter, On: t.Reasoning, Effort: t.Effort}
 		}
 	}
-	return x.req.Apply(&w)
+	return x.applyTools(x.req.Apply(&w))
 }
 
 // UseTarget records that t (a failover target) is now serving the request.
@@ -374,6 +400,11 @@ func (x *Exchange) UseTarget(t Target) { x.routed.target = t }
 func (x *Exchange) UpstreamFailed(t Target, reason string) {
 	x.routed.target, x.routed.upstreamFail = t, reason
 }
+
+// ClientGone records that the client hung up before it was answered: the
+// request counts as a cancellation, not as a timeout or an upstream
+// failure.
+func (x *Exchange) ClientGone() { x.routed.clientGone = true }
 
 // blocked answers a guardrail block.
 func (x *Exchange) blocked(b *Block) *Immediate {

@@ -77,7 +77,9 @@ func Facts(rr *gateway.RouteRequest) *classifierv1.RequestFacts {
 		f.Entrypoint = rr.Model
 	}
 	if rr.Header != nil {
-		f.RequestId = rr.Header("x-request-id")
+		// Any client sets it: bytes that are not UTF-8 would make the
+		// protobuf message unmarshalable and the classifier stage fail.
+		f.RequestId = strings.ToValidUTF8(rr.Header("x-request-id"), "\uFFFD")
 	}
 	if rr.Request == nil {
 		for _, m := range rr.Messages {

@@ -308,3 +308,25 @@ func BenchmarkDecisionFrom(b *testing.B) {
 		_ = natsstages.DecisionFrom(ev)
 	}
 }
+
+// A client's x-request-id that is not UTF-8 must not make the facts
+// unmarshalable (the classifier stage failed on every such request).
+func TestFactsRequestIDNotUTF8(t *testing.T) {
+	req, err := chatreq.Parse([]byte(`{"model":"auto","messages":[{"role":"user","content":"q"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := func(n string) string {
+		if n == "x-request-id" {
+			return "id-\xff\xfe-1"
+		}
+		return ""
+	}
+	f := natsstages.Facts(&gateway.RouteRequest{Model: req.Model, Messages: req.Messages, LastUser: req.LastUser, Header: hdr, Request: req})
+	if _, err := proto.Marshal(f); err != nil {
+		t.Fatalf("facts do not marshal: %v", err)
+	}
+	if got := f.GetRequestId(); got != "id-\uFFFD-1" {
+		t.Fatalf("request id %q", got)
+	}
+}

@@ -27,6 +27,7 @@ const DefaultRetryCount = 1
 //	entrypoints[]                             → Entrypoints
 //	providers.defaults.*                      → DefaultModel, DefaultReasoningEffort, ReasoningFamilies
 //	providers.models[]                        → Models (retry_count: DefaultRetryCount when unset)
+//	routing.modelCards[].context_window_size  → Models[].ContextWindow (see contextWindows)
 //	routing.decisions[], recipes[].routing.decisions[] → Decisions
 //	embedding-dependent signals / semantic response_cache → NeedsEmbedding
 //	max reasks[].lookback_turns               → HistoryTurns
@@ -54,8 +55,11 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 			spec.ReasoningFamilies[name] = ReasoningFamily{Type: f.Type, Parameter: f.Parameter}
 		}
 	}
+	windows := contextWindows(cfg)
 	for _, m := range cfg.Providers.Models {
-		spec.Models = append(spec.Models, modelFromConfig(m))
+		mm := modelFromConfig(m)
+		mm.ContextWindow = windows[m.Name]
+		spec.Models = append(spec.Models, mm)
 	}
 	store := cfg.Global.Stores.ResponseCache
 	if store == nil {
@@ -83,6 +87,9 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	for i := range cfg.Recipes {
 		addDecisions(cfg.Recipes[i].Name, &cfg.Recipes[i].Routing)
 	}
+	if err := attachTools(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
 	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
 		spec.MaxBodyBytes = sb.MaxBytes
 	}
@@ -98,7 +105,8 @@ func needsEmbedding(s *config.Signals) bool {
 }
 
 func modelFromConfig(m config.Model) Model {
-	out := Model{Name: m.Name, ProviderModelID: m.ProviderModelID, ReasoningFamily: m.ReasoningFamily, RetryCount: DefaultRetryCount}
+	out := Model{Name: m.Name, ProviderModelID: m.ProviderModelID, ReasoningFamily: m.ReasoningFamily, RetryCount: DefaultRetryCount,
+		APIFormat: m.APIFormat}
 	if r := m.Reliability; r != nil {
 		if r.RetryCount > 0 {
 			out.RetryCount = r.RetryCount
@@ -108,7 +116,8 @@ func modelFromConfig(m config.Model) Model {
 	}
 	for _, b := range m.BackendRefs {
 		be := Backend{Name: b.Name, Endpoint: b.Endpoint, BaseURL: b.BaseURL, Protocol: b.Protocol, Weight: b.Weight,
-			ChatPath: b.ChatPath, APIKey: b.APIKey, APIKeyEnv: b.APIKeyEnv, AuthHeader: b.AuthHeader, AuthPrefix: b.AuthPrefix}
+			ChatPath: b.ChatPath, APIKey: b.APIKey, APIKeyEnv: b.APIKeyEnv, AuthHeader: b.AuthHeader, AuthPrefix: b.AuthPrefix,
+			APIVersion: b.APIVersion}
 		if len(b.ExtraHeaders) > 0 {
 			be.ExtraHeaders = make(map[string]string, len(b.ExtraHeaders))
 			for k, v := range b.ExtraHeaders {

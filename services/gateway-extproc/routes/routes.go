@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
 // defaultAutoNames are used when global.router.auto_model_names is unset.
@@ -95,9 +96,25 @@ type Model struct {
 	RetryCount int
 	// Outlier mirrors the outlier-ejection keys of reliability (zero
 	// values: unset; API mode applies its defaults).
-	Outlier  Outlier
-	Backends []Backend
+	Outlier Outlier
+	// APIFormat mirrors api_format: "" or APIFormatOpenAI (chat
+	// completions), APIFormatAnthropic (API mode translates to the
+	// Anthropic Messages API).
+	APIFormat string
+	// ContextWindow mirrors routing.modelCards[].context_window_size of
+	// the card named like the model (0: unknown, every request fits).
+	ContextWindow int
+	Backends      []Backend
 }
+
+// API formats of Model.APIFormat.
+const (
+	APIFormatOpenAI    = "openai"
+	APIFormatAnthropic = "anthropic"
+)
+
+// Anthropic reports whether m speaks the Anthropic Messages API.
+func (m *Model) Anthropic() bool { return m != nil && m.APIFormat == APIFormatAnthropic }
 
 // Outlier mirrors reliability.consecutive_5xx, base_ejection_time and
 // max_ejection_percent of a model.
@@ -123,6 +140,9 @@ type Backend struct {
 	AuthHeader   string
 	AuthPrefix   string
 	ExtraHeaders map[string]string
+	// APIVersion mirrors api_version: sent as the api-version query
+	// parameter (Azure OpenAI style) when set.
+	APIVersion string
 }
 
 // ModelRef mirrors routing.decisions[].modelRefs[].
@@ -150,6 +170,9 @@ type Plugins struct {
 	RequestParams  *RequestParamsPlugin
 	FastResponse   *FastResponsePlugin
 	ResponseCache  *ResponseCachePlugin
+	// Tools is the compiled tools / tool_selection plugins (nil: the
+	// request's tools pass unchanged).
+	Tools *toolselect.Policy
 }
 
 // SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.
