@@ -119,7 +119,7 @@ type Modules struct {
 	Classifier              *ClassifierModules       `yaml:"classifier"`
 	Complexity              *ComplexityModule        `yaml:"complexity"`
 	HallucinationMitigation *HallucinationMitigation `yaml:"hallucination_mitigation" sr:"unimplemented"`
-	FeedbackDetector        *ClassifierModel         `yaml:"feedback_detector" sr:"unimplemented"`
+	FeedbackDetector        *ClassifierModel         `yaml:"feedback_detector" sr:"unimplemented" srnote:"user_feedbacks signals use semrouter's built-in detector"`
 	ModalityDetector        *ModalityDetection       `yaml:"modality_detector"`
 }
 

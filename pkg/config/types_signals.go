@@ -7,8 +7,8 @@ type Signals struct {
 	Keywords      []KeywordSignal      `yaml:"keywords"`
 	Embeddings    []EmbeddingSignal    `yaml:"embeddings"`
 	Domains       []DomainSignal       `yaml:"domains"`
-	FactCheck     []DescribedSignal    `yaml:"fact_check" sr:"signal"`
-	UserFeedbacks []DescribedSignal    `yaml:"user_feedbacks" sr:"signal"`
+	FactCheck     []DescribedSignal    `yaml:"fact_check"`
+	UserFeedbacks []DescribedSignal    `yaml:"user_feedbacks"`
 	Reasks        []ReaskSignal        `yaml:"reasks"`
 	Preferences   []PreferenceSignal   `yaml:"preferences"`
 	Language      []LanguageSignal     `yaml:"language"`
@@ -70,8 +70,10 @@ type ModelScore struct {
 	UseReasoning *bool   `yaml:"use_reasoning"`
 }
 
-// DescribedSignal is a signal declared by name only (modality, fact_check,
-// user_feedbacks).
+// DescribedSignal is a signal declared by name and description (modality,
+// fact_check, user_feedbacks). The classifier knows the usual fact_check and
+// user_feedbacks names; for any other name it compares the request with the
+// description.
 type DescribedSignal struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/services/classifier/described"
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/domain/heads"
 	"github.com/semrouter/semrouter/services/classifier/engine"
@@ -321,6 +322,40 @@ func collectTexts(s *config.Signals, t *textSet) {
 			t.add(x)
 		}
 	}
+	for _, d := range describedFamilies(s) {
+		for _, x := range d.knowledge.Texts(d.rules) {
+			t.add(x)
+		}
+	}
+}
+
+// describedFamily is a fact_check or user_feedbacks block of a profile.
+type describedFamily struct {
+	key       string // YAML key under routing.signals
+	knowledge *described.Knowledge
+	rules     []described.Rule
+}
+
+// describedFamilies lists the profile's fact_check and user_feedbacks
+// rules with the built-in knowledge of each family (only families with
+// rules).
+func describedFamilies(s *config.Signals) []describedFamily {
+	var out []describedFamily
+	for _, f := range []struct {
+		key   string
+		k     func() *described.Knowledge
+		rules []config.DescribedSignal
+	}{{"fact_check", described.FactCheck, s.FactCheck}, {"user_feedbacks", described.UserFeedback, s.UserFeedbacks}} {
+		if len(f.rules) == 0 {
+			continue
+		}
+		d := describedFamily{key: f.key, knowledge: f.k()}
+		for _, r := range f.rules {
+			d.rules = append(d.rules, described.Rule{Name: r.Name, Description: r.Description})
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // embedAll embeds every text in one call and checks the answer.
@@ -392,6 +427,7 @@ func prototypeSettings(cfg *config.Config) protoSettings {
 // buildSemantic compiles the embedding-based families of one profile.
 func (c *Classifier) buildSemantic(p *profile, s *config.Signals, prefix string, vecs map[string][]float32, embErr error, ps protoSettings, probs *problems, own *config.Signals) {
 	p.hasEmb, p.hasComplexity, p.hasPrefs = len(s.Embeddings) > 0, len(s.Complexity) > 0, len(s.Preferences) > 0
+	p.hasFacts, p.hasFeedback = len(s.FactCheck) > 0, len(s.UserFeedbacks) > 0
 	for _, r := range s.Reasks {
 		p.reasks = append(p.reasks, semantic.ReaskRule{Name: r.Name, Threshold: r.Threshold, LookbackTurns: r.LookbackTurns})
 	}
@@ -453,6 +489,20 @@ func (c *Classifier) buildSemantic(p *profile, s *config.Signals, prefix string,
 			continue
 		}
 		p.prefs = append(p.prefs, semantic.PreferenceRule{Name: pr.Name, Threshold: pr.Threshold, Examples: b})
+	}
+	for _, d := range describedFamilies(s) {
+		f, err := described.Build(d.knowledge, d.rules, vecs)
+		if err != nil {
+			if own == nil || familyLen(own, d.key) > 0 {
+				probs.add(prefix+"."+d.key, err)
+			}
+			continue
+		}
+		if d.key == "fact_check" {
+			p.facts = f
+		} else {
+			p.feedback = f
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/services/classifier/described"
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
 	"github.com/semrouter/semrouter/services/classifier/semantic"
@@ -23,6 +24,11 @@ type profile struct {
 	reasks     []semantic.ReaskRule
 	prefs      []semantic.PreferenceRule
 	dom        *domain.Family // nil when no domain rules
+	// facts and feedback are the fact_check and user_feedback families
+	// (nil when the profile has no such rules or their exemplars could not
+	// be embedded; hasFacts/hasFeedback record that rules exist).
+	facts, feedback       *described.Family
+	hasFacts, hasFeedback bool
 	// semErr is set when candidate banks could not be built (no Embedder
 	// or it failed): every embedding-based family reports it.
 	semErr error
@@ -32,7 +38,7 @@ type profile struct {
 }
 
 func (p *profile) needsQuery() bool {
-	return p.hasEmb || p.hasComplexity || p.hasPrefs || len(p.reasks) > 0 || p.dom != nil
+	return p.hasEmb || p.hasComplexity || p.hasPrefs || len(p.reasks) > 0 || p.dom != nil || p.hasFacts || p.hasFeedback
 }
 
 // evaluateSignals runs every family of p for req and records the outcomes
@@ -106,6 +112,9 @@ func (c *Classifier) evaluateSignals(ctx context.Context, p *profile, req *Reque
 			add(semantic.EvaluatePreferences(p.prefs, query))
 		}
 	}
+	if p.hasFacts || p.hasFeedback {
+		c.evaluateDescribed(p, req, query, semErr, add)
+	}
 	// Complexity runs last: its composers read the other families.
 	if p.hasComplexity {
 		if semErr != nil {
@@ -116,6 +125,42 @@ func (c *Classifier) evaluateSignals(ctx context.Context, p *profile, req *Reque
 	}
 	res.Timings = append(res.Timings, StageTiming{Stage: "signals/embedding", Duration: time.Since(t1)})
 	return set, query
+}
+
+// evaluateDescribed runs the fact_check and user_feedback families on the
+// current user turn. user_feedback only applies to a turn that follows an
+// assistant answer; before that it reports nothing (and no error).
+func (c *Classifier) evaluateDescribed(p *profile, req *Request, query []float32, semErr error, add func(signal.Outcome)) {
+	text, afterAnswer := currentTurn(req.Messages)
+	in := described.Input{Text: text, Query: query, AfterAnswer: afterAnswer}
+	run := func(has bool, f *described.Family, fam signal.Family, needsAnswer bool) {
+		switch {
+		case !has || (needsAnswer && !afterAnswer):
+		case semErr != nil:
+			add(signal.Outcome{Family: fam, Err: semErr})
+		default:
+			add(f.Evaluate(in))
+		}
+	}
+	run(p.hasFacts, p.facts, signal.FactCheck, false)
+	run(p.hasFeedback, p.feedback, signal.UserFeedback, true)
+}
+
+// currentTurn returns the last user message and whether an assistant
+// message precedes it.
+func currentTurn(msgs []heuristic.Message) (string, bool) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role != heuristic.RoleUser {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if msgs[j].Role == heuristic.RoleAssistant {
+				return msgs[i].Text, true
+			}
+		}
+		return msgs[i].Text, false
+	}
+	return "", false
 }
 
 // query validates and normalises the request's query embedding.

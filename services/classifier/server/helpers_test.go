@@ -59,6 +59,13 @@ func quickstart(t testing.TB) []byte {
 // the first config revision; it returns once that revision is served.
 func start(t *testing.T, doc []byte, jb heuristic.JailbreakScorer, copts ...classifier.Option) *env {
 	t.Helper()
+	return startWith(t, doc, &classifiertest.HashEmbedder{}, jb, copts...)
+}
+
+// startWith is start with another embedder (e.emb is set only when it is
+// a HashEmbedder).
+func startWith(t *testing.T, doc []byte, emb classifier.Embedder, jb heuristic.JailbreakScorer, copts ...classifier.Option) *env {
+	t.Helper()
 	ns := natstest.RunServer(t)
 	nc := natstest.Connect(t, ns)
 	js, err := jetstream.New(nc)
@@ -70,7 +77,8 @@ func start(t *testing.T, doc []byte, jb heuristic.JailbreakScorer, copts ...clas
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{nc: nc, kv: kv, svc: classifier.NewService(), emb: &classifiertest.HashEmbedder{},
+	hash, _ := emb.(*classifiertest.HashEmbedder)
+	e := &env{nc: nc, kv: kv, svc: classifier.NewService(), emb: hash,
 		statuses: make(chan configwatch.Status, 16), latency: make(chan selection.Observation, 16), done: make(chan error, 1)}
 	sub, err := nc.Subscribe(subjects.ConfigStatus(server.ServiceName, instance), func(m *nats.Msg) {
 		var st configwatch.Status
@@ -93,7 +101,7 @@ func start(t *testing.T, doc []byte, jb heuristic.JailbreakScorer, copts ...clas
 	svcConn := natstest.Connect(t, ns)
 	go func() {
 		e.done <- server.Run(ctx, server.Options{
-			NATS: svcConn, HTTPListener: ln, Embedder: e.emb, Jailbreak: jb, Service: e.svc,
+			NATS: svcConn, HTTPListener: ln, Embedder: emb, Jailbreak: jb, Service: e.svc,
 			Instance: instance, CompileOptions: copts,
 			OnLatency: func(o selection.Observation) { e.latency <- o },
 		})
