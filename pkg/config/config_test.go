@@ -38,15 +38,15 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	want := []struct {
 		path, msg string
 	}{
-		{"routing.signals.fact_check", `signal family "fact_check" is accepted but not evaluated; never matches`},
-		{"routing.signals.user_feedbacks", "never matches"},
-		{"routing.signals.kb", "never matches"},
+		{"routing.signals.kb", `signal family "kb" is accepted but not evaluated; never matches`},
 		{"routing.signals.events", "never matches"},
 		{"routing.signals.classifiers", "never matches"},
-		{"routing.decisions[1].rules.conditions[1]", `condition on fact_check signal "needs_fact_check" never matches`},
-		{"routing.decisions[1].algorithm.type", `algorithm "confidence" is not supported by semrouter yet; falls back to static`},
+		{"routing.decisions[1].algorithm.type", `algorithm "confidence" runs in API mode only`},
+		{"routing.decisions[1].algorithm.confidence.token_filter", "token_filter has no effect"},
+		{"routing.decisions[4].algorithm.fusion.include_analysis", "include_analysis has no effect"},
+		{"routing.decisions[8].algorithm.automix.discount_factor", "semrouter does not use discount_factor"},
 		{"routing.decisions[2].algorithm.type", `"ratings"`},
-		{"routing.decisions[3].algorithm.type", `"remom"`},
+		{"routing.decisions[3].algorithm.type", `algorithm "remom" runs in API mode only`},
 		{"routing.decisions[0].plugins[2].type", `plugin "context_compression" is accepted and kept, but semrouter does not run it yet`},
 		{"routing.decisions[0].candidateIterations", "does not act on it"},
 		{"global.router.learning", "does not act on it"},
@@ -75,18 +75,21 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	for _, p := range probs {
 		// plugins[3] and [4] are the tools and tool_selection plugins,
 		// which semrouter runs (and whose reference values are coherent).
-		for _, quiet := range []string{"routing.decisions[0].plugins[3]", "routing.decisions[0].plugins[4]", "routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata"} {
+		for _, quiet := range []string{"routing.decisions[0].plugins[3]", "routing.decisions[0].plugins[4]", "routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata", "routing.signals.fact_check", "routing.signals.user_feedbacks"} {
 			if strings.HasPrefix(p.Path, quiet) && !strings.HasSuffix(p.Path, ".image_candidates") {
 				t.Errorf("implemented family warned: %v", p)
 			}
+		}
+		if strings.Contains(p.Message, "fact_check signal") || strings.Contains(p.Message, "user_feedback signal") {
+			t.Errorf("condition on an evaluated family warned: %v", p)
 		}
 		if strings.Contains(p.Message, `"system_prompt"`) || strings.Contains(p.Message, `"router_dc"`) || strings.Contains(p.Message, `"multi_factor"`) || strings.Contains(p.Message, `"latency_aware"`) {
 			t.Errorf("implemented plugin/algorithm warned: %v", p)
 		}
 	}
 	// line numbers point at the key in the source
-	if !hasLine(probs, "routing.signals.fact_check", 236) {
-		t.Errorf("fact_check warning should be at line 236")
+	if !hasLine(probs, "routing.signals.kb", 434) {
+		t.Errorf("kb warning should be at line 434")
 	}
 }
 
@@ -368,12 +371,12 @@ func TestHelpers(t *testing.T) {
 	for _, f := range fams {
 		impl[f.Key] = f.Implemented
 	}
-	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences"} {
+	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences", "fact_check", "user_feedbacks"} {
 		if !impl[k] {
 			t.Errorf("family %s should be implemented", k)
 		}
 	}
-	for _, k := range []string{"fact_check", "user_feedbacks", "kb", "events", "classifiers"} {
+	for _, k := range []string{"kb", "events", "classifiers"} {
 		if v, ok := impl[k]; !ok || v {
 			t.Errorf("family %s should be known and unimplemented", k)
 		}
@@ -381,7 +384,7 @@ func TestHelpers(t *testing.T) {
 	if f, ok := SignalFamilyByCondition("authz"); !ok || f.Key != "role_bindings" {
 		t.Errorf("authz condition family %+v", f)
 	}
-	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || AlgorithmImplemented("remom") {
+	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || !AlgorithmImplemented("remom") || AlgorithmImplemented("ratings") {
 		t.Errorf("AlgorithmImplemented wrong")
 	}
 	if !PluginImplemented("semantic-cache") || PluginImplemented("rag") || !PluginImplemented(PluginTools) || !PluginImplemented(PluginToolSelection) {

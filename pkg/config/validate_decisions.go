@@ -14,13 +14,13 @@ func algorithmKinds() map[string]bool {
 		"latency_aware": true,
 		"multi_factor":  true,
 		"router_dc":     true,
-		"confidence":    false,
+		"confidence":    true, // semrouter: API-mode cascade over modelRefs scored by token logprobs (gateway looper)
 		"ratings":       false,
-		"remom":         false,
-		"fusion":        false,
+		"remom":         true, // semrouter: API-mode rounds of parallel calls then a synthesis call (gateway looper)
+		"fusion":        true, // semrouter: API-mode panel of analysis models then a synthesis call (gateway looper)
 		"workflows":     false,
 		"prompt":        false,
-		"automix":       false,
+		"automix":       true, // semrouter: API-mode logprob-verified, cost-aware cascade (gateway looper)
 		"hybrid":        false,
 		"knn":           true, // semrouter: kernel-weighted neighbours of pretrained outcomes (ml.knn)
 		"kmeans":        false,
@@ -359,6 +359,8 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
 		v.checkUnit(sub(cp, "min_confidence_threshold"), c.MinConfidenceThreshold)
 	case *ResponseJailbreakPlugin:
-		v.checkUnit(sub(cp, "threshold"), c.Threshold)
+		v.validateResponseJailbreak(cp, c)
+	case *RouterReplayPlugin:
+		v.validateRouterReplay(cp, c)
 	}
 }

@@ -54,6 +54,7 @@ func (v *validator) explicit(path string) bool {
 }
 
 func (v *validator) ignoredRoutingValues(path string, r *Routing) {
+	v.looperEffects(path, r) // validate_looper.go
 	for i, e := range r.Signals.Embeddings {
 		if e.QueryModality == "image" || e.QueryModality == "audio" {
 			v.warnf(sub(joinIndex(sub(path, "signals.embeddings"), i), "query_modality"),
@@ -66,7 +67,7 @@ func (v *validator) ignoredRoutingValues(path string, r *Routing) {
 			continue
 		}
 		a := d.Algorithm
-		if implemented := kinds[a.Type]; implemented && (a.OnError == "fail" || a.OnError == "skip") {
+		if implemented := kinds[a.Type]; implemented && !looperAlgorithm(a.Type) && (a.OnError == "fail" || a.OnError == "skip") {
 			v.warnf(sub(joinIndex(sub(path, "decisions"), i), "algorithm.on_error"),
 				"semrouter falls back to the first modelRef when selection fails; on_error %s has no effect", a.OnError)
 		}

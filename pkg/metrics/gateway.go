@@ -25,6 +25,8 @@ const (
 	GatewayEjections       = "semrouter_gateway_upstream_ejections_total"
 	GatewayEjected         = "semrouter_gateway_upstream_ejected"
 	GatewayServedReports   = "semrouter_gateway_cache_served_reports_total"
+	GatewayLooperCalls     = "semrouter_gateway_looper_calls_total"
+	GatewayLooperEscalate  = "semrouter_gateway_looper_escalations_total"
 )
 
 // Outcomes of semrouter_gateway_cache_served_reports_total.
@@ -85,6 +87,8 @@ type Gateway struct {
 	ejections        *prometheus.CounterVec
 	ejected          *prometheus.GaugeVec
 	servedReports    *prometheus.CounterVec
+	looperCalls      *prometheus.CounterVec
+	looperEscalate   *prometheus.CounterVec
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -121,6 +125,11 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		ejected:   gaugeVec(r, GatewayEjected, "1 while an API-mode backend is ejected by passive outlier detection, else 0.", "model", "backend"),
 		servedReports: counterVec(r, GatewayServedReports,
 			"Served reports (CacheService/Served) by outcome: sent, retried, refused, dropped_full, dropped_expired, failed.", "outcome"),
+		looperCalls: counterVec(r, GatewayLooperCalls,
+			"API-mode sub-calls of the multi-call algorithms (confidence, automix, fusion), by algorithm, model and outcome (ok, failed).",
+			"algorithm", "model", "outcome"),
+		looperEscalate: counterVec(r, GatewayLooperEscalate,
+			"API-mode escalations to a next model by the cascade algorithms (confidence, automix), by algorithm.", "algorithm"),
 	}
 	if r.err != nil {
 		return nil, r.err

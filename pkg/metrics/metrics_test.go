@@ -98,6 +98,9 @@ func TestGatewaySeries(t *testing.T) {
 	g.CacheLookup("coding", false)
 	g.Routed("coding", "small", "upstream")
 	g.StageDegraded("cache")
+	g.LooperCall("confidence", "small", "ok")
+	g.LooperCall("confidence", "small", "ok")
+	g.LooperEscalation("confidence")
 	for _, tc := range []struct {
 		name, metric, want string
 	}{
@@ -110,6 +113,8 @@ func TestGatewaySeries(t *testing.T) {
 		{"misses", metrics.CachePluginMisses, `llm_cache_plugin_misses_total{decision_name="coding",plugin_type="semantic-cache"} 2`},
 		{"routed", metrics.GatewayRoutedRequests, `semrouter_gateway_routed_requests_total{decision_name="coding",model="small",path="upstream"} 1`},
 		{"degraded", metrics.GatewayStageDegraded, `semrouter_gateway_stage_degraded_total{stage="cache"} 1`},
+		{"looper calls", metrics.GatewayLooperCalls, `semrouter_gateway_looper_calls_total{algorithm="confidence",model="small",outcome="ok"} 2`},
+		{"looper escalations", metrics.GatewayLooperEscalate, `semrouter_gateway_looper_escalations_total{algorithm="confidence"} 1`},
 		{"ttft count", metrics.ModelTTFT, `llm_model_ttft_seconds_count{model="small"} 1`},
 		{"tpot count", metrics.ModelTPOT, `llm_model_tpot_seconds_count{model="small"} 1`},
 		{"completion count", metrics.ModelCompletionLatency, `llm_model_completion_latency_seconds_count{model="small"} 2`},

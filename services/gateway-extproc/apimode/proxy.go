@@ -48,10 +48,14 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		s.writeError(w, x, chatreq.Upstream("no model is configured to serve this request"))
 		return false
 	}
+	if p := s.looperPlan(x); p != nil {
+		return s.loop(ctx, w, r, x, fwd, p) // looper.go: multi-call algorithms
+	}
 	o := s.failover(ctx, r, x, fwd)
 	if o.resp != nil {
 		defer o.done()
 		x.UseTarget(o.target)
+		o.resp, o.first = s.screen(ctx, x, o.resp, o.first)
 		return s.relay(w, x, o.resp, o.first)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {

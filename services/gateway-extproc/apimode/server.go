@@ -221,6 +221,9 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
+	if s.serveReplay(rw, r) {
+		return
+	}
 	x := s.gw.NewExchange()
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
 	bodyTaken := s.bindDeadlines(ctx, rw)

@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ type stream struct {
 	// ac translates a request routed to an api_format anthropic model
 	// (anthropic.go); nil otherwise.
 	ac *anthropicCall
+	// rg screens the answer for the response_jailbreak plugin
+	// (responseguard.go); nil otherwise.
+	rg *respGuard
 }
 
 // Process handles one HTTP request's lifecycle.
@@ -149,8 +153,12 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 			if st.ac != nil {
 				in = st.ac.responseBody(b.Body, b.EndOfStream)
 			}
+			in, gh, screened := st.guardBody(ctx, in, b.EndOfStream)
+			if len(gh) > 0 {
+				cr.HeaderMutation = headerMutation(gh)
+			}
 			out := st.x.ForwardChunk(in, b.EndOfStream)
-			if st.ac != nil || !sameBytes(out, b.Body) {
+			if st.ac != nil || screened || !sameBytes(out, b.Body) {
 				cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: bytes.Clone(out)}}
 			}
 			if b.EndOfStream {
@@ -281,6 +289,15 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 	}
 	st.respSeen = true
 	vsr := st.x.ResponseHeaders(code, ctype)
+	if st.startGuard(code) {
+		if hm == nil {
+			hm = &extprocv3.HeaderMutation{}
+		}
+		if !slices.Contains(hm.RemoveHeaders, "content-length") {
+			hm.RemoveHeaders = append(hm.RemoveHeaders, "content-length")
+		}
+		resp.Response.HeaderMutation = hm
+	}
 	if len(vsr) > 0 {
 		if hm == nil {
 			hm = &extprocv3.HeaderMutation{}

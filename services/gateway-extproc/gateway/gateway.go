@@ -49,6 +49,8 @@ type Gateway struct {
 	background sync.WaitGroup
 	// served is the served-report state (served.go).
 	served servedReports
+	// replay keeps the router_replay records (replay.go).
+	replay *Replay
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -63,6 +65,7 @@ func New(table *routes.Table, stages Stages, log *slog.Logger, opts ...Option) *
 		o(g)
 	}
 	g.served.policy.defaults()
+	g.replay = NewReplay(g.now())
 	g.table.Store(table)
 	return g
 }
@@ -117,6 +120,8 @@ type Exchange struct {
 	routed route
 
 	resp responseState
+	// guard is what the response_jailbreak plugin found (responseguard.go).
+	guard guardResult
 
 	// observability (observe.go)
 	span      trace.Span

@@ -108,6 +108,7 @@ func (x *Exchange) End(status int) {
 	if status == 0 && x.resp.started {
 		status = x.resp.status
 	}
+	x.recordReplay(status)
 	r := &x.routed
 	model, decision := "", ""
 	if r.target.Model != nil {

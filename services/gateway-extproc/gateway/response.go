@@ -158,7 +158,7 @@ func (x *Exchange) Finish(ctx context.Context) {
 	}
 	x.g.metrics.Completion(obs.Model, obs.Total, obs.TTFT, obs.TPOT, obs.PromptTokens, obs.CompletionTokens)
 	var entry *CacheEntry
-	if complete && completion != nil && s.status >= 200 && s.status < 300 {
+	if complete && completion != nil && s.status >= 200 && s.status < 300 && !x.guard.flagged {
 		if entry = x.cacheEntry(completion, obs.Model); entry != nil {
 			entry.PromptTokens, entry.CompletionTokens = obs.PromptTokens, obs.CompletionTokens
 		}

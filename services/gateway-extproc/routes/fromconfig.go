@@ -107,6 +107,9 @@ func needsEmbedding(s *config.Signals) bool {
 func modelFromConfig(m config.Model) Model {
 	out := Model{Name: m.Name, ProviderModelID: m.ProviderModelID, ReasoningFamily: m.ReasoningFamily, RetryCount: DefaultRetryCount,
 		APIFormat: m.APIFormat}
+	if p := m.Pricing; p != nil {
+		out.Price = p.PromptPer1M + p.CompletionPer1M
+	}
 	if r := m.Reliability; r != nil {
 		if r.RetryCount > 0 {
 			out.RetryCount = r.RetryCount
@@ -130,7 +133,7 @@ func modelFromConfig(m config.Model) Model {
 }
 
 func decisionFromConfig(recipe string, d *config.Decision, store *config.ResponseCacheStore) Decision {
-	out := Decision{Recipe: recipe, Name: d.Name}
+	out := Decision{Recipe: recipe, Name: d.Name, Algorithm: d.Algorithm}
 	for _, ref := range d.ModelRefs {
 		out.ModelRefs = append(out.ModelRefs, ModelRef{Model: ref.Model,
 			UseReasoning: ref.UseReasoning != nil && *ref.UseReasoning, ReasoningEffort: ref.ReasoningEffort})
@@ -158,6 +161,8 @@ func decisionFromConfig(recipe string, d *config.Decision, store *config.Respons
 			out.Plugins.FastResponse = &FastResponsePlugin{Message: p.FastResponse().Message}
 		case p.ResponseCache() != nil:
 			out.Plugins.ResponseCache = cacheFromConfig(p.ResponseCache(), store)
+		default:
+			responsePluginFromConfig(p, &out.Plugins)
 		}
 	}
 	return out

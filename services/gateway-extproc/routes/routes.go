@@ -104,7 +104,10 @@ type Model struct {
 	// ContextWindow mirrors routing.modelCards[].context_window_size of
 	// the card named like the model (0: unknown, every request fits).
 	ContextWindow int
-	Backends      []Backend
+	// Price is pricing.prompt_per_1m + pricing.completion_per_1m (0: no
+	// pricing); the looper algorithms order models by it.
+	Price    float64
+	Backends []Backend
 }
 
 // API formats of Model.APIFormat.
@@ -161,6 +164,9 @@ type Decision struct {
 	Name      string
 	ModelRefs []ModelRef
 	Plugins   Plugins
+	// Algorithm is the decision's algorithm block as configured (nil:
+	// none); API mode runs the multi-call ones (package looper).
+	Algorithm *config.Algorithm
 }
 
 // Plugins holds the decision plugins the gateway executes.
@@ -173,6 +179,11 @@ type Plugins struct {
 	// Tools is the compiled tools / tool_selection plugins (nil: the
 	// request's tools pass unchanged).
 	Tools *toolselect.Policy
+	// ResponseJailbreak scans the model's answer (nil: off;
+	// responseplugins.go).
+	ResponseJailbreak *ResponseJailbreakPlugin
+	// RouterReplay records the request for operators (nil: off).
+	RouterReplay *RouterReplayPlugin
 }
 
 // SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.

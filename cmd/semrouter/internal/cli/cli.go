@@ -99,6 +99,7 @@ func NewRegistry() *Registry {
 	r.Register(serveCommand())
 	r.Register(evalCommand())
 	r.Register(chatCommand())
+	r.Register(replayCommand())
 	registerQualityCommands(r)
 	r.Register(benchE2ECommand())
 	return r

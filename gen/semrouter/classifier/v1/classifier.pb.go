@@ -2093,6 +2093,115 @@ func (x *RecordLatencyResponse) GetAccepted() int32 {
 	return 0
 }
 
+// ScoreTextRequest carries the text to score.
+type ScoreTextRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScoreTextRequest) Reset() {
+	*x = ScoreTextRequest{}
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreTextRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreTextRequest) ProtoMessage() {}
+
+func (x *ScoreTextRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreTextRequest.ProtoReflect.Descriptor instead.
+func (*ScoreTextRequest) Descriptor() ([]byte, []int) {
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ScoreTextRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// ScoreTextResponse is the jailbreak scorer's verdict on a text.
+type ScoreTextResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Probability-like score in [0,1]; 0.5 is the scorer's operating point.
+	JailbreakScore float64 `protobuf:"fixed64,1,opt,name=jailbreak_score,json=jailbreakScore,proto3" json:"jailbreak_score,omitempty"`
+	// Harmful-content category of the best harmful-request match, when that
+	// part of the scorer fired ("" otherwise).
+	HarmCategory     string `protobuf:"bytes,2,opt,name=harm_category,json=harmCategory,proto3" json:"harm_category,omitempty"`
+	ProcessingTimeMs int64  `protobuf:"varint,3,opt,name=processing_time_ms,json=processingTimeMs,proto3" json:"processing_time_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ScoreTextResponse) Reset() {
+	*x = ScoreTextResponse{}
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreTextResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreTextResponse) ProtoMessage() {}
+
+func (x *ScoreTextResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreTextResponse.ProtoReflect.Descriptor instead.
+func (*ScoreTextResponse) Descriptor() ([]byte, []int) {
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ScoreTextResponse) GetJailbreakScore() float64 {
+	if x != nil {
+		return x.JailbreakScore
+	}
+	return 0
+}
+
+func (x *ScoreTextResponse) GetHarmCategory() string {
+	if x != nil {
+		return x.HarmCategory
+	}
+	return ""
+}
+
+func (x *ScoreTextResponse) GetProcessingTimeMs() int64 {
+	if x != nil {
+		return x.ProcessingTimeMs
+	}
+	return 0
+}
+
 var File_semrouter_classifier_v1_classifier_proto protoreflect.FileDescriptor
 
 const file_semrouter_classifier_v1_classifier_proto_rawDesc = "" +
@@ -2297,14 +2406,21 @@ const file_semrouter_classifier_v1_classifier_proto_rawDesc = "" +
 	"\x14RecordLatencyRequest\x12O\n" +
 	"\fobservations\x18\x01 \x03(\v2+.semrouter.classifier.v1.LatencyObservationR\fobservations\"3\n" +
 	"\x15RecordLatencyResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\x05R\baccepted2\xaa\x05\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted\"&\n" +
+	"\x10ScoreTextRequest\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"\x8f\x01\n" +
+	"\x11ScoreTextResponse\x12'\n" +
+	"\x0fjailbreak_score\x18\x01 \x01(\x01R\x0ejailbreakScore\x12#\n" +
+	"\rharm_category\x18\x02 \x01(\tR\fharmCategory\x12,\n" +
+	"\x12processing_time_ms\x18\x03 \x01(\x03R\x10processingTimeMs2\x93\x06\n" +
 	"\x11ClassifierService\x12d\n" +
 	"\bClassify\x12(.semrouter.classifier.v1.ClassifyRequest\x1a).semrouter.classifier.v1.ClassifyResponse\"\x03\x90\x02\x01\x12X\n" +
 	"\x04Eval\x12$.semrouter.classifier.v1.EvalRequest\x1a%.semrouter.classifier.v1.EvalResponse\"\x03\x90\x02\x01\x12v\n" +
 	"\x0eClassifyIntent\x12..semrouter.classifier.v1.ClassifyIntentRequest\x1a/.semrouter.classifier.v1.ClassifyIntentResponse\"\x03\x90\x02\x01\x12m\n" +
 	"\vClassifyPii\x12+.semrouter.classifier.v1.ClassifyPiiRequest\x1a,.semrouter.classifier.v1.ClassifyPiiResponse\"\x03\x90\x02\x01\x12|\n" +
 	"\x10ClassifySecurity\x120.semrouter.classifier.v1.ClassifySecurityRequest\x1a1.semrouter.classifier.v1.ClassifySecurityResponse\"\x03\x90\x02\x01\x12p\n" +
-	"\rRecordLatency\x12-.semrouter.classifier.v1.RecordLatencyRequest\x1a..semrouter.classifier.v1.RecordLatencyResponse\"\x00BIZGgithub.com/semrouter/semrouter/gen/semrouter/classifier/v1;classifierv1b\x06proto3"
+	"\rRecordLatency\x12-.semrouter.classifier.v1.RecordLatencyRequest\x1a..semrouter.classifier.v1.RecordLatencyResponse\"\x00\x12g\n" +
+	"\tScoreText\x12).semrouter.classifier.v1.ScoreTextRequest\x1a*.semrouter.classifier.v1.ScoreTextResponse\"\x03\x90\x02\x01BIZGgithub.com/semrouter/semrouter/gen/semrouter/classifier/v1;classifierv1b\x06proto3"
 
 var (
 	file_semrouter_classifier_v1_classifier_proto_rawDescOnce sync.Once
@@ -2318,7 +2434,7 @@ func file_semrouter_classifier_v1_classifier_proto_rawDescGZIP() []byte {
 	return file_semrouter_classifier_v1_classifier_proto_rawDescData
 }
 
-var file_semrouter_classifier_v1_classifier_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_semrouter_classifier_v1_classifier_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_semrouter_classifier_v1_classifier_proto_goTypes = []any{
 	(*RequestFacts)(nil),             // 0: semrouter.classifier.v1.RequestFacts
 	(*ClassifyRequest)(nil),          // 1: semrouter.classifier.v1.ClassifyRequest
@@ -2349,35 +2465,37 @@ var file_semrouter_classifier_v1_classifier_proto_goTypes = []any{
 	(*LatencyObservation)(nil),       // 26: semrouter.classifier.v1.LatencyObservation
 	(*RecordLatencyRequest)(nil),     // 27: semrouter.classifier.v1.RecordLatencyRequest
 	(*RecordLatencyResponse)(nil),    // 28: semrouter.classifier.v1.RecordLatencyResponse
-	nil,                              // 29: semrouter.classifier.v1.RequestFacts.HeadersEntry
-	nil,                              // 30: semrouter.classifier.v1.RequestFacts.MetadataEntry
-	nil,                              // 31: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
-	nil,                              // 32: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
-	nil,                              // 33: semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
-	nil,                              // 34: semrouter.classifier.v1.Decision.AnnotationsEntry
-	nil,                              // 35: semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
-	(*v1.ChatMessage)(nil),           // 36: semrouter.common.v1.ChatMessage
-	(*v1.Identity)(nil),              // 37: semrouter.common.v1.Identity
-	(*durationpb.Duration)(nil),      // 38: google.protobuf.Duration
-	(*structpb.Struct)(nil),          // 39: google.protobuf.Struct
-	(*v1.Usage)(nil),                 // 40: semrouter.common.v1.Usage
-	(*timestamppb.Timestamp)(nil),    // 41: google.protobuf.Timestamp
-	(*v1.Vector)(nil),                // 42: semrouter.common.v1.Vector
+	(*ScoreTextRequest)(nil),         // 29: semrouter.classifier.v1.ScoreTextRequest
+	(*ScoreTextResponse)(nil),        // 30: semrouter.classifier.v1.ScoreTextResponse
+	nil,                              // 31: semrouter.classifier.v1.RequestFacts.HeadersEntry
+	nil,                              // 32: semrouter.classifier.v1.RequestFacts.MetadataEntry
+	nil,                              // 33: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
+	nil,                              // 34: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
+	nil,                              // 35: semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
+	nil,                              // 36: semrouter.classifier.v1.Decision.AnnotationsEntry
+	nil,                              // 37: semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
+	(*v1.ChatMessage)(nil),           // 38: semrouter.common.v1.ChatMessage
+	(*v1.Identity)(nil),              // 39: semrouter.common.v1.Identity
+	(*durationpb.Duration)(nil),      // 40: google.protobuf.Duration
+	(*structpb.Struct)(nil),          // 41: google.protobuf.Struct
+	(*v1.Usage)(nil),                 // 42: semrouter.common.v1.Usage
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
+	(*v1.Vector)(nil),                // 44: semrouter.common.v1.Vector
 }
 var file_semrouter_classifier_v1_classifier_proto_depIdxs = []int32{
-	36, // 0: semrouter.classifier.v1.RequestFacts.messages:type_name -> semrouter.common.v1.ChatMessage
-	29, // 1: semrouter.classifier.v1.RequestFacts.headers:type_name -> semrouter.classifier.v1.RequestFacts.HeadersEntry
-	37, // 2: semrouter.classifier.v1.RequestFacts.identity:type_name -> semrouter.common.v1.Identity
-	30, // 3: semrouter.classifier.v1.RequestFacts.metadata:type_name -> semrouter.classifier.v1.RequestFacts.MetadataEntry
+	38, // 0: semrouter.classifier.v1.RequestFacts.messages:type_name -> semrouter.common.v1.ChatMessage
+	31, // 1: semrouter.classifier.v1.RequestFacts.headers:type_name -> semrouter.classifier.v1.RequestFacts.HeadersEntry
+	39, // 2: semrouter.classifier.v1.RequestFacts.identity:type_name -> semrouter.common.v1.Identity
+	32, // 3: semrouter.classifier.v1.RequestFacts.metadata:type_name -> semrouter.classifier.v1.RequestFacts.MetadataEntry
 	0,  // 4: semrouter.classifier.v1.ClassifyRequest.facts:type_name -> semrouter.classifier.v1.RequestFacts
-	31, // 5: semrouter.classifier.v1.ClassifyRequest.query_embeddings:type_name -> semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
+	33, // 5: semrouter.classifier.v1.ClassifyRequest.query_embeddings:type_name -> semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
 	6,  // 6: semrouter.classifier.v1.ClassifyResponse.evaluation:type_name -> semrouter.classifier.v1.Evaluation
 	0,  // 7: semrouter.classifier.v1.EvalRequest.facts:type_name -> semrouter.classifier.v1.RequestFacts
-	32, // 8: semrouter.classifier.v1.EvalRequest.query_embeddings:type_name -> semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
+	34, // 8: semrouter.classifier.v1.EvalRequest.query_embeddings:type_name -> semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
 	6,  // 9: semrouter.classifier.v1.EvalResponse.evaluation:type_name -> semrouter.classifier.v1.Evaluation
 	5,  // 10: semrouter.classifier.v1.EvalResponse.timings:type_name -> semrouter.classifier.v1.StageTiming
 	12, // 11: semrouter.classifier.v1.EvalResponse.candidates:type_name -> semrouter.classifier.v1.Decision
-	38, // 12: semrouter.classifier.v1.StageTiming.duration:type_name -> google.protobuf.Duration
+	40, // 12: semrouter.classifier.v1.StageTiming.duration:type_name -> google.protobuf.Duration
 	7,  // 13: semrouter.classifier.v1.Evaluation.signals:type_name -> semrouter.classifier.v1.SignalMatch
 	8,  // 14: semrouter.classifier.v1.Evaluation.projections:type_name -> semrouter.classifier.v1.ProjectionOutputs
 	12, // 15: semrouter.classifier.v1.Evaluation.decision:type_name -> semrouter.classifier.v1.Decision
@@ -2388,37 +2506,39 @@ var file_semrouter_classifier_v1_classifier_proto_depIdxs = []int32{
 	9,  // 20: semrouter.classifier.v1.ProjectionOutputs.scores:type_name -> semrouter.classifier.v1.ScoreOutput
 	10, // 21: semrouter.classifier.v1.ProjectionOutputs.partitions:type_name -> semrouter.classifier.v1.PartitionOutput
 	11, // 22: semrouter.classifier.v1.ProjectionOutputs.mappings:type_name -> semrouter.classifier.v1.MappingOutput
-	33, // 23: semrouter.classifier.v1.PartitionOutput.member_scores:type_name -> semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
-	34, // 24: semrouter.classifier.v1.Decision.annotations:type_name -> semrouter.classifier.v1.Decision.AnnotationsEntry
-	39, // 25: semrouter.classifier.v1.Plugin.configuration:type_name -> google.protobuf.Struct
+	35, // 23: semrouter.classifier.v1.PartitionOutput.member_scores:type_name -> semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
+	36, // 24: semrouter.classifier.v1.Decision.annotations:type_name -> semrouter.classifier.v1.Decision.AnnotationsEntry
+	41, // 25: semrouter.classifier.v1.Plugin.configuration:type_name -> google.protobuf.Struct
 	17, // 26: semrouter.classifier.v1.ClassifyIntentRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
 	19, // 27: semrouter.classifier.v1.ClassifyIntentResponse.classification:type_name -> semrouter.classifier.v1.IntentClassification
-	35, // 28: semrouter.classifier.v1.ClassifyIntentResponse.probabilities:type_name -> semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
+	37, // 28: semrouter.classifier.v1.ClassifyIntentResponse.probabilities:type_name -> semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
 	17, // 29: semrouter.classifier.v1.ClassifyPiiRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
 	22, // 30: semrouter.classifier.v1.ClassifyPiiResponse.entities:type_name -> semrouter.classifier.v1.PiiEntity
 	17, // 31: semrouter.classifier.v1.ClassifySecurityRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
-	38, // 32: semrouter.classifier.v1.LatencyObservation.ttft:type_name -> google.protobuf.Duration
-	38, // 33: semrouter.classifier.v1.LatencyObservation.tpot:type_name -> google.protobuf.Duration
-	38, // 34: semrouter.classifier.v1.LatencyObservation.total:type_name -> google.protobuf.Duration
-	40, // 35: semrouter.classifier.v1.LatencyObservation.usage:type_name -> semrouter.common.v1.Usage
-	41, // 36: semrouter.classifier.v1.LatencyObservation.observed_at:type_name -> google.protobuf.Timestamp
+	40, // 32: semrouter.classifier.v1.LatencyObservation.ttft:type_name -> google.protobuf.Duration
+	40, // 33: semrouter.classifier.v1.LatencyObservation.tpot:type_name -> google.protobuf.Duration
+	40, // 34: semrouter.classifier.v1.LatencyObservation.total:type_name -> google.protobuf.Duration
+	42, // 35: semrouter.classifier.v1.LatencyObservation.usage:type_name -> semrouter.common.v1.Usage
+	43, // 36: semrouter.classifier.v1.LatencyObservation.observed_at:type_name -> google.protobuf.Timestamp
 	26, // 37: semrouter.classifier.v1.RecordLatencyRequest.observations:type_name -> semrouter.classifier.v1.LatencyObservation
-	42, // 38: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
-	42, // 39: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
+	44, // 38: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
+	44, // 39: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
 	1,  // 40: semrouter.classifier.v1.ClassifierService.Classify:input_type -> semrouter.classifier.v1.ClassifyRequest
 	3,  // 41: semrouter.classifier.v1.ClassifierService.Eval:input_type -> semrouter.classifier.v1.EvalRequest
 	18, // 42: semrouter.classifier.v1.ClassifierService.ClassifyIntent:input_type -> semrouter.classifier.v1.ClassifyIntentRequest
 	21, // 43: semrouter.classifier.v1.ClassifierService.ClassifyPii:input_type -> semrouter.classifier.v1.ClassifyPiiRequest
 	24, // 44: semrouter.classifier.v1.ClassifierService.ClassifySecurity:input_type -> semrouter.classifier.v1.ClassifySecurityRequest
 	27, // 45: semrouter.classifier.v1.ClassifierService.RecordLatency:input_type -> semrouter.classifier.v1.RecordLatencyRequest
-	2,  // 46: semrouter.classifier.v1.ClassifierService.Classify:output_type -> semrouter.classifier.v1.ClassifyResponse
-	4,  // 47: semrouter.classifier.v1.ClassifierService.Eval:output_type -> semrouter.classifier.v1.EvalResponse
-	20, // 48: semrouter.classifier.v1.ClassifierService.ClassifyIntent:output_type -> semrouter.classifier.v1.ClassifyIntentResponse
-	23, // 49: semrouter.classifier.v1.ClassifierService.ClassifyPii:output_type -> semrouter.classifier.v1.ClassifyPiiResponse
-	25, // 50: semrouter.classifier.v1.ClassifierService.ClassifySecurity:output_type -> semrouter.classifier.v1.ClassifySecurityResponse
-	28, // 51: semrouter.classifier.v1.ClassifierService.RecordLatency:output_type -> semrouter.classifier.v1.RecordLatencyResponse
-	46, // [46:52] is the sub-list for method output_type
-	40, // [40:46] is the sub-list for method input_type
+	29, // 46: semrouter.classifier.v1.ClassifierService.ScoreText:input_type -> semrouter.classifier.v1.ScoreTextRequest
+	2,  // 47: semrouter.classifier.v1.ClassifierService.Classify:output_type -> semrouter.classifier.v1.ClassifyResponse
+	4,  // 48: semrouter.classifier.v1.ClassifierService.Eval:output_type -> semrouter.classifier.v1.EvalResponse
+	20, // 49: semrouter.classifier.v1.ClassifierService.ClassifyIntent:output_type -> semrouter.classifier.v1.ClassifyIntentResponse
+	23, // 50: semrouter.classifier.v1.ClassifierService.ClassifyPii:output_type -> semrouter.classifier.v1.ClassifyPiiResponse
+	25, // 51: semrouter.classifier.v1.ClassifierService.ClassifySecurity:output_type -> semrouter.classifier.v1.ClassifySecurityResponse
+	28, // 52: semrouter.classifier.v1.ClassifierService.RecordLatency:output_type -> semrouter.classifier.v1.RecordLatencyResponse
+	30, // 53: semrouter.classifier.v1.ClassifierService.ScoreText:output_type -> semrouter.classifier.v1.ScoreTextResponse
+	47, // [47:54] is the sub-list for method output_type
+	40, // [40:47] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name
@@ -2435,7 +2555,7 @@ func file_semrouter_classifier_v1_classifier_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_semrouter_classifier_v1_classifier_proto_rawDesc), len(file_semrouter_classifier_v1_classifier_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -53,6 +53,9 @@ const (
 	// ClassifierServiceRecordLatencyProcedure is the fully-qualified name of the ClassifierService's
 	// RecordLatency RPC.
 	ClassifierServiceRecordLatencyProcedure = "/semrouter.classifier.v1.ClassifierService/RecordLatency"
+	// ClassifierServiceScoreTextProcedure is the fully-qualified name of the ClassifierService's
+	// ScoreText RPC.
+	ClassifierServiceScoreTextProcedure = "/semrouter.classifier.v1.ClassifierService/ScoreText"
 )
 
 // ClassifierServiceClient is a client for the semrouter.classifier.v1.ClassifierService service.
@@ -73,6 +76,11 @@ type ClassifierServiceClient interface {
 	// The gateway usually publishes LatencyObservation messages on the latency
 	// subject instead (fire and forget); both paths reach the same sink.
 	RecordLatency(context.Context, *connect.Request[v1.RecordLatencyRequest]) (*connect.Response[v1.RecordLatencyResponse], error)
+	// ScoreText scores arbitrary text (a model's answer, for the
+	// response_jailbreak plugin) with the jailbreak / harmful-content model,
+	// the scorer behind the classifier's jailbreak signal, regardless of the
+	// config's rules. FAILED_PRECONDITION when no model is loaded.
+	ScoreText(context.Context, *connect.Request[v1.ScoreTextRequest]) (*connect.Response[v1.ScoreTextResponse], error)
 }
 
 // NewClassifierServiceClient constructs a client for the semrouter.classifier.v1.ClassifierService
@@ -127,6 +135,13 @@ func NewClassifierServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(classifierServiceMethods.ByName("RecordLatency")),
 			connect.WithClientOptions(opts...),
 		),
+		scoreText: connect.NewClient[v1.ScoreTextRequest, v1.ScoreTextResponse](
+			httpClient,
+			baseURL+ClassifierServiceScoreTextProcedure,
+			connect.WithSchema(classifierServiceMethods.ByName("ScoreText")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -138,6 +153,7 @@ type classifierServiceClient struct {
 	classifyPii      *connect.Client[v1.ClassifyPiiRequest, v1.ClassifyPiiResponse]
 	classifySecurity *connect.Client[v1.ClassifySecurityRequest, v1.ClassifySecurityResponse]
 	recordLatency    *connect.Client[v1.RecordLatencyRequest, v1.RecordLatencyResponse]
+	scoreText        *connect.Client[v1.ScoreTextRequest, v1.ScoreTextResponse]
 }
 
 // Classify calls semrouter.classifier.v1.ClassifierService.Classify.
@@ -170,6 +186,11 @@ func (c *classifierServiceClient) RecordLatency(ctx context.Context, req *connec
 	return c.recordLatency.CallUnary(ctx, req)
 }
 
+// ScoreText calls semrouter.classifier.v1.ClassifierService.ScoreText.
+func (c *classifierServiceClient) ScoreText(ctx context.Context, req *connect.Request[v1.ScoreTextRequest]) (*connect.Response[v1.ScoreTextResponse], error) {
+	return c.scoreText.CallUnary(ctx, req)
+}
+
 // ClassifierServiceHandler is an implementation of the semrouter.classifier.v1.ClassifierService
 // service.
 type ClassifierServiceHandler interface {
@@ -189,6 +210,11 @@ type ClassifierServiceHandler interface {
 	// The gateway usually publishes LatencyObservation messages on the latency
 	// subject instead (fire and forget); both paths reach the same sink.
 	RecordLatency(context.Context, *connect.Request[v1.RecordLatencyRequest]) (*connect.Response[v1.RecordLatencyResponse], error)
+	// ScoreText scores arbitrary text (a model's answer, for the
+	// response_jailbreak plugin) with the jailbreak / harmful-content model,
+	// the scorer behind the classifier's jailbreak signal, regardless of the
+	// config's rules. FAILED_PRECONDITION when no model is loaded.
+	ScoreText(context.Context, *connect.Request[v1.ScoreTextRequest]) (*connect.Response[v1.ScoreTextResponse], error)
 }
 
 // NewClassifierServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -239,6 +265,13 @@ func NewClassifierServiceHandler(svc ClassifierServiceHandler, opts ...connect.H
 		connect.WithSchema(classifierServiceMethods.ByName("RecordLatency")),
 		connect.WithHandlerOptions(opts...),
 	)
+	classifierServiceScoreTextHandler := connect.NewUnaryHandler(
+		ClassifierServiceScoreTextProcedure,
+		svc.ScoreText,
+		connect.WithSchema(classifierServiceMethods.ByName("ScoreText")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/semrouter.classifier.v1.ClassifierService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ClassifierServiceClassifyProcedure:
@@ -253,6 +286,8 @@ func NewClassifierServiceHandler(svc ClassifierServiceHandler, opts ...connect.H
 			classifierServiceClassifySecurityHandler.ServeHTTP(w, r)
 		case ClassifierServiceRecordLatencyProcedure:
 			classifierServiceRecordLatencyHandler.ServeHTTP(w, r)
+		case ClassifierServiceScoreTextProcedure:
+			classifierServiceScoreTextHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -284,4 +319,8 @@ func (UnimplementedClassifierServiceHandler) ClassifySecurity(context.Context, *
 
 func (UnimplementedClassifierServiceHandler) RecordLatency(context.Context, *connect.Request[v1.RecordLatencyRequest]) (*connect.Response[v1.RecordLatencyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("semrouter.classifier.v1.ClassifierService.RecordLatency is not implemented"))
+}
+
+func (UnimplementedClassifierServiceHandler) ScoreText(context.Context, *connect.Request[v1.ScoreTextRequest]) (*connect.Response[v1.ScoreTextResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("semrouter.classifier.v1.ClassifierService.ScoreText is not implemented"))
 }
