@@ -8,7 +8,7 @@ type ModelCatalog struct {
 	// through model_ref.
 	System   map[string]string `yaml:"system" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
 	External []ExternalModel   `yaml:"external" sr:"unimplemented"`
-	KBs      []KnowledgeBase   `yaml:"kbs" sr:"unimplemented"`
+	KBs      []KnowledgeBase   `yaml:"kbs"`
 	Modules  *Modules          `yaml:"modules"`
 }
 
@@ -87,7 +87,10 @@ type LLMEndpoint struct {
 	PromptTemplate  string `yaml:"prompt_template"`
 }
 
-// KnowledgeBase is a labelled example set used by kb signals.
+// KnowledgeBase is a labelled example set used by kb signals and
+// kb_metric projection inputs. Source.Path is a directory whose manifest
+// (default DefaultKBManifest) names the labels and their example files;
+// the classifier reads it per revision (services/classifier/kb).
 type KnowledgeBase struct {
 	Name             string              `yaml:"name"`
 	Source           *KBSource           `yaml:"source"`

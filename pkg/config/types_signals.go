@@ -19,7 +19,7 @@ type Signals struct {
 	RoleBindings  []RoleBindingSignal  `yaml:"role_bindings"`
 	Jailbreak     []JailbreakSignal    `yaml:"jailbreak"`
 	PII           []PIISignal          `yaml:"pii"`
-	KB            []KBSignal           `yaml:"kb" sr:"signal"`
+	KB            []KBSignal           `yaml:"kb"`
 	Conversation  []ConversationSignal `yaml:"conversation"`
 	Events        []EventSignal        `yaml:"events" sr:"signal"`
 	Metadata      []MetadataSignal     `yaml:"metadata"`

@@ -188,6 +188,7 @@ func (v *validator) validateGlobal() {
 		}
 	}
 	v.validateCatalog()
+	v.validateKBs()
 }
 
 func (v *validator) validateCatalog() {

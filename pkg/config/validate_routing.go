@@ -291,8 +291,15 @@ func (v *validator) validateSignals(p *profile) {
 			v.errorf(sub(xp, "kb"), "knowledge base %q is not declared in global.model_catalog.kbs%s", x.KB, known(keys(kbs)))
 			continue
 		}
-		v.checkKnown(sub(xp, "target.kind"), x.Target.Kind, "label", "group")
-		if x.Target.Kind == "group" {
+		v.checkOneOf(sub(xp, "match"), x.Match, KBMatchBest, KBMatchThreshold)
+		if x.Target.Kind == "" {
+			v.errorf(sub(xp, "target.kind"), "required (label or group)")
+		} else {
+			v.checkOneOf(sub(xp, "target.kind"), x.Target.Kind, "label", "group")
+		}
+		if x.Target.Value == "" {
+			v.errorf(sub(xp, "target.value"), "required: the label or group to match")
+		} else if x.Target.Kind == "group" {
 			if _, ok := kb.Groups[x.Target.Value]; !ok {
 				v.errorf(sub(xp, "target.value"), "group %q is not defined in knowledge base %q%s", x.Target.Value, x.KB, known(keys(kb.Groups)))
 			}

@@ -47,7 +47,7 @@ func BenchmarkClassifyHeuristicOnly(b *testing.B) {
 		{"reference", "/work/shared/upstream/reference-config.yaml", true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var opts []classifier.Option
+			opts := []classifier.Option{withTestKBs(b)}
 			if bc.model {
 				opts = append(opts, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(b)))
 			}

@@ -187,7 +187,9 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 			texts.add(mc.Description)
 		}
 	}
+	kbs := loadKBs(cfg, &o, texts, probs)
 	vecs, embErr := c.embedAll(ctx, emb, texts)
+	kbs.build(vecs, embErr, probs)
 	if embErr != nil && len(texts.list) > 0 {
 		c.candidatesMissing = true
 		c.warnings = append(c.warnings, embErr.Error())
@@ -233,6 +235,7 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 			p.heur = ev
 		}
 		c.buildSemantic(p, &s.sig, s.prefix, vecs, embErr, protos, probs, s.own)
+		buildKB(p, &s.sig, s.prefix, kbs, embErr, probs, s.own)
 		if len(s.sig.Domains) > 0 {
 			f := &domain.Family{Head: head, Threshold: domCfg.threshold, Fallback: domCfg.fallback}
 			for _, d := range s.sig.Domains {

@@ -44,7 +44,7 @@ func TestCompileEveryConfig(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			cfg := loadConfig(t, path)
 			emb := &classifiertest.HashEmbedder{}
-			c, err := classifier.Compile(context.Background(), cfg, emb, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(t)))
+			c, err := classifier.Compile(context.Background(), cfg, emb, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(t)), withTestKBs(t))
 			if err != nil {
 				t.Fatalf("compile: %v", err)
 			}
@@ -132,7 +132,7 @@ func TestConfigDecisions(t *testing.T) {
 			k := key{tc.config, tc.jailbreakModel}
 			c, ok := compiled[k]
 			if !ok {
-				var opts []classifier.Option
+				opts := []classifier.Option{withTestKBs(t)}
 				if tc.jailbreakModel {
 					opts = append(opts, classifier.WithJailbreakScorer(classifiertest.JailbreakScorer(t)))
 				}

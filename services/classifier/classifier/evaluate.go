@@ -10,6 +10,7 @@ import (
 	"github.com/semrouter/semrouter/services/classifier/described"
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
+	"github.com/semrouter/semrouter/services/classifier/kb"
 	"github.com/semrouter/semrouter/services/classifier/semantic"
 	"github.com/semrouter/semrouter/services/classifier/signal"
 )
@@ -29,6 +30,11 @@ type profile struct {
 	// be embedded; hasFacts/hasFeedback record that rules exist).
 	facts, feedback       *described.Family
 	hasFacts, hasFeedback bool
+	// kb is the kb family (nil when the profile has no kb rules and no
+	// projection reads a kb metric, or the examples could not be
+	// embedded; hasKB records that it is needed).
+	kb    *kb.Family
+	hasKB bool
 	// semErr is set when candidate banks could not be built (no Embedder
 	// or it failed): every embedding-based family reports it.
 	semErr error
@@ -38,7 +44,7 @@ type profile struct {
 }
 
 func (p *profile) needsQuery() bool {
-	return p.hasEmb || p.hasComplexity || p.hasPrefs || len(p.reasks) > 0 || p.dom != nil || p.hasFacts || p.hasFeedback
+	return p.hasEmb || p.hasComplexity || p.hasPrefs || len(p.reasks) > 0 || p.dom != nil || p.hasFacts || p.hasFeedback || p.hasKB
 }
 
 // evaluateSignals runs every family of p for req and records the outcomes
@@ -114,6 +120,16 @@ func (c *Classifier) evaluateSignals(ctx context.Context, p *profile, req *Reque
 	}
 	if p.hasFacts || p.hasFeedback {
 		c.evaluateDescribed(p, req, query, semErr, add)
+	}
+	if p.hasKB {
+		switch {
+		case semErr != nil:
+			add(signal.Outcome{Family: signal.KB, Err: semErr})
+		case p.kb == nil:
+			add(signal.Outcome{Family: signal.KB, Err: ErrNoCandidateEmbeddings})
+		default:
+			add(p.kb.Evaluate(query))
+		}
 	}
 	// Complexity runs last: its composers read the other families.
 	if p.hasComplexity {

@@ -29,6 +29,7 @@ type options struct {
 	latency      selection.LatencyStats
 	load         selection.LoadSource
 	timeout      time.Duration
+	kbDir        string
 }
 
 // WithLogger sets the logger (default: discard).
@@ -85,6 +86,13 @@ func WithLoad(l selection.LoadSource) Option { return func(o *options) { o.load 
 // WithFamilyTimeout bounds the heuristic families of one request (default
 // DefaultFamilyTimeout); families not done by then report the deadline.
 func WithFamilyTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithKBDir sets the folder relative knowledge-base source paths
+// (global.model_catalog.kbs[].source.path) are resolved against, e.g. for
+// revisions published over NATS, which have no file of their own. Without
+// it they resolve against the config file's folder when the config was
+// read from a file, else against the working directory.
+func WithKBDir(dir string) Option { return func(o *options) { o.kbDir = dir } }
 
 // DomainHeadPath is where the domain head for an embedding model lives in a
 // head directory: "<dir>/<model>.json", with every character of the model

@@ -99,7 +99,12 @@ func (r *routing) projectScores(set *signal.Set, sc *scratch) {
 func (in *scoreInput) value(set *signal.Set, sc *scratch) (float64, bool) {
 	switch in.kind {
 	case inKBMetric:
-		v, _ := set.Score(in.probe.family, in.probe.key)
+		v, ok := set.Score(in.probe.family, in.probe.key)
+		if !ok && set.Err(in.probe.family) != nil {
+			// The kb family could not score the query: the metric, and
+			// so the score, is unknown.
+			return 0, false
+		}
 		return v, true
 	case inScore:
 		s := sc.scores[in.slot]

@@ -209,6 +209,19 @@ func TestScoresAndMappings(t *testing.T) {
 			t.Fatalf("score = %+v, want unknown", res.Scores[0])
 		}
 	})
+	t.Run("a failed kb family leaves a kb_metric score unknown", func(t *testing.T) {
+		s := Score{Name: "privacy", Inputs: []ScoreInput{{Type: "kb_metric", KB: "privacy_kb", Metric: "private_vs_public", Weight: 1}}}
+		e := compileT(t, Spec{Routing: Routing{Projections: Projections{Scores: []Score{s}}}})
+		res := evalT(t, e, Request{}, failed(signal.KB))
+		if !res.Scores[0].Unknown {
+			t.Fatalf("score = %+v, want unknown", res.Scores[0])
+		}
+		// A kb family that ran but reported no such metric reads 0.
+		res = evalT(t, e, Request{}, signal.Outcome{Family: signal.KB})
+		if res.Scores[0].Unknown || res.Scores[0].Value != 0 {
+			t.Fatalf("score = %+v, want 0", res.Scores[0])
+		}
+	})
 	t.Run("projection input reads an earlier score", func(t *testing.T) {
 		s1 := Score{Name: "base", Inputs: []ScoreInput{{Type: "keyword", Name: "kw_a", Weight: 0.4}}}
 		s2 := Score{Name: "derived", Inputs: []ScoreInput{{Type: "projection", Name: "base", Weight: 2}}}

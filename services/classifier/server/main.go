@@ -31,6 +31,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	embedTimeout := fs.Duration("embed-timeout", 30*time.Second, "timeout of one embedder request")
 	guardDir := fs.String("guard-dir", os.Getenv("SEMROUTER_GUARD_DIR"), "directory of the unpacked "+jailbreak.GuardPackage+" package (jailbreak model; empty: pattern-only jailbreak rules)")
 	headDir := fs.String("domain-heads", os.Getenv("SEMROUTER_DOMAIN_HEADS"), "directory of extra trained domain heads, <model>.json (the heads of the built-in models ship in the binary)")
+	kbDir := fs.String("kb-dir", os.Getenv("SEMROUTER_KB_DIR"), "folder relative knowledge-base paths (global.model_catalog.kbs[].source.path) are resolved against (empty: the working directory)")
 	highAccuracy := fs.Bool("language-high-accuracy", false, "use lingua's high-accuracy language detection (more memory and time)")
 	instance := fs.String("instance", "", "instance name in config status reports (default: host name)")
 	obs := telemetry.AddServiceFlags(fs, "semrouter-classifier", os.Getenv)
@@ -74,6 +75,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *headDir != "" {
 		o.CompileOptions = append(o.CompileOptions, classifier.WithDomainHeadDir(*headDir))
+	}
+	if *kbDir != "" {
+		o.CompileOptions = append(o.CompileOptions, classifier.WithKBDir(*kbDir))
 	}
 	if *highAccuracy {
 		o.CompileOptions = append(o.CompileOptions, classifier.WithHighAccuracyLanguageDetection())

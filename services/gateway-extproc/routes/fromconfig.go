@@ -28,6 +28,7 @@ const DefaultRetryCount = 1
 //	providers.defaults.*                      → DefaultModel, DefaultReasoningEffort, ReasoningFamilies
 //	providers.models[]                        → Models (retry_count: DefaultRetryCount when unset)
 //	routing.modelCards[].context_window_size  → Models[].ContextWindow (see contextWindows)
+//	routing.modelCards[].modality, capabilities → Models[].TextOnly (see textOnlyModels)
 //	routing.decisions[], recipes[].routing.decisions[] → Decisions
 //	embedding-dependent signals / semantic response_cache → NeedsEmbedding
 //	max reasks[].lookback_turns               → HistoryTurns
@@ -56,9 +57,11 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 		}
 	}
 	windows := contextWindows(cfg)
+	textOnly := textOnlyModels(cfg)
 	for _, m := range cfg.Providers.Models {
 		mm := modelFromConfig(m)
 		mm.ContextWindow = windows[m.Name]
+		mm.TextOnly = textOnly[m.Name]
 		spec.Models = append(spec.Models, mm)
 	}
 	store := cfg.Global.Stores.ResponseCache
@@ -76,7 +79,7 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 				spec.NeedsEmbedding = true
 			}
 		}
-		if needsEmbedding(&r.Signals) {
+		if needsEmbedding(r) {
 			spec.NeedsEmbedding = true
 		}
 		for _, rs := range r.Signals.Reasks {
@@ -90,6 +93,12 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if err := attachTools(cfg, &spec); err != nil {
 		return Spec{}, err
 	}
+	if err := attachCompression(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
+	if err := attachRAG(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
 	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
 		spec.MaxBodyBytes = sb.MaxBytes
 	}
@@ -97,11 +106,24 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	return spec, nil
 }
 
-// needsEmbedding reports whether a routing profile has signals the
-// classifier evaluates on the query embedding.
-func needsEmbedding(s *config.Signals) bool {
-	return len(s.Embeddings) > 0 || len(s.Complexity) > 0 || len(s.Reasks) > 0 ||
-		len(s.Preferences) > 0 || len(s.Domains) > 0
+// needsEmbedding reports whether a routing profile has signals or
+// projection inputs the classifier evaluates on the query embedding
+// (knowledge bases, described families and kb_metric inputs included).
+func needsEmbedding(r *config.Routing) bool {
+	s := &r.Signals
+	if len(s.Embeddings) > 0 || len(s.Complexity) > 0 || len(s.Reasks) > 0 ||
+		len(s.Preferences) > 0 || len(s.Domains) > 0 || len(s.KB) > 0 ||
+		len(s.FactCheck) > 0 || len(s.UserFeedbacks) > 0 {
+		return true
+	}
+	for _, sc := range r.Projections.Scores {
+		for _, in := range sc.Inputs {
+			if in.Type == "kb_metric" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func modelFromConfig(m config.Model) Model {

@@ -260,6 +260,19 @@ func TestFromConfigNeedsEmbedding(t *testing.T) {
 		{"complexity in a recipe", func(c *config.Config) {
 			c.Recipes[0].Routing.Signals.Complexity = append(c.Recipes[0].Routing.Signals.Complexity, config.ComplexitySignal{Name: "c"})
 		}, true},
+		{"knowledge-base signal", func(c *config.Config) {
+			c.Routing.Signals.KB = append(c.Routing.Signals.KB, config.KBSignal{Name: "k", KB: "support"})
+		}, true},
+		{"fact_check signal", func(c *config.Config) {
+			c.Routing.Signals.FactCheck = append(c.Routing.Signals.FactCheck, config.DescribedSignal{Name: "needs_fact_check"})
+		}, true},
+		{"user feedback in a recipe", func(c *config.Config) {
+			c.Recipes[0].Routing.Signals.UserFeedbacks = append(c.Recipes[0].Routing.Signals.UserFeedbacks, config.DescribedSignal{Name: "wrong_answer"})
+		}, true},
+		{"kb_metric projection input", func(c *config.Config) {
+			c.Routing.Projections.Scores = append(c.Routing.Projections.Scores, config.Score{Name: "bias",
+				Inputs: []config.ScoreInput{{Type: "kb_metric", KB: "support"}}})
+		}, true},
 		{"semantic cache", func(c *config.Config) {
 			c.Routing.Decisions[0].Plugins[3].ResponseCache().Mode = "exact_then_semantic"
 		}, true},

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -201,6 +202,11 @@ func (e *environment) runClassifier(ctx context.Context, nc *nats.Conn) error {
 	var opts []classifier.Option
 	if e.assets.DomainHeadDir != "" {
 		opts = append(opts, classifier.WithDomainHeadDir(e.assets.DomainHeadDir))
+	}
+	// Knowledge bases named relative to the config file live beside it;
+	// the classifier receives the config over NATS, without its path.
+	if abs, err := filepath.Abs(e.o.ConfigPath); err == nil {
+		opts = append(opts, classifier.WithKBDir(filepath.Dir(abs)))
 	}
 	return classifierserver.Run(ctx, classifierserver.Options{
 		NATS: nc,
