@@ -38,7 +38,6 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	want := []struct {
 		path, msg string
 	}{
-		{"routing.signals.kb", `signal family "kb" is accepted but not evaluated; never matches`},
 		{"routing.signals.events", "never matches"},
 		{"routing.signals.classifiers", "never matches"},
 		{"routing.decisions[1].algorithm.type", `algorithm "confidence" runs in API mode only`},
@@ -47,7 +46,6 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"routing.decisions[8].algorithm.automix.discount_factor", "semrouter does not use discount_factor"},
 		{"routing.decisions[2].algorithm.type", `"ratings"`},
 		{"routing.decisions[3].algorithm.type", `algorithm "remom" runs in API mode only`},
-		{"routing.decisions[0].plugins[2].type", `plugin "context_compression" is accepted and kept, but semrouter does not run it yet`},
 		{"routing.decisions[0].candidateIterations", "does not act on it"},
 		{"global.router.learning", "does not act on it"},
 		// fields that are parsed but used nowhere (sr:"unimplemented" tags)
@@ -73,14 +71,15 @@ func TestReferenceConfigWarnings(t *testing.T) {
 	}
 	// implemented features must not warn
 	for _, p := range probs {
-		// plugins[3] and [4] are the tools and tool_selection plugins,
-		// which semrouter runs (and whose reference values are coherent).
-		for _, quiet := range []string{"routing.decisions[0].plugins[3]", "routing.decisions[0].plugins[4]", "routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata", "routing.signals.fact_check", "routing.signals.user_feedbacks"} {
+		// plugins[2], [3] and [4] are the context_compression, tools and
+		// tool_selection plugins, which semrouter runs (and whose
+		// reference values are coherent).
+		for _, quiet := range []string{"routing.decisions[0].plugins[2]", "routing.decisions[0].plugins[3]", "routing.decisions[0].plugins[4]", "routing.signals.keywords", "routing.signals.embeddings", "routing.signals.complexity", "routing.signals.structure", "routing.signals.metadata", "routing.signals.fact_check", "routing.signals.user_feedbacks", "routing.signals.kb", "global.model_catalog.kbs", "routing.projections.scores[1]"} {
 			if strings.HasPrefix(p.Path, quiet) && !strings.HasSuffix(p.Path, ".image_candidates") {
 				t.Errorf("implemented family warned: %v", p)
 			}
 		}
-		if strings.Contains(p.Message, "fact_check signal") || strings.Contains(p.Message, "user_feedback signal") {
+		if strings.Contains(p.Message, "fact_check signal") || strings.Contains(p.Message, "user_feedback signal") || strings.Contains(p.Message, "kb signal") {
 			t.Errorf("condition on an evaluated family warned: %v", p)
 		}
 		if strings.Contains(p.Message, `"system_prompt"`) || strings.Contains(p.Message, `"router_dc"`) || strings.Contains(p.Message, `"multi_factor"`) || strings.Contains(p.Message, `"latency_aware"`) {
@@ -88,8 +87,8 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		}
 	}
 	// line numbers point at the key in the source
-	if !hasLine(probs, "routing.signals.kb", 434) {
-		t.Errorf("kb warning should be at line 434")
+	if !hasLine(probs, "routing.signals.events", 508) {
+		t.Errorf("events warning should be at line 508")
 	}
 }
 
@@ -371,12 +370,12 @@ func TestHelpers(t *testing.T) {
 	for _, f := range fams {
 		impl[f.Key] = f.Implemented
 	}
-	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences", "fact_check", "user_feedbacks"} {
+	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences", "fact_check", "user_feedbacks", "kb"} {
 		if !impl[k] {
 			t.Errorf("family %s should be implemented", k)
 		}
 	}
-	for _, k := range []string{"kb", "events", "classifiers"} {
+	for _, k := range []string{"events", "classifiers"} {
 		if v, ok := impl[k]; !ok || v {
 			t.Errorf("family %s should be known and unimplemented", k)
 		}
@@ -387,7 +386,7 @@ func TestHelpers(t *testing.T) {
 	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || !AlgorithmImplemented("remom") || AlgorithmImplemented("ratings") {
 		t.Errorf("AlgorithmImplemented wrong")
 	}
-	if !PluginImplemented("semantic-cache") || PluginImplemented("rag") || !PluginImplemented(PluginTools) || !PluginImplemented(PluginToolSelection) {
+	if !PluginImplemented("semantic-cache") || !PluginImplemented("rag") || !PluginImplemented(PluginTools) || !PluginImplemented(PluginToolSelection) {
 		t.Errorf("PluginImplemented wrong")
 	}
 }

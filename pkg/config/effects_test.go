@@ -68,6 +68,25 @@ func TestNoEffectWarnings(t *testing.T) {
 				"global:\n  model_catalog:\n    embeddings:\n      semantic:\n        embedding_config: {model_type: multimodal}\n",
 			want: []string{"routing.signals.embeddings[0].query_modality:22: query_modality image has no effect"},
 		},
+		{
+			name: "context_compression embedding scoring and recovery",
+			doc: invalidBase + "      plugins:\n        - type: context_compression\n          configuration:\n            enabled: true\n" +
+				"            scoring: {method: embedding, embedding_model_ref: emb}\n            recovery: {enabled: true, store: response_cache}\n",
+			want: []string{
+				"routing.decisions[0].plugins[0].configuration.scoring.method:41: scoring method embedding is not run",
+				"routing.decisions[0].plugins[0].configuration.scoring.embedding_model_ref:41: has no effect",
+				"routing.decisions[0].plugins[0].configuration.recovery.enabled:42: recovery is not run",
+			},
+		},
+		{
+			name: "rag backend and cache ttl without effect",
+			doc: invalidBase + "      plugins:\n        - type: rag\n          configuration: {enabled: true, backend: mcp, cache_ttl_seconds: 60,\n" +
+				"            backend_config: {server_name: docs}}\n",
+			want: []string{
+				`routing.decisions[0].plugins[0].configuration.backend:39: backend "mcp" is accepted and kept, but semrouter does not run it yet`,
+				"routing.decisions[0].plugins[0].configuration.cache_ttl_seconds:39: cache_results is false",
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +122,12 @@ func TestNoEffectWarningsQuietByDefault(t *testing.T) {
 	doc := invalidBase + "global:\n  router:\n    clear_route_cache: true\n  services:\n    observability:\n      metrics: {enabled: true}\n"
 	if _, probs, err = Parse([]byte(doc), "on"); err != nil || len(probs) != 0 {
 		t.Errorf("err %v, problems:\n%s", err, probs)
+	}
+	// model card modality and capabilities act (image requests skip
+	// text-only models), so they do not warn
+	doc = strings.Replace(invalidBase, "      loras: [{name: sql-expert}]\n", "      loras: [{name: sql-expert}]\n      modality: ar\n      capabilities: [vision, code]\n", 1)
+	if _, probs, err = Parse([]byte(doc), "modality"); err != nil || len(probs) != 0 {
+		t.Errorf("modality card: err %v, problems:\n%s", err, probs)
 	}
 }
 

@@ -1,10 +1,11 @@
 package config
 
-// The plugin configurations below are accepted, typed and kept; apart
-// from tools and tool_selection, semrouter does not act on them yet
-// (Validate warns).
+// The plugin configurations below are accepted, typed and kept; which of
+// them semrouter runs is said by pluginKinds (types_plugins.go), and
+// Validate warns about the others.
 
-// ContextCompressionPlugin compresses long contexts.
+// ContextCompressionPlugin compresses long contexts (run by the gateway,
+// package compress; validate_compression.go lists what has effect).
 type ContextCompressionPlugin struct {
 	Enabled         bool                         `yaml:"enabled"`
 	Mode            string                       `yaml:"mode"`
@@ -136,7 +137,8 @@ type ResponseJailbreakPlugin struct {
 }
 
 // RAGPlugin injects retrieved context. BackendConfig depends on Backend
-// (milvus, external_api, mcp, openai, vectorstore, hybrid) and is kept as written.
+// (milvus, external_api, mcp, openai, vectorstore, hybrid) and is kept as
+// written; only external_api runs (validate_rag.go).
 type RAGPlugin struct {
 	Enabled                bool           `yaml:"enabled"`
 	Backend                string         `yaml:"backend"`

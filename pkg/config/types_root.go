@@ -145,7 +145,7 @@ type ModelCard struct {
 	Capabilities      []string `yaml:"capabilities"`
 	Loras             []LoRA   `yaml:"loras"`
 	QualityScore      float64  `yaml:"quality_score"`
-	Modality          string   `yaml:"modality" sr:"unimplemented"`
+	Modality          string   `yaml:"modality"`
 	Tags              []string `yaml:"tags"`
 }
 

@@ -351,13 +351,14 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 		}
 	case *ToolsPlugin:
 		v.validateToolsPlugin(cp, c)
+	case *ContextCompressionPlugin:
+		v.validateContextCompression(cp, c)
 	case *ToolSelectionPlugin:
 		v.validateToolSelectionPlugin(cp, c)
 	case *MemoryPlugin:
 		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
 	case *RAGPlugin:
-		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
-		v.checkUnit(sub(cp, "min_confidence_threshold"), c.MinConfidenceThreshold)
+		v.validateRAGPlugin(cp, c)
 	case *ResponseJailbreakPlugin:
 		v.validateResponseJailbreak(cp, c)
 	case *RouterReplayPlugin:

@@ -102,6 +102,8 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 		ms := float64(r.latency) / float64(time.Millisecond)
 		h = append(h, Header{HeaderRoutingLatency, strconv.FormatFloat(ms, 'f', 3, 64)})
 	}
+	h = x.appendRAGHeaders(h)
+	h = x.appendCompressHeader(h)
 	if !x.debug {
 		return h
 	}

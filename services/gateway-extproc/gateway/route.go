@@ -65,6 +65,8 @@ type route struct {
 	embedding  []float32
 	plugins    chatreq.Rewrite  // plugin edits, without model/reasoning
 	tools      *toolselect.Edit // tools plugins' edit (tools.go)
+	rag        ragOutcome       // rag plugin's retrieval (rag.go)
+	compressed string           // x-vsr-context-compressed value (compress.go)
 	fastReply  bool
 	injected   bool
 	latency    time.Duration // time spent choosing the model
@@ -154,7 +156,7 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		r.latency = x.g.now().Sub(x.start)
 		return x.blocked(dec.Block), nil
 	}
-	if imm := x.fitContext(); imm != nil {
+	if imm := x.planContext(ctx); imm != nil {
 		spec.finish(nil)
 		r.latency = x.g.now().Sub(x.start)
 		return imm, nil
@@ -171,7 +173,11 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	if fr := x.fastResponsePlugin(); fr != nil {
 		return x.fastResponse(fr.Message), nil
 	}
+	waitRAG := x.startRAG(ctx) // runs while the tools plan is made
 	x.planTools(ctx)
+	if imm := waitRAG(); imm != nil {
+		return imm, nil
+	}
 	return nil, x.forward()
 }
 
@@ -388,7 +394,7 @@ func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
 			w.Reasoning = &chatreq.Reasoning{Type: fam.Type, Parameter: fam.Parameter, On: t.Reasoning, Effort: t.Effort}
 		}
 	}
-	return x.applyTools(x.req.Apply(&w))
+	return x.applyRAG(x.applyTools(x.req.Apply(&w)))
 }
 
 // UseTarget records that t (a failover target) is now serving the request.

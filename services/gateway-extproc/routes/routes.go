@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/semrouter/semrouter/pkg/config"
+	"github.com/semrouter/semrouter/services/gateway-extproc/compress"
+	"github.com/semrouter/semrouter/services/gateway-extproc/rag"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
@@ -104,6 +106,10 @@ type Model struct {
 	// ContextWindow mirrors routing.modelCards[].context_window_size of
 	// the card named like the model (0: unknown, every request fits).
 	ContextWindow int
+	// TextOnly: the model's card says it cannot take image input
+	// (modality ar without a vision or multimodal capability; see
+	// modality.go). Models without a card are unconstrained.
+	TextOnly bool
 	// Price is pricing.prompt_per_1m + pricing.completion_per_1m (0: no
 	// pricing); the looper algorithms order models by it.
 	Price    float64
@@ -184,6 +190,12 @@ type Plugins struct {
 	ResponseJailbreak *ResponseJailbreakPlugin
 	// RouterReplay records the request for operators (nil: off).
 	RouterReplay *RouterReplayPlugin
+	// RAG retrieves and injects context (nil: off or a backend without
+	// effect; package rag).
+	RAG *rag.Plugin
+	// Compression is the compiled context_compression plugin (nil: off;
+	// compress.go).
+	Compression *compress.Policy
 }
 
 // SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.
