@@ -31,6 +31,7 @@ type ragSearch struct {
 
 func newRAGSearch(t testing.TB) *ragSearch {
 	s := &ragSearch{status: http.StatusOK}
+	stop := make(chan struct{})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // read it all: the server then notices a client that gives up
 		s.mu.Lock()
@@ -38,13 +39,20 @@ func newRAGSearch(t testing.TB) *ragSearch {
 		status, block := s.status, s.block
 		s.mu.Unlock()
 		if block {
-			<-r.Context().Done()
+			// Until the gateway gives up, or at the latest until the test
+			// ends (a gateway that never gives up fails the test instead
+			// of hanging it in srv.Close).
+			select {
+			case <-r.Context().Done():
+			case <-stop:
+			}
 			return
 		}
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, `{"results":[{"content":"Paris is the capital of France.","score":0.9},{"content":"Lyon is in France.","score":0.4},{"content":"France uses the euro.","score":0.8}]}`)
 	}))
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: cleanups run last-in first-out
 	return s
 }
 
