@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -75,5 +76,70 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the output:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// pluginConfigPath is the YAML path of the configuration of the plugin
+// that checkPluginProblems adds.
+const pluginConfigPath = "routing.decisions[0].plugins[0].configuration"
+
+// pluginCase is a named plugin validation case: the plugin (a flow-style
+// YAML mapping) and the problems it must produce, no more.
+type pluginCase struct {
+	name   string
+	plugin string
+	want   []wantProblem
+}
+
+// runPluginCases runs each case as a subtest with checkPluginProblems;
+// wrap, when not nil, turns a case's plugin text into the plugin.
+func runPluginCases(t *testing.T, file string, cases []pluginCase, wrap func(string) string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plugin := tc.plugin
+			if wrap != nil {
+				plugin = wrap(plugin)
+			}
+			checkPluginProblems(t, file, plugin, tc.want)
+		})
+	}
+}
+
+// wantProblem is one problem a plugin validation case expects: its
+// severity, its exact YAML path and a part of its message.
+type wantProblem struct {
+	sev  Severity
+	path string
+	msg  string
+}
+
+// checkPluginProblems parses invalidBase with plugin (a flow-style YAML
+// mapping) as the only plugin of its first decision, under the file name
+// file, and checks that the problems under routing.decisions[0].plugins are
+// exactly want: each wanted one is there, there are no others, and every
+// one carries a line.
+func checkPluginProblems(t *testing.T, file, plugin string, want []wantProblem) {
+	t.Helper()
+	doc := invalidBase + "      plugins:\n        - " + plugin + "\n"
+	_, probs, _ := Parse([]byte(doc), file)
+	var mine Problems
+	for _, p := range probs {
+		if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
+			mine = append(mine, p)
+		}
+	}
+	for _, w := range want {
+		if !hasProblem(mine, w.sev, w.path, w.msg) {
+			t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
+		}
+	}
+	if len(mine) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(mine), len(want), mine)
+	}
+	for _, p := range mine {
+		if p.Line == 0 {
+			t.Errorf("problem without a line: %v", p)
+		}
 	}
 }

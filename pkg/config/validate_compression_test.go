@@ -1,25 +1,14 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestContextCompressionValidation: the context_compression plugin runs,
 // so it carries no "does not run it yet" warning; its fields are checked
 // with the plugin's YAML path and line.
 func TestContextCompressionValidation(t *testing.T) {
-	const cp = "routing.decisions[0].plugins[0].configuration"
-	type want struct {
-		sev  Severity
-		path string
-		msg  string
-	}
-	cases := []struct {
-		name   string
-		config string
-		want   []want
-	}{
+	const cp = pluginConfigPath
+	type want = wantProblem
+	cases := []pluginCase{
 		{"reference shape is quiet", `{enabled: true, mode: auto, budget: {trigger_tokens: auto, target_tokens: auto, reserve_output_tokens: auto}, ` +
 			`targets: {tool_outputs: {mode: extractive, min_tokens: 2000, target_tokens: 1000}, history: {mode: preserve}, rag: {mode: preserve}, memory: {mode: preserve}}, ` +
 			`scoring: {method: bm25, embedding_model_ref: ""}, recovery: {enabled: false, store: response_cache}, ` +
@@ -57,29 +46,5 @@ func TestContextCompressionValidation(t *testing.T) {
 				{SeverityError, cp + ".request_controls.max_target_tokens", "must not be negative"},
 				{SeverityError, cp + ".request_controls.header", `invalid header name "bad header"`}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			doc := invalidBase + "      plugins:\n        - {type: context_compression, configuration: " + tc.config + "}\n"
-			_, probs, _ := Parse([]byte(doc), "compression")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
-		})
-	}
+	runPluginCases(t, "compression", cases, func(c string) string { return "{type: context_compression, configuration: " + c + "}" })
 }

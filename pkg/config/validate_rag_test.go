@@ -1,26 +1,15 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestRAGPluginValidation: the rag plugin runs with backend external_api,
 // so it carries no "does not run it yet" warning; its fields are checked
 // with YAML paths, and backends without effect are named precisely.
 func TestRAGPluginValidation(t *testing.T) {
-	const cp = "routing.decisions[0].plugins[0].configuration"
-	type want struct {
-		sev  Severity
-		path string
-		msg  string
-	}
+	const cp = pluginConfigPath
+	type want = wantProblem
 	const ext = `backend: external_api, backend_config: {endpoint: "http://search:8080/q"}`
-	cases := []struct {
-		name   string
-		plugin string
-		want   []want
-	}{
+	cases := []pluginCase{
 		{"external_api is quiet", `{type: rag, configuration: {enabled: true, ` + ext + `, similarity_threshold: 0.7, top_k: 3, max_context_length: 4000, injection_mode: tool_role, on_failure: block, cache_results: true, cache_ttl_seconds: 60}}`, nil},
 		{"custom template is quiet", `{type: rag, configuration: {enabled: true, backend: external_api, backend_config: {endpoint: "https://s/q", request_format: custom, request_template: '{"q":"{{.Query}}","k":{{.TopK}}}', api_key: k, auth_header: X-Key, headers: {X-Env: a}, timeout_seconds: 5, content_field: body, metadata_field: meta}}}`, nil},
 		{"ranges and enums", `{type: rag, configuration: {enabled: true, ` + ext + `, similarity_threshold: 1.2, min_confidence_threshold: -0.1, top_k: -1, max_context_length: -5, injection_mode: user_prefix, on_failure: retry, cache_ttl_seconds: -1}}`,
@@ -57,29 +46,5 @@ func TestRAGPluginValidation(t *testing.T) {
 		{"template without custom", `{type: rag, configuration: {enabled: true, backend: external_api, backend_config: {endpoint: "http://s", request_template: x}}}`,
 			[]want{{SeverityWarning, cp + ".backend_config.request_template", "has no effect"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			doc := invalidBase + "      plugins:\n        - " + tc.plugin + "\n"
-			_, probs, _ := Parse([]byte(doc), "rag")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
-		})
-	}
+	runPluginCases(t, "rag", cases, nil)
 }

@@ -1,25 +1,14 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestResponsePluginValidation: response_jailbreak and router_replay run,
 // so they carry no "does not run it yet" warning, and their fields are
 // checked with the plugin's YAML path and line.
 func TestResponsePluginValidation(t *testing.T) {
-	const cp = "routing.decisions[0].plugins[0].configuration"
-	type want struct {
-		sev  Severity
-		path string
-		msg  string
-	}
-	cases := []struct {
-		name   string
-		plugin string
-		want   []want
-	}{
+	const cp = pluginConfigPath
+	type want = wantProblem
+	cases := []pluginCase{
 		{"jailbreak reference is quiet", `{type: response_jailbreak, configuration: {enabled: true, threshold: 0.85, action: header}}`, nil},
 		{"jailbreak block is quiet", `{type: response_jailbreak, configuration: {enabled: true, action: block}}`, nil},
 		{"jailbreak threshold above 1", `{type: response_jailbreak, configuration: {enabled: true, threshold: 1.5}}`,
@@ -41,31 +30,7 @@ func TestResponsePluginValidation(t *testing.T) {
 		{"replay body cap without capture", `{type: router_replay, configuration: {enabled: true, max_body_bytes: 100}}`,
 			[]want{{SeverityWarning, cp + ".max_body_bytes", "neither capture_request_body nor capture_response_body"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			doc := invalidBase + "      plugins:\n        - " + tc.plugin + "\n"
-			_, probs, _ := Parse([]byte(doc), "response-plugins")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
-		})
-	}
+	runPluginCases(t, "response-plugins", cases, nil)
 }
 
 func TestResponsePluginDefaults(t *testing.T) {

@@ -1,25 +1,14 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestToolsPluginValidation: the tools and tool_selection plugins run, so
 // they do not carry the "does not run it yet" warning, and their fields
 // are checked with the plugin's YAML path.
 func TestToolsPluginValidation(t *testing.T) {
-	const cp = "routing.decisions[0].plugins[0].configuration"
-	type want struct {
-		sev  Severity
-		path string
-		msg  string
-	}
-	cases := []struct {
-		name   string
-		plugin string
-		want   []want
-	}{
+	const cp = pluginConfigPath
+	type want = wantProblem
+	cases := []pluginCase{
 		{"tools filtered is quiet", `{type: tools, configuration: {enabled: true, mode: filtered, allow_tools: [a], block_tools: [b]}}`, nil},
 		{"tools none with strip is quiet", `{type: tools, configuration: {enabled: true, mode: none, strip_tool_history: true}}`, nil},
 		{"tools unknown mode", `{type: tools, configuration: {enabled: true, mode: some}}`,
@@ -56,29 +45,5 @@ func TestToolsPluginValidation(t *testing.T) {
 				{SeverityWarning, cp + ".advanced_filtering.hybrid_history", "ignored"},
 				{SeverityWarning, cp + ".advanced_filtering.retrieval_strategy", `unrecognised retrieval_strategy "magic"`}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			doc := invalidBase + "      plugins:\n        - " + tc.plugin + "\n"
-			_, probs, _ := Parse([]byte(doc), "tools")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
-		})
-	}
+	runPluginCases(t, "tools", cases, nil)
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,24 +31,15 @@ func backend(name string, f *fakeLLM) routes.Backend {
 // weighted choice always picks the first backend.
 func newFixture(t *testing.T, spec routes.Spec, st gateway.Stages) *fixture {
 	t.Helper()
-	tbl, err := routes.Compile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, st, log)
-	srv := New(gw, log, WithRandom(func(int) int { return 0 }),
-		WithEnv(func(k string) string {
-			if k == "TEST_BACKEND_KEY" {
-				return "sk-from-env"
-			}
-			return ""
-		}))
-	hs := httptest.NewServer(srv.Handler(10 * time.Second))
-	t.Cleanup(hs.Close)
-	t.Cleanup(gw.Wait)
-	c := openai.NewClient(option.WithBaseURL(hs.URL+"/v1/"), option.WithAPIKey("client-key"), option.WithMaxRetries(0))
-	return &fixture{client: c, url: hs.URL, gw: gw}
+	e := StartE2E(t, spec, st, E2EOptions{Timeout: 10 * time.Second, APIKey: "client-key",
+		Options: []Option{WithRandom(func(int) int { return 0 }),
+			WithEnv(func(k string) string {
+				if k == "TEST_BACKEND_KEY" {
+					return "sk-from-env"
+				}
+				return ""
+			})}})
+	return &fixture{client: e.Client, url: e.URL, gw: e.Gateway}
 }
 
 func baseSpec() routes.Spec {

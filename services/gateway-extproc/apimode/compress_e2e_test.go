@@ -10,9 +10,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // compressionYAML routes decision "agent" to small (1500-token window),
@@ -56,19 +54,7 @@ routing:
 func TestContextCompressionEndToEnd(t *testing.T) {
 	small := newFakeLLM(t, "small", "ok")
 	big := newFakeLLM(t, "big", "ok")
-	cfg, probs, err := config.Parse([]byte(fmt.Sprintf(compressionYAML, small.endpoint(), big.endpoint())), "compression.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range probs {
-		if strings.Contains(p.Path, "plugins") {
-			t.Errorf("plugin problem: %v", p)
-		}
-	}
-	spec, err := routes.FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := SpecFromYAML(t, fmt.Sprintf(compressionYAML, small.endpoint(), big.endpoint()), "compression.yaml", PluginProblem, nil)
 	fx := newFixture(t, spec, gateway.Stages{Classifier: &fakeClassifier{dec: &gateway.Decision{Name: "agent"}}})
 
 	var log strings.Builder

@@ -11,9 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // contextWindowYAML routes decision "long" to tiny (64-token window),
@@ -64,14 +62,7 @@ func TestContextWindowInFailoverPlan(t *testing.T) {
 				fakes[n] = newFakeLLM(t, n, "ok")
 			}
 			doc := fmt.Sprintf(contextWindowYAML, tc.defaultM, fakes["tiny"].endpoint(), fakes["mid"].endpoint(), fakes["big"].endpoint())
-			cfg, _, err := config.Parse([]byte(doc), "context.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			spec, err := routes.FromConfig(cfg, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			spec := SpecFromYAML(t, doc, "context.yaml", nil, nil)
 			fx := newFixture(t, spec, gateway.Stages{Classifier: &fakeClassifier{dec: &gateway.Decision{Name: "long"}}})
 			p := openai.ChatCompletionNewParams{Model: "auto", Messages: userMsg(strings.Repeat("abcd", tc.prompt))}
 			if tc.maxTokens > 0 {
@@ -85,19 +76,13 @@ func TestContextWindowInFailoverPlan(t *testing.T) {
 					!strings.Contains(apiErr.Message, tc.wantLargst) {
 					t.Fatalf("err = %v, want a 400 %s naming %s", err, gateway.CodeContextLengthExceeded, tc.wantLargst)
 				}
-				for n, f := range fakes {
-					if len(f.requests()) != 0 {
-						t.Errorf("%s got a doomed request", n)
-					}
-				}
+				checkNoRequests(t, fakes, "a doomed request")
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "answer from " + tc.wantFrom; c.Choices[0].Message.Content != want || resp.Header.Get("x-vsr-selected-model") != tc.wantFrom {
-				t.Fatalf("content %q model %q, want %s", c.Choices[0].Message.Content, resp.Header.Get("x-vsr-selected-model"), tc.wantFrom)
-			}
+			checkAnsweredBy(t, c, resp, tc.wantFrom)
 			for n, f := range fakes {
 				if want := map[bool]int{true: 1, false: 0}[n == tc.wantFrom]; len(f.requests()) != want {
 					t.Errorf("%s got %d requests, want %d", n, len(f.requests()), want)

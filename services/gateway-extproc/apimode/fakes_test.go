@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openai/openai-go/v3"
+
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 )
 
@@ -140,6 +142,27 @@ func (f *fakeLLM) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"answer from %s"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`, model, f.name)
+	}
+}
+
+// checkAnsweredBy fails the test unless the answer c, with the response
+// resp, came from the fake LLM named want (its answer text and the
+// x-vsr-selected-model header).
+func checkAnsweredBy(t *testing.T, c *openai.ChatCompletion, resp *http.Response, want string) {
+	t.Helper()
+	if text := "answer from " + want; c.Choices[0].Message.Content != text || resp.Header.Get("x-vsr-selected-model") != want {
+		t.Fatalf("content %q model %q, want %s", c.Choices[0].Message.Content, resp.Header.Get("x-vsr-selected-model"), want)
+	}
+}
+
+// checkNoRequests reports each of fakes that received a request; what
+// names such a request in the error.
+func checkNoRequests(t *testing.T, fakes map[string]*fakeLLM, what string) {
+	t.Helper()
+	for n, f := range fakes {
+		if len(f.requests()) != 0 {
+			t.Errorf("%s got %s", n, what)
+		}
 	}
 }
 

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -22,7 +20,6 @@ import (
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // logprobLLM is a FAKE LLM backend (no model server runs here): it
@@ -172,33 +169,13 @@ func newLooperEnv(t *testing.T, small, large, judge string) *looperEnv {
 		judge: newLogprobLLM(t, "judge", judge), claude: newFakeMessagesAPI(t), reg: prometheus.NewRegistry()}
 	yaml := strings.NewReplacer("SMALL", e.small.srv.Listener.Addr().String(), "LARGE", e.large.srv.Listener.Addr().String(),
 		"JUDGE", e.judge.srv.Listener.Addr().String(), "CLAUDE", e.claude.srv.Listener.Addr().String()).Replace(looperConfig)
-	cfg, probs, err := config.Parse([]byte(yaml), "looper e2e")
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	for _, p := range probs {
-		if strings.Contains(p.Message, "not supported") {
-			t.Errorf("unexpected problem: %v", p)
-		}
-	}
-	spec, err := routes.FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := routes.Compile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := apimode.SpecFromYAML(t, yaml, "looper e2e", func(p config.Problem) bool { return strings.Contains(p.Message, "not supported") }, nil)
 	m, err := metrics.NewGateway(e.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, gateway.Stages{Classifier: decisionClassifier{}}, log)
-	hs := httptest.NewServer(apimode.New(gw, log, apimode.WithUpstreamObserver(m)).Handler(time.Minute))
-	t.Cleanup(hs.Close)
-	t.Cleanup(gw.Wait)
-	e.client = openai.NewClient(option.WithBaseURL(hs.URL+"/v1/"), option.WithAPIKey("k"), option.WithMaxRetries(0))
+	e.client = apimode.StartE2E(t, spec, gateway.Stages{Classifier: decisionClassifier{}},
+		apimode.E2EOptions{Options: []apimode.Option{apimode.WithUpstreamObserver(m)}}).Client
 	return e
 }
 

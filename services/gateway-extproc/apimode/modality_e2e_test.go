@@ -12,7 +12,6 @@ import (
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // modalityYAML routes decision "look" to text (modality ar), then vl
@@ -59,17 +58,11 @@ func TestImageInputSkipsTextOnlyModels(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fakes := map[string]*fakeLLM{"text": newFakeLLM(t, "text", "ok"), "vl": newFakeLLM(t, "vl", "ok")}
-			cfg, _, err := config.Parse([]byte(fmt.Sprintf(modalityYAML, tc.defaultM, fakes["text"].endpoint(), fakes["vl"].endpoint())), "modality.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
+			var edit func(*config.Config)
 			if tc.onlyText {
-				cfg.Routing.Decisions[0].ModelRefs = cfg.Routing.Decisions[0].ModelRefs[:1]
+				edit = func(cfg *config.Config) { cfg.Routing.Decisions[0].ModelRefs = cfg.Routing.Decisions[0].ModelRefs[:1] }
 			}
-			spec, err := routes.FromConfig(cfg, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			spec := SpecFromYAML(t, fmt.Sprintf(modalityYAML, tc.defaultM, fakes["text"].endpoint(), fakes["vl"].endpoint()), "modality.yaml", nil, edit)
 			fx := newFixture(t, spec, gateway.Stages{Classifier: &fakeClassifier{dec: &gateway.Decision{Name: "look"}}})
 			var resp *http.Response
 			c, err := fx.client.Chat.Completions.New(context.Background(),
@@ -79,19 +72,13 @@ func TestImageInputSkipsTextOnlyModels(t *testing.T) {
 				if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != gateway.CodeImageInputUnsupported {
 					t.Fatalf("err = %v, want a 400 %s", err, gateway.CodeImageInputUnsupported)
 				}
-				for n, f := range fakes {
-					if len(f.requests()) != 0 {
-						t.Errorf("%s got a request it cannot serve", n)
-					}
-				}
+				checkNoRequests(t, fakes, "a request it cannot serve")
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "answer from " + tc.wantFrom; c.Choices[0].Message.Content != want || resp.Header.Get("x-vsr-selected-model") != tc.wantFrom {
-				t.Fatalf("content %q model %q, want %s", c.Choices[0].Message.Content, resp.Header.Get("x-vsr-selected-model"), tc.wantFrom)
-			}
+			checkAnsweredBy(t, c, resp, tc.wantFrom)
 			for n, f := range fakes {
 				reqs := f.requests()
 				if n != tc.wantFrom {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,24 +14,11 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
-const ragConfig = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "BACKEND"}]
-routing:
-  signals:
-    keywords: [{name: kw, keywords: [x]}]
-  decisions:
-    - name: docs
+const ragConfig = apimode.KeywordDocHead + `    - name: docs
       rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
       modelRefs: [{model: m1}]
       plugins:
@@ -116,30 +102,9 @@ func TestRAGThroughAPIMode(t *testing.T) {
 	llm := newRecordingLLM(t)
 	search := newSearchAPI(t)
 	doc := strings.NewReplacer("BACKEND", llm.srv.Listener.Addr().String(), "SEARCH", search.srv.URL).Replace(ragConfig)
-	cfg, probs, err := config.Parse([]byte(doc), "rag e2e")
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	for _, p := range probs {
-		if strings.Contains(p.Path, "plugins") {
-			t.Errorf("plugin problem: %v", p)
-		}
-	}
-	spec, err := routes.FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := apimode.SpecFromYAML(t, doc, "rag e2e", apimode.PluginProblem, nil)
 	spec.StageTimeout = 30 * time.Second // a slow CI machine must not degrade the loopback search
-	tbl, err := routes.Compile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, gateway.Stages{Classifier: decisionClassifier{}}, log)
-	hs := httptest.NewServer(apimode.New(gw, log).Handler(time.Minute))
-	t.Cleanup(hs.Close)
-	t.Cleanup(gw.Wait)
-	client := openai.NewClient(option.WithBaseURL(hs.URL+"/v1/"), option.WithAPIKey("k"), option.WithMaxRetries(0))
+	client := apimode.StartE2E(t, spec, gateway.Stages{Classifier: decisionClassifier{}}, apimode.E2EOptions{}).Client
 	ctx := context.Background()
 	ask := func(text string) (*http.Response, error) {
 		var resp *http.Response

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,11 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // harmfulAnswer is what the FAKE LLM answers to a user turn containing
@@ -109,18 +105,7 @@ func (c *scoringClassifier) ScoreText(_ context.Context, text string) (float64, 
 
 var _ gateway.ResponseScorer = (*scoringClassifier)(nil)
 
-const guardConfig = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "BACKEND"}]
-routing:
-  signals:
-    keywords: [{name: kw, keywords: [x]}]
-  decisions:
-    - name: flag
+const guardConfig = apimode.KeywordDocHead + `    - name: flag
       rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
       modelRefs: [{model: m1}]
       plugins:
@@ -175,44 +160,27 @@ func (e *guardEnv) waitServed(n int) {
 func newGuardEnv(t *testing.T, cls gateway.Classifier, opts ...apimode.Option) *guardEnv {
 	t.Helper()
 	llm := guardLLM(t)
-	cfg, probs, err := config.Parse([]byte(strings.Replace(guardConfig, "BACKEND", llm.Listener.Addr().String(), 1)), "guard e2e")
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	for _, p := range probs {
-		if strings.Contains(p.Path, "plugins") {
-			t.Errorf("plugin problem: %v", p)
-		}
-	}
-	spec, err := routes.FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := apimode.SpecFromYAML(t, strings.Replace(guardConfig, "BACKEND", llm.Listener.Addr().String(), 1), "guard e2e", apimode.PluginProblem, nil)
 	spec.StageTimeout = 30 * time.Second
-	tbl, err := routes.Compile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := prometheus.NewRegistry()
 	m, err := metrics.NewGateway(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, gateway.Stages{Classifier: cls}, log, gateway.WithMetrics(m))
-	h := apimode.New(gw, log, opts...).Handler(time.Minute)
 	served := make(chan struct{}, 64)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
-		if r.URL.Path == "/v1/chat/completions" {
-			served <- struct{}{}
-		}
-	}))
-	t.Cleanup(hs.Close)
-	t.Cleanup(gw.Wait)
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if r.URL.Path == "/v1/chat/completions" {
+				served <- struct{}{}
+			}
+		})
+	}
+	srv := apimode.StartE2E(t, spec, gateway.Stages{Classifier: cls}, apimode.E2EOptions{
+		GatewayOptions: []gateway.Option{gateway.WithMetrics(m)}, Options: opts, Wrap: wrap,
+		APIKey: "sk-client-secret-0123456789abcdef"})
 	sc, _ := cls.(*scoringClassifier)
-	return &guardEnv{url: hs.URL, reg: reg, cls: sc, gw: gw, served: served,
-		client: openai.NewClient(option.WithBaseURL(hs.URL+"/v1/"), option.WithAPIKey("sk-client-secret-0123456789abcdef"), option.WithMaxRetries(0))}
+	return &guardEnv{url: srv.URL, reg: reg, cls: sc, gw: srv.Gateway, served: served, client: srv.Client}
 }
 
 func chat(text string) openai.ChatCompletionNewParams {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,11 +16,9 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
-	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/embedtest"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
 // recordingLLM is a FAKE LLM backend (no model server runs here): it
@@ -77,18 +74,7 @@ func (downEmbedder) Embed(context.Context, []string) ([][]float32, error) {
 	return nil, errors.New("no responders")
 }
 
-const toolsConfig = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "BACKEND"}]
-routing:
-  signals:
-    keywords: [{name: kw, keywords: [x]}]
-  decisions:
-    - name: agent
+const toolsConfig = apimode.KeywordDocHead + `    - name: agent
       rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
       modelRefs: [{model: m1}]
       plugins:
@@ -112,30 +98,9 @@ routing:
 
 func toolsServer(t *testing.T, emb gateway.Embedder, backend string) openai.Client {
 	t.Helper()
-	cfg, probs, err := config.Parse([]byte(strings.Replace(toolsConfig, "BACKEND", backend, 1)), "tools e2e")
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	for _, p := range probs {
-		if strings.Contains(p.Path, "plugins") {
-			t.Errorf("plugin problem: %v", p)
-		}
-	}
-	spec, err := routes.FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := apimode.SpecFromYAML(t, strings.Replace(toolsConfig, "BACKEND", backend, 1), "tools e2e", apimode.PluginProblem, nil)
 	spec.StageTimeout = 30 * time.Second // a slow CI machine must not degrade the real embedder
-	tbl, err := routes.Compile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(tbl, gateway.Stages{Embedder: emb, Classifier: decisionClassifier{}}, log)
-	hs := httptest.NewServer(apimode.New(gw, log).Handler(time.Minute))
-	t.Cleanup(hs.Close)
-	t.Cleanup(gw.Wait)
-	return openai.NewClient(option.WithBaseURL(hs.URL+"/v1/"), option.WithAPIKey("k"), option.WithMaxRetries(0))
+	return apimode.StartE2E(t, spec, gateway.Stages{Embedder: emb, Classifier: decisionClassifier{}}, apimode.E2EOptions{}).Client
 }
 
 func fnTool(name, desc string) openai.ChatCompletionToolUnionParam {

@@ -8,15 +8,7 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/compress"
 )
 
-const compressionDoc = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "127.0.0.1:8000"}]
-routing:
-  decisions:
+const compressionDoc = pluginDocHead + `  decisions:
     - name: off
       rules: {operator: AND, conditions: []}
       modelRefs: [{model: m1}]
@@ -34,14 +26,7 @@ routing:
 `
 
 func TestCompressionFromConfig(t *testing.T) {
-	cfg, _, err := config.Parse([]byte(compressionDoc), "compression")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, spec := specFromDoc(t, compressionDoc, "compression", 1)
 	if spec.Decisions[0].Plugins.Compression != nil {
 		t.Error("disabled plugin compiled")
 	}
@@ -56,7 +41,7 @@ func TestCompressionFromConfig(t *testing.T) {
 	// A value validation would have refused (set after parsing) rejects
 	// the revision with the plugin's YAML path and line.
 	cfg.Routing.Decisions[1].Plugins[0].Configuration.(*config.ContextCompressionPlugin).Budget.TriggerTokens = "many"
-	_, err = FromConfig(cfg, 2)
+	_, err := FromConfig(cfg, 2)
 	if err == nil {
 		t.Fatal("revision accepted")
 	}

@@ -18,9 +18,6 @@ func contextWindows(cfg *config.Config) map[string]int {
 			}
 		}
 	}
-	add(cfg.Routing.ModelCards)
-	for i := range cfg.Recipes {
-		add(cfg.Recipes[i].Routing.ModelCards)
-	}
+	eachRouting(cfg, func(_ string, r *config.Routing) { add(r.ModelCards) })
 	return out
 }

@@ -1,10 +1,6 @@
 package routes
 
-import (
-	"testing"
-
-	"github.com/semrouter/semrouter/pkg/config"
-)
+import "testing"
 
 const providerFieldsYAML = `version: v0.3
 listeners:
@@ -43,14 +39,7 @@ entrypoints:
 `
 
 func TestFromConfigProviderFields(t *testing.T) {
-	cfg, _, err := config.Parse([]byte(providerFieldsYAML), "fields.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, spec := specFromDoc(t, providerFieldsYAML, "fields.yaml", 1)
 	tbl, err := Compile(spec)
 	if err != nil {
 		t.Fatal(err)

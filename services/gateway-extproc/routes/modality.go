@@ -26,10 +26,7 @@ func textOnlyModels(cfg *config.Config) map[string]bool {
 			}
 		}
 	}
-	add(cfg.Routing.ModelCards)
-	for i := range cfg.Recipes {
-		add(cfg.Recipes[i].Routing.ModelCards)
-	}
+	eachRouting(cfg, func(_ string, r *config.Routing) { add(r.ModelCards) })
 	return out
 }
 

@@ -8,18 +8,7 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/rag"
 )
 
-const ragDoc = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "127.0.0.1:8000"}]
-routing:
-  signals:
-    keywords: [{name: kw, keywords: [x]}]
-  decisions:
-    - name: plain
+const ragDoc = pluginDocHead + keywordSignals + `    - name: plain
       rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
       modelRefs: [{model: m1}]
     - name: api
@@ -38,14 +27,7 @@ routing:
 `
 
 func TestRAGPluginFromConfig(t *testing.T) {
-	cfg, _, err := config.Parse([]byte(ragDoc), "rag")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := FromConfig(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, spec := specFromDoc(t, ragDoc, "rag", 1)
 	byName := map[string]*rag.Plugin{}
 	for _, d := range spec.Decisions {
 		byName[d.Name] = d.Plugins.RAG
@@ -61,7 +43,7 @@ func TestRAGPluginFromConfig(t *testing.T) {
 	// A backend_config the gateway cannot use (validation rejects it too)
 	// rejects the revision with the plugin's path and line.
 	cfg.Routing.Decisions[1].Plugins[0].Configuration.(*config.RAGPlugin).BackendConfig["endpoint"] = "ftp://x"
-	_, err = FromConfig(cfg, 2)
+	_, err := FromConfig(cfg, 2)
 	if err == nil || !strings.Contains(err.Error(), "routing.decisions[1].plugins[0].configuration") ||
 		!strings.Contains(err.Error(), "endpoint") || !strings.Contains(err.Error(), "line 20") {
 		t.Fatalf("err %v", err)

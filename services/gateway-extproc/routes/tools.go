@@ -18,52 +18,39 @@ import (
 func attachTools(cfg *config.Config, spec *Spec) error {
 	cache := toolselect.NewCache(0)
 	dbs := map[string]*toolselect.DB{}
-	var errs []error
-	k := 0
-	visit := func(prefix string, r *config.Routing) {
-		for i := range r.Decisions {
-			d := &r.Decisions[i]
-			if k >= len(spec.Decisions) || spec.Decisions[k].Name != d.Name {
-				errs = append(errs, fmt.Errorf("%s.decisions[%d]: decision order mismatch", prefix, i))
-				return
-			}
-			var tp *config.ToolsPlugin
-			var sp *config.ToolSelectionPlugin
-			var db *toolselect.DB
-			for j, p := range d.Plugins {
-				switch c := p.Configuration.(type) {
-				case *config.ToolsPlugin:
-					tp = c
-				case *config.ToolSelectionPlugin:
-					sp = c
-					if !c.Enabled || toolselect.SelectionMode(c) != toolselect.SelectAdd || c.ToolsDBPath == "" {
+	errs := eachDecision(cfg, spec, func(dpath string, d *config.Decision, out *Decision) []error {
+		var errs []error
+		var tp *config.ToolsPlugin
+		var sp *config.ToolSelectionPlugin
+		var db *toolselect.DB
+		for j, p := range d.Plugins {
+			switch c := p.Configuration.(type) {
+			case *config.ToolsPlugin:
+				tp = c
+			case *config.ToolSelectionPlugin:
+				sp = c
+				if !c.Enabled || toolselect.SelectionMode(c) != toolselect.SelectAdd || c.ToolsDBPath == "" {
+					continue
+				}
+				loaded, ok := dbs[c.ToolsDBPath]
+				if !ok {
+					var err error
+					loaded, err = toolselect.LoadDB(c.ToolsDBPath)
+					if err != nil {
+						path := fmt.Sprintf("%s.plugins[%d].configuration.tools_db_path", dpath, j)
+						errs = append(errs, configProblem(cfg, path, err))
 						continue
 					}
-					path := fmt.Sprintf("%s.decisions[%d].plugins[%d].configuration.tools_db_path", prefix, i, j)
-					loaded, ok := dbs[c.ToolsDBPath]
-					if !ok {
-						var err error
-						loaded, err = toolselect.LoadDB(c.ToolsDBPath)
-						if err != nil {
-							errs = append(errs, config.Problem{Severity: config.SeverityError, Path: path,
-								Line: cfg.Line(path), Message: err.Error()})
-							continue
-						}
-						dbs[c.ToolsDBPath] = loaded
-					}
-					db = loaded
+					dbs[c.ToolsDBPath] = loaded
 				}
+				db = loaded
 			}
-			// A semantic policy embeds the query itself when the config
-			// needs no embedding otherwise (toolselect.Policy.Plan).
-			spec.Decisions[k].Plugins.Tools = toolselect.New(tp, sp, db, cache)
-			k++
 		}
-	}
-	visit("routing", &cfg.Routing)
-	for i := range cfg.Recipes {
-		visit(fmt.Sprintf("recipes[%d].routing", i), &cfg.Recipes[i].Routing)
-	}
+		// A semantic policy embeds the query itself when the config
+		// needs no embedding otherwise (toolselect.Policy.Plan).
+		out.Plugins.Tools = toolselect.New(tp, sp, db, cache)
+		return errs
+	})
 	if len(errs) > 0 {
 		return fmt.Errorf("tools plugins: %w", errors.Join(errs...))
 	}

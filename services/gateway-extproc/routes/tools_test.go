@@ -5,22 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/semrouter/semrouter/pkg/config"
 )
 
-const toolsDoc = `version: v0.3
-listeners: [{name: http, port: 8899}]
-providers:
-  defaults: {default_model: m1}
-  models:
-    - name: m1
-      backend_refs: [{name: b, endpoint: "127.0.0.1:8000"}]
-routing:
-  signals:
-    keywords: [{name: kw, keywords: [x]}]
-  decisions:
-    - name: plain
+const toolsDoc = pluginDocHead + keywordSignals + `    - name: plain
       rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
       modelRefs: [{model: m1}]
     - name: tools
@@ -59,10 +46,7 @@ func TestToolsPluginsFromConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, _, err := config.Parse([]byte(strings.Replace(toolsDoc, "DB", tc.db, 1)), "tools")
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseDoc(t, strings.Replace(toolsDoc, "DB", tc.db, 1), "tools")
 			spec, err := FromConfig(cfg, 3)
 			if tc.wantErr != nil {
 				if err == nil {
