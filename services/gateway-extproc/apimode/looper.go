@@ -47,11 +47,19 @@ func (s *Server) looperPlan(x *gateway.Exchange) *looper.Plan {
 		}
 		return 0
 	}
+	// Only the modelRefs that can take the request: the modality and
+	// context-window filters dropped the others from the targets, and a
+	// sub-call must not go to them either.
 	refs := make([]looper.Candidate, 0, len(d.ModelRefs))
 	for _, ref := range d.ModelRefs {
-		if m, ok := t.Model(ref.Model); ok {
+		if m, ok := t.Model(ref.Model); ok && x.Fits(m) {
 			refs = append(refs, looper.Candidate{Name: m.Name, Price: m.Price})
 		}
+	}
+	if len(refs) == 0 && len(d.ModelRefs) > 0 {
+		// No modelRef can take the request: it goes to the remaining
+		// targets (the default model) as a plain request.
+		return nil
 	}
 	p, _ := looper.NewPlan(d.Algorithm, refs, price)
 	return p
@@ -64,7 +72,9 @@ func (s *Server) looperPlan(x *gateway.Exchange) *looper.Plan {
 func (s *Server) loop(ctx context.Context, w http.ResponseWriter, r *http.Request, x *gateway.Exchange, fwd *gateway.Forward, p *looper.Plan) (cut bool) {
 	c := &subCaller{s: s, r: r, x: x, fwd: fwd}
 	obs, _ := s.obs.(looper.Observer)
+	x.LooperRan(p.Algorithm(), nil) // the routed model, before any sub-call
 	res := p.Run(ctx, c, obs, s.log)
+	x.LooperRan(p.Algorithm(), res.Called)
 	if errors.Is(ctx.Err(), context.Canceled) {
 		x.ClientGone()
 		return false
@@ -164,6 +174,11 @@ func (c *subCaller) Call(ctx context.Context, model string, e looper.Edit) (loop
 	t := c.target(model)
 	if t.Model == nil {
 		return looper.Reply{}, fmt.Errorf("model %q is not configured", model)
+	}
+	if !c.x.Fits(t.Model) {
+		// A model the algorithm names itself (fusion model, analysis
+		// models, synthesis model) that the filters rule out.
+		return looper.Reply{}, fmt.Errorf("model %q cannot take this request (text-only model card or context window too small)", model)
 	}
 	c.mu.Lock()
 	body, _, err := c.x.BodyFor(t)

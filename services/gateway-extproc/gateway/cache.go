@@ -84,7 +84,12 @@ func (x *Exchange) cachePartition(rc *routes.ResponseCachePlugin) (CachePartitio
 	if x.routed.target.Model == nil {
 		return CachePartition{}, cachekey.Keys{}, false
 	}
-	p, ok := x.partitionFor(rc, x.routed.decision.Name, x.routed.target.Model.Name)
+	model := x.routed.target.Model.Name
+	if m := x.routed.looperRouted; m != "" {
+		// A multi-call answer is kept where the lookup looks (LooperRan).
+		model = m
+	}
+	p, ok := x.partitionFor(rc, x.routed.decision.Name, model)
 	if !ok {
 		return CachePartition{}, cachekey.Keys{}, false
 	}

@@ -60,6 +60,9 @@ func (x *Exchange) compressContext(ctx context.Context) *Immediate {
 				// Cache keys stay those of the request the client sent.
 				x.fingerprints()
 			}
+			if x.clientReq == nil {
+				x.clientReq = x.req
+			}
 			x.req = req
 			r.compressed = strconv.Itoa(res.Before) + "->" + strconv.Itoa(res.After)
 			x.g.log.Debug("context compressed", slog.String("decision", d.Name),

@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
 // PathRejected is the response path of a routed request the router
@@ -75,7 +76,7 @@ func (x *Exchange) contextNeed() contextNeed {
 	}
 	raw := x.req.Raw()
 	if x.req.HasTools {
-		n.prompt += (len(gjson.GetBytes(raw, "tools").Raw) + 3) / 4
+		n.prompt += (x.toolBytes(raw) + 3) / 4
 	}
 	if sp := x.routed.plugins.SystemPrompt; sp != nil {
 		n.prompt += perMessageTokens + EstimateTokens(sp.Text)
@@ -90,6 +91,39 @@ func (x *Exchange) contextNeed() contextNeed {
 		n.completion = int(p.MaxTokensLimit)
 	}
 	return n
+}
+
+// toolBytes is the size of the request's tool definitions that the
+// decision's tools plugin keeps by its name rules (mode none keeps none;
+// mode filtered keeps allow_tools minus block_tools): the filter and
+// compression run before the plugin edits the body, and must not count
+// tools that will not be sent. Semantic selection and tool_selection run
+// later and are not anticipated (the estimate stays an upper bound of
+// what they keep).
+func (x *Exchange) toolBytes(raw []byte) int {
+	tools := gjson.GetBytes(raw, "tools")
+	var rule *toolselect.ToolsRule
+	if d := x.routed.cfgDecision; d != nil && x.auto && d.Plugins.Tools != nil {
+		rule = d.Plugins.Tools.Tools
+	}
+	if rule == nil {
+		return len(tools.Raw)
+	}
+	switch rule.Mode {
+	case toolselect.ModeNone:
+		return 0
+	case toolselect.ModeFiltered:
+		n := 0
+		tools.ForEach(func(_, t gjson.Result) bool {
+			name := t.Get("function.name").Str
+			if (len(rule.Allow) == 0 || rule.Allow.Has(name)) && !rule.Block.Has(name) {
+				n += len(t.Raw) + 1
+			}
+			return true
+		})
+		return n
+	}
+	return len(tools.Raw)
 }
 
 // fitContext drops the routed targets whose context window

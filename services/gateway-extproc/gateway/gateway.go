@@ -114,10 +114,13 @@ type Exchange struct {
 	debug bool
 	hdr   func(string) string
 
-	req    *chatreq.Request
-	recipe string
-	auto   bool
-	routed route
+	req *chatreq.Request
+	// clientReq is the request as the client sent it when
+	// context_compression replaced req (nil: req is).
+	clientReq *chatreq.Request
+	recipe    string
+	auto      bool
+	routed    route
 
 	resp responseState
 	// guard is what the response_jailbreak plugin found (responseguard.go).

@@ -44,6 +44,9 @@ type ReplayRecord struct {
 	CompletionTokens int64   `json:"completion_tokens,omitempty"`
 	// ResponseJailbreak is the response_jailbreak verdict, when it ran.
 	ResponseJailbreak *ReplayGuard `json:"response_jailbreak,omitempty"`
+	// LooperModels are the models a multi-call algorithm called, in call
+	// order (x-vsr-looper-models); Algorithm then names that algorithm.
+	LooperModels []string `json:"looper_models,omitempty"`
 
 	RequestBody           string     `json:"request_body,omitempty"`
 	RequestBodyTruncated  bool       `json:"request_body_truncated,omitempty"`
@@ -242,6 +245,9 @@ func (x *Exchange) recordReplay(status int) {
 				rec.Signals[k] = slices.Clone(v)
 			}
 		}
+	}
+	if r.looper != "" {
+		rec.Algorithm, rec.LooperModels = r.looper, slices.Clone(r.looperModels)
 	}
 	if m := r.target.Model; m != nil && r.path != "blocked" && !r.fastReply {
 		rec.SelectedModel, rec.Reasoning = m.Name, r.target.Reasoning

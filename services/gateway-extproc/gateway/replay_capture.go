@@ -15,17 +15,23 @@ const Redacted = "[REDACTED]"
 
 // captureReplay adds the bodies and the tool trace the plugin asks for.
 func (x *Exchange) captureReplay(rec *ReplayRecord, p *routes.RouterReplayPlugin) {
+	// The record keeps the request the client sent, as the cache keys do:
+	// context_compression may have replaced x.req.
+	sent := x.req
+	if x.clientReq != nil {
+		sent = x.clientReq
+	}
 	var resp []byte
-	if p.CaptureResponseBody || x.req.HasTools {
+	if p.CaptureResponseBody || sent.HasTools {
 		resp = x.replayResponseBody()
 	}
 	if p.CaptureRequestBody {
-		rec.RequestBody, rec.RequestBodyTruncated = clip(RedactJSON(x.req.Raw()), p.MaxBodyBytes)
+		rec.RequestBody, rec.RequestBodyTruncated = clip(RedactJSON(sent.Raw()), p.MaxBodyBytes)
 	}
 	if p.CaptureResponseBody && len(resp) > 0 {
 		rec.ResponseBody, rec.ResponseBodyTruncated = clip(RedactJSON(resp), p.MaxBodyBytes)
 	}
-	rec.ToolTrace, rec.ToolTraceTruncated = toolTrace(x.req.Raw(), resp, p)
+	rec.ToolTrace, rec.ToolTraceTruncated = toolTrace(sent.Raw(), resp, p)
 	rec.bytes = 512 + len(rec.RequestBody) + len(rec.ResponseBody)
 	for _, s := range rec.ToolTrace {
 		rec.bytes += len(s.Arguments) + len(s.Output) + len(s.Name) + len(s.ID)

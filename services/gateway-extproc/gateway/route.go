@@ -67,10 +67,16 @@ type route struct {
 	tools      *toolselect.Edit // tools plugins' edit (tools.go)
 	rag        ragOutcome       // rag plugin's retrieval (rag.go)
 	compressed string           // x-vsr-context-compressed value (compress.go)
-	fastReply  bool
-	injected   bool
-	latency    time.Duration // time spent choosing the model
-	cache      cacheKeys
+	// looper and looperModels: the multi-call algorithm that answered and
+	// the models it called (LooperRan); looperRouted is the model the
+	// request was routed to before it ran (the cache partition's model).
+	looper       string
+	looperModels []string
+	looperRouted string
+	fastReply    bool
+	injected     bool
+	latency      time.Duration // time spent choosing the model
+	cache        cacheKeys
 	// upstreamFail is the llm_request_errors_total reason of a request
 	// whose upstream attempts all failed (UpstreamFailed).
 	upstreamFail string

@@ -53,6 +53,18 @@ func TestServeExternalNATSWithUserAndInbox(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	}()
+	// Every service applies the revision from the KV bucket (a KV watch
+	// through the prefixed inbox) before the requests, so none of them
+	// meets a service that is still waiting for its config.
+	waitFor := map[string]bool{"config-hub": true, "cache": true, "classifier": true, "gateway": true}
+	for len(waitFor) > 0 {
+		select {
+		case svc := <-logs.applied:
+			delete(waitFor, svc)
+		case <-ctx.Done():
+			t.Fatalf("no %q line from %v before the deadline", "config revision applied", waitFor)
+		}
+	}
 	// "how do I install this" matches only the embedding signal: the
 	// classifier asks the embedder over NATS.
 	for _, prompt := range []string{"please debug this function for me", "how do I install this"} {
@@ -73,15 +85,6 @@ func TestServeExternalNATSWithUserAndInbox(t *testing.T) {
 		}
 		if got, degraded := resp.Header.Get("x-vsr-selected-model"), resp.Header.Get("x-vsr-degraded"); got != "code-expert" || degraded != "" {
 			t.Errorf("chat %q: selected %q degraded %q, want code-expert undegraded", prompt, got, degraded)
-		}
-	}
-	waitFor := map[string]bool{"config-hub": true, "cache": true, "classifier": true, "gateway": true}
-	for len(waitFor) > 0 {
-		select {
-		case svc := <-logs.applied:
-			delete(waitFor, svc)
-		case <-ctx.Done():
-			t.Fatalf("no %q line from %v before the deadline", "config revision applied", waitFor)
 		}
 	}
 	if v := denied.Lines(); len(v) > 0 {

@@ -66,7 +66,8 @@ func TestServeResponsePlugins(t *testing.T) {
 	info, stop := startServe(ctx, t, serve.Options{
 		ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"),
 		NATSAddr: "127.0.0.1:0", ManagementAddr: "127.0.0.1:0", XDSAddr: "127.0.0.1:0", ExtProcAddr: "127.0.0.1:0",
-		ModelsDir: filepath.Join(root, ".cache", "models"), GuardDir: guard,
+		MetricsAddr: "off", // not the default port: another serve may hold it
+		ModelsDir:   filepath.Join(root, ".cache", "models"), GuardDir: guard,
 		StageTimeout: 10 * time.Second, // a loaded CI machine must not degrade the scan
 	})
 	defer func() {
