@@ -57,6 +57,9 @@ type Options struct {
 	// OnReady, when set, is called with the running service once it
 	// serves on NATS (tests).
 	OnReady func(*Service)
+	// OnSwap, when set, is called after each configuration revision the
+	// service applies (serve announces readiness after the first).
+	OnSwap func(rev uint64)
 	// TracerProvider traces the NATS requests (nil: no tracing).
 	TracerProvider trace.TracerProvider
 	// Registerer, when set, receives the cache metrics (NewMetricsIn) of a
@@ -121,6 +124,9 @@ func Run(ctx context.Context, o Options) error {
 		configwatch.WithOnSwap(func(rev uint64) {
 			svc.Swap(w.Current().Value)
 			metrics.setRevision(rev)
+			if o.OnSwap != nil {
+				o.OnSwap(rev)
+			}
 		}),
 	)
 

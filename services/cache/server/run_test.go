@@ -51,11 +51,12 @@ func TestRunFollowsConfig(t *testing.T) {
 
 	hl, ml := listen(t), listen(t)
 	ready := make(chan *Service, 1)
+	swapped := make(chan uint64, 8)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{NATS: natstest.Connect(t, ns), HTTPListener: hl, MetricsListener: ml,
-			Instance: "r1", OnReady: func(s *Service) { ready <- s }})
+			Instance: "r1", OnReady: func(s *Service) { ready <- s }, OnSwap: func(rev uint64) { swapped <- rev }})
 	}()
 	var svc *Service
 	select {
@@ -105,6 +106,11 @@ global:
 	}
 	if st := waitStatus(rev); !st.Accepted {
 		t.Fatalf("revision rejected: %s", st.Error)
+	}
+	// OnSwap (serve's readiness) reports the applied revision; it runs
+	// before the status report goes out.
+	if got := <-swapped; got != rev {
+		t.Fatalf("OnSwap revision %d, want %d", got, rev)
 	}
 	if s := svc.Settings(); s.Options.MaxEntries != 3 || s.Options.DefaultTTL != 10*time.Minute {
 		t.Fatalf("settings after the revision: %+v", s.Options)

@@ -49,7 +49,10 @@ type environment struct {
 	apiAnnounced bool
 	// classifierReady closes when the classifier serves its first revision.
 	classifierReady chan struct{}
-	classifierOnce  sync.Once
+	// cacheReady closes when the cache applies its first revision.
+	cacheReady     chan struct{}
+	cacheOnce      sync.Once
+	classifierOnce sync.Once
 
 	// extProc is the gateway's ext_proc listener, bound before any service
 	// starts (nil when disabled); extProcAdvertised is the address
@@ -70,7 +73,7 @@ func newEnvironment(ctx context.Context, o Options, cfg *config.Config) (*enviro
 		return nil, err
 	}
 	return &environment{o: o, assets: a, embedReady: make(chan struct{}), apiBound: map[string]string{}, apiReady: make(chan struct{}),
-		classifierReady: make(chan struct{}), hubStarted: make(chan struct{})}, nil
+		classifierReady: make(chan struct{}), cacheReady: make(chan struct{}), hubStarted: make(chan struct{})}, nil
 }
 
 func (e *environment) close() { e.assets.Close() }
@@ -116,7 +119,8 @@ func (e *environment) components() []group {
 				// In one process the gateway reports cache hits and misses;
 				// the cache adds its operations, entries and writes.
 				return cacheserver.Run(ctx, cacheserver.Options{NATS: nc, Logger: o.Logger.With(slog.String("service", "cache")), Instance: "serve",
-					TracerProvider: e.tracerProvider, Registerer: e.registry})
+					TracerProvider: e.tracerProvider, Registerer: e.registry,
+					OnSwap: func(uint64) { e.cacheOnce.Do(func() { close(e.cacheReady) }) }})
 			}},
 			{name: "classifier", run: e.runClassifier},
 			{name: "gateway", run: func(ctx context.Context, nc *nats.Conn) error {
@@ -144,13 +148,17 @@ func (e *environment) apiListening(name string, addr net.Addr) {
 	}
 }
 
-// waitAPI waits until the classifier serves a revision and every API
-// listener accepts connections (the gateway binds them once it serves).
+// waitAPI waits until the classifier and the cache serve a revision (so
+// the first requests meet no stage still waiting for its config) and
+// every API listener accepts connections (the gateway binds them once it
+// serves).
 func (e *environment) waitAPI(ctx context.Context) error {
-	select {
-	case <-e.classifierReady:
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, ready := range []chan struct{}{e.classifierReady, e.cacheReady} {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if e.listeners == 0 {
 		return nil
