@@ -81,6 +81,7 @@ func (x *Exchange) contextNeed() contextNeed {
 	if sp := x.routed.plugins.SystemPrompt; sp != nil {
 		n.prompt += perMessageTokens + EstimateTokens(sp.Text)
 	}
+	n.prompt += x.ragReserve()
 	for _, key := range [2]string{"max_completion_tokens", "max_tokens"} {
 		if v := gjson.GetBytes(raw, key); v.Type == gjson.Number && v.Int() > 0 {
 			n.completion = int(min(v.Int(), 1<<40))
@@ -91,6 +92,23 @@ func (x *Exchange) contextNeed() contextNeed {
 		n.completion = int(p.MaxTokensLimit)
 	}
 	return n
+}
+
+// ragReserveOverhead is the room reserved, besides the passages, for what
+// the rag plugin adds around them: the delimiters of a system block, or a
+// synthetic tool call and its result (two messages).
+const ragReserveOverhead = 2*perMessageTokens + 32
+
+// ragReserve is the room, in tokens, the decision's rag plugin may add
+// after the context filter and compression ran: its max_context_length
+// (characters, counted four to a token like other text) plus the
+// injection overhead. Without a cap nothing can be reserved.
+func (x *Exchange) ragReserve() int {
+	d := x.routed.cfgDecision
+	if d == nil || !x.auto || d.Plugins.RAG == nil || d.Plugins.RAG.MaxChars <= 0 {
+		return 0
+	}
+	return (d.Plugins.RAG.MaxChars+3)/4 + ragReserveOverhead
 }
 
 // toolBytes is the size of the request's tool definitions that the

@@ -192,3 +192,41 @@ func TestRAGEveryTarget(t *testing.T) {
 		t.Errorf("search called %d times, want once per request", search.calls)
 	}
 }
+
+// TestContextWindowReservesRAGRoom: passages are injected after the
+// context-window filter ran, so the filter reserves the plugin's
+// max_context_length: a short question fits qwen3-8b's 600-token window
+// with a 400-character cap, but with a 4000-character cap (about 1,000
+// tokens) the next modelRef serves instead of a request that could
+// overflow the small window.
+func TestContextWindowReservesRAGRoom(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		maxChars int
+		want     string
+	}{
+		{"small cap fits", 400, "qwen3-8b"},
+		{"large cap needs the bigger model", 4000, "plain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			search := newRAGSearch(t)
+			spec := ragSpec(t, search, config.RAGPlugin{MaxContextLength: tc.maxChars})
+			spec.StageTimeout = time.Minute
+			for i := range spec.Models {
+				if spec.Models[i].Name == "qwen3-8b" {
+					spec.Models[i].ContextWindow = 600
+				}
+			}
+			d := &spec.Decisions[len(spec.Decisions)-1]
+			d.ModelRefs = append(d.ModelRefs, routes.ModelRef{Model: "plain"})
+			g := newGateway(t, spec, Stages{Embedder: &fakeEmbedder{}, Classifier: &fakeClassifier{dec: &Decision{Name: "rag", Confidence: 0.9}}})
+			_, imm, fwd := chat(g, noHeaders, `{"model":"auto","messages":[{"role":"user","content":"What is the capital of France?"}]}`)
+			if imm != nil {
+				t.Fatalf("immediate %d %s", imm.Status, imm.Body)
+			}
+			if got := headerMap(fwd.SetHeaders)["x-selected-model"]; got != tc.want {
+				t.Errorf("model %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
