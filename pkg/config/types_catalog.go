@@ -7,7 +7,7 @@ type ModelCatalog struct {
 	// fact_check_classifier, ...) to model paths; modules refer to them
 	// through model_ref.
 	System   map[string]string `yaml:"system" sr:"unimplemented" srnote:"semrouter runs its built-in models"`
-	External []ExternalModel   `yaml:"external" sr:"unimplemented"`
+	External []ExternalModel   `yaml:"external"`
 	KBs      []KnowledgeBase   `yaml:"kbs"`
 	Modules  *Modules          `yaml:"modules"`
 }

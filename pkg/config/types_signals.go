@@ -23,7 +23,7 @@ type Signals struct {
 	Conversation  []ConversationSignal `yaml:"conversation"`
 	Events        []EventSignal        `yaml:"events" sr:"signal"`
 	Metadata      []MetadataSignal     `yaml:"metadata"`
-	Classifiers   []ClassifierSignal   `yaml:"classifiers" sr:"signal"`
+	Classifiers   []ClassifierSignal   `yaml:"classifiers"`
 	InputModality []GenericSignal      `yaml:"input_modality" sr:"signal"`
 }
 

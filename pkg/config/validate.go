@@ -24,6 +24,7 @@ func Validate(c *Config) Problems {
 	}
 	v.validateRecipes()
 	v.validateGlobal()
+	v.validateExternalModels()
 	v.validateModelSelection()
 	v.validateIgnoredValues()
 	v.validateHeaderSafety()

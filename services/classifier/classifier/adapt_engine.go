@@ -143,6 +143,9 @@ func decisionSpec(d *config.Decision, tree any, knn *selection.KNNConfig) engine
 
 func ruleSpec(n *config.RuleNode) engine.Rule {
 	r := engine.Rule{Operator: n.Operator, Type: n.Type, Name: n.Name, Label: n.Label, OnError: n.OnError}
+	if n.Type == string(signal.Classifier) && n.OnError == "" {
+		r.OnError = "no_match" // the documented default of classifier conditions
+	}
 	if p := n.Predicate; p != nil {
 		r.Predicate = &engine.Predicate{GT: p.GT, GTE: p.GTE, LT: p.LT, LTE: p.LTE}
 	}

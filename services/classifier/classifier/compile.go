@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/semrouter/semrouter/services/classifier/domain/heads"
 	"github.com/semrouter/semrouter/services/classifier/engine"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
+	"github.com/semrouter/semrouter/services/classifier/llmlabel"
 	"github.com/semrouter/semrouter/services/classifier/semantic"
 )
 
@@ -110,6 +112,12 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), timeout: DefaultFamilyTimeout}
 	for _, fn := range opts {
 		fn(&o)
+	}
+	if o.httpClient == nil {
+		o.httpClient = &http.Client{}
+	}
+	if o.llmCache == nil {
+		o.llmCache = llmlabel.NewCache(llmlabel.DefaultCacheSize, llmlabel.DefaultCacheTTL, nil)
 	}
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: no config", ErrCompile)
@@ -236,6 +244,15 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 		}
 		c.buildSemantic(p, &s.sig, s.prefix, vecs, embErr, protos, probs, s.own)
 		buildKB(p, &s.sig, s.prefix, kbs, embErr, probs, s.own)
+		used := referencedClassifiers(cfg.Routing.Decisions)
+		if i > 0 {
+			used = referencedClassifiers(cfg.Routing.Decisions, cfg.Recipes[i-1].Routing.Decisions)
+		}
+		if fam, err := classifierFamily(cfg, &s.sig, used, &o); err != nil {
+			probs.add(s.prefix+".classifiers", err)
+		} else {
+			p.llm = fam
+		}
 		if len(s.sig.Domains) > 0 {
 			f := &domain.Family{Head: head, Threshold: domCfg.threshold, Fallback: domCfg.fallback}
 			for _, d := range s.sig.Domains {

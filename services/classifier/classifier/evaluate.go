@@ -11,6 +11,7 @@ import (
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
 	"github.com/semrouter/semrouter/services/classifier/kb"
+	"github.com/semrouter/semrouter/services/classifier/llmlabel"
 	"github.com/semrouter/semrouter/services/classifier/semantic"
 	"github.com/semrouter/semrouter/services/classifier/signal"
 )
@@ -41,6 +42,9 @@ type profile struct {
 	// hasEmb, hasComplexity, hasPrefs record that rules exist even when
 	// their banks could not be built.
 	hasEmb, hasComplexity, hasPrefs bool
+	// llm is the classifiers family: the classifiers the profile's
+	// decisions reference (nil when none).
+	llm *llmlabel.Family
 }
 
 func (p *profile) needsQuery() bool {
@@ -56,6 +60,20 @@ func (c *Classifier) evaluateSignals(ctx context.Context, p *profile, req *Reque
 		set.Add(o)
 		c.record(res, o, req.IncludeUnmatched)
 	}
+
+	// The classifiers family calls external models: it runs alongside
+	// every other family and is joined before complexity.
+	waitClassifiers := startClassifiers(ctx, p, req)
+	joinClassifiers := func() {
+		if waitClassifiers == nil {
+			return
+		}
+		t := time.Now()
+		add(waitClassifiers())
+		waitClassifiers = nil
+		res.Timings = append(res.Timings, StageTiming{Stage: "signals/classifiers", Duration: time.Since(t)})
+	}
+	defer joinClassifiers()
 
 	t0 := time.Now()
 	if p.heur != nil {
@@ -131,6 +149,7 @@ func (c *Classifier) evaluateSignals(ctx context.Context, p *profile, req *Reque
 			add(p.kb.Evaluate(query))
 		}
 	}
+	joinClassifiers()
 	// Complexity runs last: its composers read the other families.
 	if p.hasComplexity {
 		if semErr != nil {

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
+	"github.com/semrouter/semrouter/services/classifier/llmlabel"
 )
 
 // DefaultFamilyTimeout bounds the heuristic families of one request.
@@ -30,6 +32,8 @@ type options struct {
 	load         selection.LoadSource
 	timeout      time.Duration
 	kbDir        string
+	httpClient   *http.Client
+	llmCache     *llmlabel.Cache
 }
 
 // WithLogger sets the logger (default: discard).
@@ -93,6 +97,17 @@ func WithFamilyTimeout(d time.Duration) Option { return func(o *options) { o.tim
 // it they resolve against the config file's folder when the config was
 // read from a file, else against the working directory.
 func WithKBDir(dir string) Option { return func(o *options) { o.kbDir = dir } }
+
+// WithHTTPClient sets the client `type: llm` classifiers call their
+// external models with (default: a plain http.Client; each call is bounded
+// by llm_timeout_seconds and the request deadline).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithClassifierCache sets the cache of `type: llm` classifier answers;
+// pass one shared cache so answers survive config revisions (default: a
+// new cache of llmlabel.DefaultCacheSize answers kept
+// llmlabel.DefaultCacheTTL, per revision).
+func WithClassifierCache(c *llmlabel.Cache) Option { return func(o *options) { o.llmCache = c } }
 
 // DomainHeadPath is where the domain head for an embedding model lives in a
 // head directory: "<dir>/<model>.json", with every character of the model

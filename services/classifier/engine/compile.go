@@ -209,7 +209,13 @@ func (c *compiler) decision(path string, d Decision, pc *projCompiler) decision 
 		rules.Operator = "AND" // omitted rules: a catch-all
 	}
 	out.catchAll = strings.EqualFold(rules.Operator, "AND") && len(rules.Conditions) == 0 && rules.Type == ""
+	firstLeaf := len(pc.r.leaves)
 	out.root = pc.rule(path+".rules", rules, true)
+	for _, l := range pc.r.leaves[firstLeaf:] {
+		if l.onError == onErrorFail {
+			out.onUnknown = onUnknownFail
+		}
+	}
 	if len(d.ModelRefs) == 0 {
 		c.p.add(path+".modelRefs", "decision has no modelRefs")
 	}

@@ -267,8 +267,10 @@ func (pc *projCompiler) leaf(path string, rl Rule) int32 {
 		l.onError = onErrorMatch
 	case "no_match":
 		l.onError = onErrorNoMatch
+	case "fail":
+		l.onError = onErrorFail
 	default:
-		errs.add(path+".on_error", "unknown on_error %q: want match or no_match", rl.OnError)
+		errs.add(path+".on_error", "unknown on_error %q: want match, no_match or fail", rl.OnError)
 	}
 	if rl.Predicate != nil {
 		l.pred = newBounds(rl.Predicate.GT, rl.Predicate.GTE, rl.Predicate.LT, rl.Predicate.LTE)

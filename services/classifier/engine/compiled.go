@@ -32,6 +32,9 @@ const (
 	onErrorUnknown onError = iota
 	onErrorMatch
 	onErrorNoMatch
+	// onErrorFail leaves the leaf unknown and makes its decision fail the
+	// request when the decision stays unknown (as on_unknown: fail_request).
+	onErrorFail
 )
 
 type onUnknown uint8

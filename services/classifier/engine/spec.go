@@ -145,7 +145,9 @@ type Rule struct {
 	// instead of on the family's own match.
 	Predicate *Predicate
 	// OnError (leaf) decides a leaf whose family failed: "match",
-	// "no_match"; empty leaves it unknown.
+	// "no_match", or "fail" (the leaf stays unknown and, when that leaves
+	// the decision unknown, the request fails as with on_unknown:
+	// fail_request); empty leaves it unknown.
 	OnError string
 	// OnUnknown (root only) decides a decision whose tree is unknown
 	// because a family failed: "no_match" (default), "match",
