@@ -39,7 +39,9 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		path, msg string
 	}{
 		{"routing.signals.events", "never matches"},
-		{"routing.signals.classifiers", "never matches"},
+		{"routing.signals.classifiers[0].model_path", "classifier type local: model_path \"models/mmbert32k-jailbreak-detector-merged\" has no effect yet; the condition follows on_error"},
+		{"global.model_catalog.external[0]", `external model "external-guardrail" (model_role "guardrail") is not used by any type llm classifier`},
+		{"global.model_catalog.external[1].llm_endpoint.use_chat_template", "use_chat_template has no effect"},
 		{"routing.decisions[1].algorithm.type", `algorithm "confidence" runs in API mode only`},
 		{"routing.decisions[1].algorithm.confidence.token_filter", "token_filter has no effect"},
 		{"routing.decisions[4].algorithm.fusion.include_analysis", "include_analysis has no effect"},
@@ -63,6 +65,9 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"global.model_catalog.modules.prompt_guard", "jailbreak signals use semrouter's built-in detector"},
 		{"global.model_catalog.modules.classifier.domain.model_id", "semrouter runs its built-in models"},
 		{"global.model_catalog.embeddings.semantic.embedding_config.target_layer", "does not act on it"},
+		{"routing.decisions[3].plugins[0].configuration.hybrid_search", "memory retrieval is embedding similarity only"},
+		{"global.stores.memory.backend", "backend milvus has no effect"},
+		{"global.stores.memory.milvus", "the memory store runs on valkey or in process"},
 	}
 	for _, w := range want {
 		if !hasProblem(probs, SeverityWarning, w.path, w.msg) {
@@ -81,6 +86,9 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		}
 		if strings.Contains(p.Message, "fact_check signal") || strings.Contains(p.Message, "user_feedback signal") || strings.Contains(p.Message, "kb signal") {
 			t.Errorf("condition on an evaluated family warned: %v", p)
+		}
+		if strings.Contains(p.Message, `plugin "memory"`) {
+			t.Errorf("implemented memory plugin warned: %v", p)
 		}
 		if strings.Contains(p.Message, `"system_prompt"`) || strings.Contains(p.Message, `"router_dc"`) || strings.Contains(p.Message, `"multi_factor"`) || strings.Contains(p.Message, `"latency_aware"`) {
 			t.Errorf("implemented plugin/algorithm warned: %v", p)
@@ -370,12 +378,12 @@ func TestHelpers(t *testing.T) {
 	for _, f := range fams {
 		impl[f.Key] = f.Implemented
 	}
-	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences", "fact_check", "user_feedbacks", "kb"} {
+	for _, k := range []string{"keywords", "embeddings", "domains", "complexity", "structure", "context", "language", "jailbreak", "pii", "conversation", "metadata", "role_bindings", "modality", "reasks", "preferences", "fact_check", "user_feedbacks", "kb", "classifiers"} {
 		if !impl[k] {
 			t.Errorf("family %s should be implemented", k)
 		}
 	}
-	for _, k := range []string{"events", "classifiers"} {
+	for _, k := range []string{"events"} {
 		if v, ok := impl[k]; !ok || v {
 			t.Errorf("family %s should be known and unimplemented", k)
 		}

@@ -53,6 +53,24 @@ func TestNoEffectWarnings(t *testing.T) {
 			},
 		},
 		{
+			name: "memory fields without effect",
+			doc: invalidBase + "      plugins:\n        - type: memory\n          configuration: {enabled: true, hybrid_search: true, hybrid_mode: rerank}\n" +
+				"global:\n  stores:\n    memory:\n      enabled: true\n      backend: milvus\n      valkey: {host: v, index_name: mem_idx, tls_enabled: true}\n      hybrid_search: true\n",
+			want: []string{
+				"routing.decisions[0].plugins[0].configuration.hybrid_search:39: memory retrieval is embedding similarity only",
+				"routing.decisions[0].plugins[0].configuration.hybrid_mode:39: memory retrieval is embedding similarity only",
+				"global.stores.memory.backend:44: backend milvus has no effect",
+				"global.stores.memory.valkey:45: not a vector index",
+				"global.stores.memory.valkey.tls_enabled:45: without TLS",
+				"global.stores.memory.hybrid_search:46: memory retrieval is embedding similarity only",
+			},
+		},
+		{
+			name: "memory plugin with the store disabled",
+			doc:  invalidBase + "      plugins:\n        - type: memory\n          configuration: {enabled: true}\n" + "global:\n  stores:\n    memory: {enabled: false}\n",
+			want: []string{"routing.decisions[0].plugins[0].configuration:39: global.stores.memory.enabled is false"},
+		},
+		{
 			name: "hybrid weights without the hybrid algorithm",
 			doc:  invalidBase + "global:\n  router:\n    model_selection:\n      hybrid: {cost_weight: 0.2, quality_gap_threshold: 0.1}\n",
 			want: []string{"global.router.model_selection.hybrid.cost_weight:40: only quality_gap_threshold"},

@@ -231,6 +231,28 @@ func TestInvalidConfigs(t *testing.T) {
 			},
 		},
 		{
+			name: "memory plugin and store values",
+			doc: invalidBase + `      plugins:
+        - type: memory
+          configuration:
+            enabled: true
+            retrieval_limit: -1
+            similarity_threshold: 1.5
+            reflection: {algorithm: newest, dedup_threshold: 2, block_patterns: ["ok", "(unclosed"]}
+global:
+  stores:
+    memory: {enabled: true, backend: cassandra, valkey: {port: 70000, database: -1}}
+`,
+			want: []string{
+				"global.stores.memory.backend:46", "global.stores.memory.valkey.database:46", "global.stores.memory.valkey.port:46",
+				"routing.decisions[0].plugins[0].configuration.reflection.algorithm:43",
+				"routing.decisions[0].plugins[0].configuration.reflection.block_patterns[1]:43",
+				"routing.decisions[0].plugins[0].configuration.reflection.dedup_threshold:43",
+				"routing.decisions[0].plugins[0].configuration.retrieval_limit:41",
+				"routing.decisions[0].plugins[0].configuration.similarity_threshold:42",
+			},
+		},
+		{
 			name: "listener ports used twice",
 			doc: strings.Replace(invalidBase, "listeners:\n", "listeners:\n  - name: other\n    port: 8899\n", 1) +
 				"global:\n  services:\n    management_api:\n      port: 8899\n",

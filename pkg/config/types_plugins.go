@@ -48,7 +48,7 @@ func pluginKinds() map[string]pluginKind {
 		PluginToolSelection:       {func() any { return &ToolSelectionPlugin{} }, true},
 		PluginHallucination:       {func() any { return &HallucinationPlugin{} }, false},
 		PluginRouterReplay:        {func() any { return &RouterReplayPlugin{} }, true},
-		PluginMemory:              {func() any { return &MemoryPlugin{} }, false},
+		PluginMemory:              {func() any { return &MemoryPlugin{} }, true},
 		PluginResponseJailbreak:   {func() any { return &ResponseJailbreakPlugin{} }, true},
 		PluginRAG:                 {func() any { return &RAGPlugin{} }, true},
 		PluginImageGen:            {func() any { return &ImageGenPlugin{} }, false},

@@ -5,7 +5,7 @@ type Stores struct {
 	ResponseCache *ResponseCacheStore `yaml:"response_cache"`
 	// SemanticCache is the legacy name of ResponseCache.
 	SemanticCache *ResponseCacheStore `yaml:"semantic_cache"`
-	Memory        *MemoryStore        `yaml:"memory" sr:"unimplemented"`
+	Memory        *MemoryStore        `yaml:"memory"`
 	VectorStore   *VectorStore        `yaml:"vector_store" sr:"unimplemented"`
 }
 
@@ -203,24 +203,24 @@ type MemoryStore struct {
 	DisabledRoutes             []string              `yaml:"disabled_routes"`
 	DisabledModels             []string              `yaml:"disabled_models"`
 	Valkey                     *ValkeyStore          `yaml:"valkey"`
-	Milvus                     *MilvusSimple         `yaml:"milvus"`
-	Qdrant                     *Qdrant               `yaml:"qdrant"`
-	RedisCache                 *RedisClient          `yaml:"redis_cache"`
-	EmbeddingModel             string                `yaml:"embedding_model"`
-	ExtractionBatchSize        int                   `yaml:"extraction_batch_size"`
+	Milvus                     *MilvusSimple         `yaml:"milvus" sr:"unimplemented" srnote:"the memory store runs on valkey or in process"`
+	Qdrant                     *Qdrant               `yaml:"qdrant" sr:"unimplemented" srnote:"the memory store runs on valkey or in process"`
+	RedisCache                 *RedisClient          `yaml:"redis_cache" sr:"unimplemented" srnote:"memories are read from the store directly"`
+	EmbeddingModel             string                `yaml:"embedding_model" sr:"unimplemented" srnote:"memories are embedded by the router embedder"`
+	ExtractionBatchSize        int                   `yaml:"extraction_batch_size" sr:"unimplemented" srnote:"facts are extracted from each user turn as it is stored"`
 	DefaultRetrievalLimit      int                   `yaml:"default_retrieval_limit"`
 	DefaultSimilarityThreshold float64               `yaml:"default_similarity_threshold"`
-	HybridSearch               bool                  `yaml:"hybrid_search"`
-	HybridMode                 string                `yaml:"hybrid_mode"`
-	AdaptiveThreshold          bool                  `yaml:"adaptive_threshold"`
+	HybridSearch               bool                  `yaml:"hybrid_search" sr:"unimplemented" srnote:"memory retrieval is embedding similarity only"`
+	HybridMode                 string                `yaml:"hybrid_mode" sr:"unimplemented" srnote:"memory retrieval is embedding similarity only"`
+	AdaptiveThreshold          bool                  `yaml:"adaptive_threshold" sr:"unimplemented" srnote:"the similarity threshold is fixed"`
 	QualityScoring             *MemoryQualityScoring `yaml:"quality_scoring"`
 	Reflection                 *MemoryReflection     `yaml:"reflection"`
 }
 
 // MemoryQualityScoring prunes weak memories.
 type MemoryQualityScoring struct {
-	InitialStrengthDays int     `yaml:"initial_strength_days"`
-	PruneThreshold      float64 `yaml:"prune_threshold"`
+	InitialStrengthDays int     `yaml:"initial_strength_days" sr:"unimplemented" srnote:"memories are ranked by similarity and reflection recency decay"`
+	PruneThreshold      float64 `yaml:"prune_threshold" sr:"unimplemented" srnote:"memories are evicted oldest first beyond max_memories_per_user"`
 	MaxMemoriesPerUser  int     `yaml:"max_memories_per_user"`
 }
 

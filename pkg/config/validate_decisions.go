@@ -165,13 +165,7 @@ func (v *validator) validateRule(p *profile, rp string, n *RuleNode) {
 	}
 	v.checkReference(p, rp, n.Type, n.Name)
 	if n.Type == "classifier" {
-		if c := p.classifier(n.Name); c != nil && n.Label != "" && len(c.Labels) > 0 && !containsString(c.Labels, n.Label) {
-			v.errorf(sub(rp, "label"), "label %q is not one of classifier %q labels%s", n.Label, n.Name, known(c.Labels))
-		}
-		v.checkKnown(sub(rp, "on_error"), n.OnError, "no_match", "match", "fail")
-		if n.Predicate != nil {
-			v.validatePredicate(sub(rp, "predicate"), n.Predicate)
-		}
+		v.validateClassifierCondition(p, rp, n)
 	} else if n.Label != "" || n.Predicate != nil || n.OnError != "" {
 		v.errorf(rp, "label, predicate and on_error apply only to classifier conditions")
 	}
@@ -356,7 +350,7 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 	case *ToolSelectionPlugin:
 		v.validateToolSelectionPlugin(cp, c)
 	case *MemoryPlugin:
-		v.checkUnit(sub(cp, "similarity_threshold"), c.SimilarityThreshold)
+		v.validateMemoryPlugin(cp, c)
 	case *RAGPlugin:
 		v.validateRAGPlugin(cp, c)
 	case *ResponseJailbreakPlugin:

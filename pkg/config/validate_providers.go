@@ -139,6 +139,7 @@ func (v *validator) validateGlobal() {
 		v.checkKnown("global.router.model_selection.method", ms.Method, "static", "router_dc", "automix", "hybrid", "knn", "kmeans", "svm", "mlp", "prompt", "latency_aware", "multi_factor")
 		v.validateRouterDC("global.router.model_selection.router_dc", ms.RouterDC)
 	}
+	v.validateMemoryStore()
 	if g.Stores.SemanticCache != nil {
 		if g.Stores.ResponseCache != nil {
 			v.errorf("global.stores.semantic_cache", "set only global.stores.response_cache (semantic_cache is its legacy name)")

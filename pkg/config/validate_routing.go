@@ -305,10 +305,7 @@ func (v *validator) validateSignals(p *profile) {
 			}
 		}
 	}
-	for i, x := range s.Classifiers {
-		xp := joinIndex(sub(sp, "classifiers"), i)
-		v.checkKnown(sub(xp, "type"), x.Type, "local", "llm")
-	}
+	v.validateClassifiers(sp, s.Classifiers)
 }
 
 func (v *validator) validateFeature(fp string, f Feature, sources ...string) {

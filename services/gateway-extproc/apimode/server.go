@@ -221,7 +221,7 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
-	if s.serveReplay(rw, r) {
+	if s.serveReplay(rw, r) || s.serveMemories(ctx, rw, r) {
 		return
 	}
 	x := s.gw.NewExchange()

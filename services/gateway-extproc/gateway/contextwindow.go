@@ -81,7 +81,7 @@ func (x *Exchange) contextNeed() contextNeed {
 	if sp := x.routed.plugins.SystemPrompt; sp != nil {
 		n.prompt += perMessageTokens + EstimateTokens(sp.Text)
 	}
-	n.prompt += x.ragReserve()
+	n.prompt += x.ragReserve() + x.memoryReserve()
 	for _, key := range [2]string{"max_completion_tokens", "max_tokens"} {
 		if v := gjson.GetBytes(raw, key); v.Type == gjson.Number && v.Int() > 0 {
 			n.completion = int(min(v.Int(), 1<<40))
@@ -109,6 +109,18 @@ func (x *Exchange) ragReserve() int {
 		return 0
 	}
 	return (d.Plugins.RAG.MaxChars+3)/4 + ragReserveOverhead
+}
+
+// memoryReserve is the room, in tokens, the decision's memory plugin may
+// add after the context filter ran for a known user: its
+// max_inject_tokens (as a byte budget) plus a system block's overhead.
+// Anonymous requests get no memories and need no room.
+func (x *Exchange) memoryReserve() int {
+	d := x.routed.cfgDecision
+	if d == nil || !x.auto || d.Plugins.Memory == nil || d.Plugins.Memory.MaxInjectBytes <= 0 || x.routed.cache.id.User == "" {
+		return 0
+	}
+	return (d.Plugins.Memory.MaxInjectBytes+3)/4 + ragReserveOverhead
 }
 
 // toolBytes is the size of the request's tool definitions that the

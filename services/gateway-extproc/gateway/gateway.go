@@ -51,6 +51,8 @@ type Gateway struct {
 	served servedReports
 	// replay keeps the router_replay records (replay.go).
 	replay *Replay
+	// mem keeps the memory store across revisions (memory.go).
+	mem memoryStores
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer

@@ -103,6 +103,7 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 		h = append(h, Header{HeaderRoutingLatency, strconv.FormatFloat(ms, 'f', 3, 64)})
 	}
 	h = x.appendRAGHeaders(h)
+	h = x.appendMemoryHeader(h)
 	h = x.appendCompressHeader(h)
 	if !x.debug {
 		return h

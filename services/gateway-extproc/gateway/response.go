@@ -163,6 +163,9 @@ func (x *Exchange) Finish(ctx context.Context) {
 			entry.PromptTokens, entry.CompletionTokens = obs.PromptTokens, obs.CompletionTokens
 		}
 	}
+	if complete && s.status >= 200 && s.status < 300 && !x.guard.flagged {
+		x.storeMemory(ctx)
+	}
 	lat := x.g.stages.Latency
 	if entry == nil && lat == nil {
 		return

@@ -66,6 +66,7 @@ type route struct {
 	plugins    chatreq.Rewrite  // plugin edits, without model/reasoning
 	tools      *toolselect.Edit // tools plugins' edit (tools.go)
 	rag        ragOutcome       // rag plugin's retrieval (rag.go)
+	memory     memoryOutcome    // memory plugin's retrieval (memory.go)
 	compressed string           // x-vsr-context-compressed value (compress.go)
 	// looper and looperModels: the multi-call algorithm that answered and
 	// the models it called (LooperRan); looperRouted is the model the
@@ -180,7 +181,9 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		return x.fastResponse(fr.Message), nil
 	}
 	waitRAG := x.startRAG(ctx) // runs while the tools plan is made
+	waitMemory := x.startMemory(ctx)
 	x.planTools(ctx)
+	waitMemory()
 	if imm := waitRAG(); imm != nil {
 		return imm, nil
 	}
@@ -400,7 +403,7 @@ func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
 			w.Reasoning = &chatreq.Reasoning{Type: fam.Type, Parameter: fam.Parameter, On: t.Reasoning, Effort: t.Effort}
 		}
 	}
-	return x.applyRAG(x.applyTools(x.req.Apply(&w)))
+	return x.applyMemory(x.applyRAG(x.applyTools(x.req.Apply(&w))))
 }
 
 // UseTarget records that t (a failover target) is now serving the request.

@@ -168,3 +168,14 @@ func insertRaw(arr gjson.Result, at int, elems []byte) []byte {
 
 // jsonString quotes s as a JSON string (without escaping <, > and &).
 func jsonString(s string) []byte { return chatreq.AppendJSONString(make([]byte, 0, len(s)+16), s) }
+
+// InjectSystemBlock appends block to the first system message of a chat
+// body (or adds a system message holding it first), as Inject does in
+// system_prompt mode. Other request plugins (memory) use it.
+func InjectSystemBlock(body []byte, block string) ([]byte, bool, error) {
+	msgs := gjson.GetBytes(body, "messages")
+	if !msgs.IsArray() {
+		return body, false, errors.New("inject context: body has no messages array")
+	}
+	return injectSystem(body, msgs, block)
+}

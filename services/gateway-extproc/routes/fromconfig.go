@@ -99,6 +99,9 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if err := attachRAG(cfg, &spec); err != nil {
 		return Spec{}, err
 	}
+	if err := attachMemory(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
 	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
 		spec.MaxBodyBytes = sb.MaxBytes
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/compress"
+	"github.com/semrouter/semrouter/services/gateway-extproc/memory"
 	"github.com/semrouter/semrouter/services/gateway-extproc/rag"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
@@ -57,6 +58,9 @@ type Spec struct {
 	// Identity names the trusted identity headers
 	// (global.services.authz.identity).
 	Identity Identity
+	// Memory is the global memory store (global.stores.memory) when a
+	// decision runs the memory plugin.
+	Memory memory.StoreConfig
 }
 
 // Identity names the request headers that carry the caller's identity, set
@@ -196,6 +200,8 @@ type Plugins struct {
 	// Compression is the compiled context_compression plugin (nil: off;
 	// compress.go).
 	Compression *compress.Policy
+	// Memory is the compiled memory plugin (nil: off; package memory).
+	Memory *memory.Plugin
 }
 
 // SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.
@@ -458,4 +464,15 @@ func (t *Table) EntrypointNames() []string {
 		out = append(out, e.ModelNames...)
 	}
 	return out
+}
+
+// MemoryOn reports whether a decision of this table runs the memory
+// plugin (Spec.Memory is then its store).
+func (t *Table) MemoryOn() bool {
+	for i := range t.Decisions {
+		if t.Decisions[i].Plugins.Memory != nil {
+			return true
+		}
+	}
+	return false
 }
