@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/cache"
 	"github.com/semrouter/semrouter/services/cache/cachetest"
-	"github.com/semrouter/semrouter/services/cache/hybrid/hybridtest"
 	"github.com/semrouter/semrouter/services/cache/redis"
 )
 
@@ -29,7 +29,7 @@ func newHybrid(t *testing.T, addr, prefix string, opts cache.Options) *Backend {
 }
 
 func TestBackendContract(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	var n atomic.Int64
 	cachetest.RunBackendSuite(t, func(t *testing.T, opts cache.Options) cache.Backend {
 		return newHybrid(t, addr, "hybrid"+strconv.FormatInt(n.Add(1), 10)+":", opts)
@@ -40,7 +40,7 @@ func TestBackendContract(t *testing.T) {
 // and checks that a fresh one (empty memory tier) answers from Redis and
 // copies what it finds into memory.
 func TestRestartRebuildsMemory(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	ctx := t.Context()
 	clock := cachetest.NewClock(cachetest.Start())
 	opts := cache.Options{Dim: cachetest.Dim, Clock: clock}
@@ -85,7 +85,7 @@ func TestRestartRebuildsMemory(t *testing.T) {
 // TestMemoryAnswersFirst shows lookups that hit memory do not consult the
 // persistent tier: memory keeps answering after the entry left Redis.
 func TestMemoryAnswersFirst(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	ctx := t.Context()
 	opts := cache.Options{Dim: cachetest.Dim, Eviction: cache.EvictFIFO}
 	b := newHybrid(t, addr, "first:", opts)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/semrouter/semrouter/pkg/natstest"
-	"github.com/semrouter/semrouter/services/cache/hybrid/hybridtest"
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/cache/redis"
 )
 
@@ -20,7 +20,7 @@ func hybridSettings(addr, prefix string) Settings {
 // replica live in Redis, so a replica started after the first one died
 // answers them (exact and semantic).
 func TestHybridSurvivesRestart(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	ns := natstest.RunServer(t)
 	noStream := func(o *ServiceOptions) { o.NoStream = true }
 	a := startReplica(t, ns, "a", withSettings(hybridSettings(addr, "svc:")), noStream)
@@ -42,7 +42,7 @@ func TestHybridSurvivesRestart(t *testing.T) {
 // in-process vector index only learns the writes it applied itself: a
 // limitation of the Redis backend.)
 func TestSharedStoreAppliedOnce(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	ns := natstest.RunServer(t)
 	s := testSettings()
 	s.Backend = BackendRedis
@@ -74,7 +74,7 @@ func TestSharedStoreAppliedOnce(t *testing.T) {
 // dimension learns it from the first embedding; the write that taught it
 // is redelivered to the rebuilt backend, not lost.
 func TestSharedDimensionLearnt(t *testing.T) {
-	addr := hybridtest.StartRedis(t)
+	addr := redistest.Start(t).Addr
 	ns := natstest.RunServer(t)
 	s := DefaultSettings()
 	s.Enabled = true

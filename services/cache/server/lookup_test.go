@@ -10,7 +10,7 @@ import (
 	cachev1 "github.com/semrouter/semrouter/gen/semrouter/cache/v1"
 	commonv1 "github.com/semrouter/semrouter/gen/semrouter/common/v1"
 	"github.com/semrouter/semrouter/pkg/natstest"
-	"github.com/semrouter/semrouter/services/cache/hybrid/hybridtest"
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/cache/redis"
 )
 
@@ -31,12 +31,12 @@ func TestLookupAlternatives(t *testing.T) {
 		{name: "jetstream", settings: func(*testing.T) Settings { return testSettings() }},
 		{name: "memory", settings: func(*testing.T) Settings { return memory }, opts: []replicaOpt{noStream}},
 		{name: "hybrid", settings: func(t *testing.T) Settings {
-			return hybridSettings(hybridtest.StartRedis(t), "alts-hybrid:")
+			return hybridSettings(redistest.Start(t).Addr, "alts-hybrid:")
 		}, opts: []replicaOpt{noStream}},
 		{name: "redis", settings: func(t *testing.T) Settings {
 			s := testSettings()
 			s.Backend = BackendRedis
-			s.Redis = redis.Config{Addr: hybridtest.StartRedis(t), KeyPrefix: "alts-redis:"}
+			s.Redis = redis.Config{Addr: redistest.Start(t).Addr, KeyPrefix: "alts-redis:"}
 			return s
 		}, opts: []replicaOpt{noStream}},
 	}

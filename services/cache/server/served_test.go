@@ -10,8 +10,8 @@ import (
 	"github.com/semrouter/semrouter/gen/semrouter/cache/v1/cachev1connect"
 	commonv1 "github.com/semrouter/semrouter/gen/semrouter/common/v1"
 	"github.com/semrouter/semrouter/pkg/natstest"
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/cache"
-	"github.com/semrouter/semrouter/services/cache/hybrid/hybridtest"
 	"github.com/semrouter/semrouter/services/cache/redis"
 )
 
@@ -45,7 +45,7 @@ func TestServedCountsOnce(t *testing.T) {
 	redisSettings := func(t *testing.T) Settings {
 		s := testSettings()
 		s.Backend = BackendRedis
-		s.Redis = redis.Config{Addr: hybridtest.StartRedis(t), KeyPrefix: "served-redis:"}
+		s.Redis = redis.Config{Addr: redistest.Start(t).Addr, KeyPrefix: "served-redis:"}
 		return s
 	}
 	cases := []struct {
@@ -59,7 +59,7 @@ func TestServedCountsOnce(t *testing.T) {
 		{name: "jetstream", settings: func(*testing.T) Settings { return testSettings() }},
 		{name: "memory", settings: func(*testing.T) Settings { return memory }, opts: []replicaOpt{noStream}},
 		{name: "hybrid", settings: func(t *testing.T) Settings {
-			return hybridSettings(hybridtest.StartRedis(t), "served-hybrid:")
+			return hybridSettings(redistest.Start(t).Addr, "served-hybrid:")
 		}, opts: []replicaOpt{noStream}},
 		{name: "redis", settings: redisSettings, opts: []replicaOpt{noStream}, second: true},
 	}

@@ -15,10 +15,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/embedtest"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
-	"github.com/semrouter/semrouter/services/gateway-extproc/redistest"
 )
 
 const memoryConfig = apimode.KeywordDocHead + `    - name: mem

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semrouter/semrouter/services/gateway-extproc/redistest"
+	"github.com/semrouter/semrouter/pkg/redistest"
 )
 
 // benchEntries returns 200 memories with random 384-dimensional

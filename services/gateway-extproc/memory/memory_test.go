@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semrouter/semrouter/services/gateway-extproc/redistest"
+	"github.com/semrouter/semrouter/pkg/redistest"
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)

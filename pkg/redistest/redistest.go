@@ -1,6 +1,8 @@
-// Package hybridtest starts a real redis-server for tests of the hybrid and
-// redis-backed cache service.
-package hybridtest
+// Package redistest starts a real redis-server (Debian's) for one test: a
+// random loopback port, persistence off, files in t.TempDir(). The cache's
+// redis and hybrid backends and the gateway's memory store use it. Without the binary the test skips, or fails when
+// CI=true (make setup installs it).
+package redistest
 
 import (
 	"bufio"
@@ -9,14 +11,29 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// StartRedis runs a real redis-server (Debian's) on a random loopback port
-// with its files in t.TempDir() and persistence off. Without the binary the
-// test skips, or fails when CI=true. It returns the address (host:port).
-func StartRedis(t *testing.T) string {
+// Server is a running redis-server.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// Stop kills the server (tests of an unreachable store); the test's
+// cleanup calls it too.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	})
+}
+
+// Start runs redis-server for the duration of the test.
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -41,10 +58,8 @@ func StartRedis(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	t.Cleanup(s.Stop)
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -53,20 +68,20 @@ func StartRedis(t *testing.T) string {
 			log = append(log, sc.Text())
 			if strings.Contains(sc.Text(), "Ready to accept connections") {
 				ready <- ""
-				for sc.Scan() { // keep draining the log
+				for sc.Scan() { // keep draining so the server never blocks on its log
 				}
 				return
 			}
 		}
-		ready <- strings.Join(log, "\n")
+		ready <- "redis-server exited:\n" + strings.Join(log, "\n")
 	}()
 	select {
 	case msg := <-ready:
 		if msg != "" {
-			t.Fatalf("redis-server exited:\n%s", msg)
+			t.Fatal(msg)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("redis-server not ready after 30s")
 	}
-	return "127.0.0.1:" + strconv.Itoa(port)
+	return s
 }
