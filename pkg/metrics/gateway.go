@@ -56,6 +56,10 @@ const (
 	// ReasonModelNotFound: the request named a model the router does not
 	// serve (answered 404 before routing).
 	ReasonModelNotFound  = "model_not_found"
+	// ReasonRejected: the router answered a routed request itself with a
+	// 4xx because no candidate model can take it (context window,
+	// image input) or a request control was invalid.
+	ReasonRejected       = "request_rejected"
 	ReasonUpstream4xx    = "upstream_4xx"
 	ReasonUpstream5xx    = "upstream_5xx"
 	ReasonUpstreamFailed = "upstream_unreachable"

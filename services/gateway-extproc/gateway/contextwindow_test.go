@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
+
+	"github.com/semrouter/semrouter/pkg/metrics"
 )
 
 func TestEstimateTokens(t *testing.T) {
@@ -65,7 +68,12 @@ func TestContextWindowSkipsModels(t *testing.T) {
 				spec.Models[i].ContextWindow = tc.windows[spec.Models[i].Name]
 			}
 			cls := &fakeClassifier{dec: &Decision{Name: "complex", Model: "qwen3-32b"}}
-			g := newGateway(t, spec, Stages{Embedder: &fakeEmbedder{}, Classifier: cls})
+			reg := prometheus.NewRegistry()
+			gm, err := metrics.NewGateway(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := newGateway(t, spec, Stages{Embedder: &fakeEmbedder{}, Classifier: cls}, WithMetrics(gm))
 			x, imm, fwd := chat(g, noHeaders, tc.body)
 			if tc.wantOrder == "" {
 				if imm == nil || imm.Status != 400 {
@@ -79,6 +87,11 @@ func TestContextWindowSkipsModels(t *testing.T) {
 				}
 				if headerMap(x.ResponseHeaders(400, "application/json"))["x-vsr-response-path"] != PathRejected {
 					t.Errorf("response path not %q", PathRejected)
+				}
+				x.End(imm.Status)
+				g.Wait()
+				if got := exposition(t, reg, metrics.RequestErrors); !strings.Contains(got, `reason="request_rejected"} 1`) {
+					t.Errorf("rejection not counted as request_rejected:\n%s", got)
 				}
 				return
 			}
