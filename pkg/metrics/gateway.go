@@ -55,7 +55,7 @@ const (
 	ReasonParseError     = "parse_error"
 	// ReasonModelNotFound: the request named a model the router does not
 	// serve (answered 404 before routing).
-	ReasonModelNotFound  = "model_not_found"
+	ReasonModelNotFound = "model_not_found"
 	// ReasonRejected: the router answered a routed request itself with a
 	// 4xx because no candidate model can take it (context window,
 	// image input) or a request control was invalid.
