@@ -28,7 +28,13 @@ import (
 //   - do not convert in different directions: when both texts name a
 //     conversion between two known units, formats or languages ("Celsius
 //     to Fahrenheit", "yaml from json", "C++ → Rust"), the ordered pairs
-//     must be the same.
+//     must be the same;
+//   - name the same programming languages, natural languages and file
+//     formats when both name some ("reverse a list in Python" is not
+//     "reverse a list in Java", "C" is not "C++" or "C#", "hello in French"
+//     is not "hello in Spanish", "parse JSON" is not "parse YAML"); a text
+//     naming none of a group constrains nothing on it ("improve my
+//     English" / "improve my speaking"). See subjectBit.
 //
 // Texts that are empty on either side pass: entries stored without their
 // query text, or lookups that do not send one, keep the embedding-only
@@ -68,11 +74,13 @@ type guardSig struct {
 	sideA, sideB uint64
 	pairs        [guardPairs][2]uint8 // conversions (from, to) by term id
 	np           int
+	// subj has bit subjectBit(id) set for each language or format named.
+	subj uint64
 }
 
 // equal reports whether g and o describe the same question.
 func (g *guardSig) equal(o *guardSig) bool {
-	if g.neg != o.neg || g.overflow != o.overflow || g.n != o.n {
+	if g.neg != o.neg || g.overflow != o.overflow || g.n != o.n || !subjectsAgree(g.subj, o.subj) {
 		return false
 	}
 	for i := 0; i < g.n; i++ {
@@ -280,6 +288,9 @@ func (g *guardSig) word(st *scanState, s string, start, end int) int {
 		st.connect(lx.kind)
 		return end
 	case lexTerm:
+		if bit, ok := subjectBit(lx.id); ok && (lw != "c" || languageC(s, start, end)) {
+			g.subj |= bit
+		}
 		if st.term >= 0 && st.connector != lexNone && st.termAge <= 4 {
 			if st.connector == lexFrom {
 				g.addPair(lx.id, uint8(st.term))

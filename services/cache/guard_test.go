@@ -31,6 +31,18 @@ func TestSameQuestion(t *testing.T) {
 		{"empty query passes", "", "anything 42", true},
 		{"empty stored passes", "anything 42", "", true},
 		{"unicode letters", "Qu'est-ce que c'est 2020?", "Qu'est-ce que c'est 2021?", false},
+		{"other programming language", "How do I reverse a list in Python?", "How do I reverse a list in Java?", false},
+		{"C is not C++", "What are the functions of preprocessor directives in C++?", "What are the functions of preprocessor directives in C?", false},
+		{"C++ is not C#", "Pros and cons of C++ as a first language?", "Pros and cons of C# as a first language?", false},
+		{"lower-case c language", "How should I start to learn c language?", "How should I start to learn C++?", false},
+		{"cpp is C++", "Best book to learn cpp?", "Best book to learn C++?", true},
+		{"one side names no language", "How do I reverse a list?", "How do I reverse a list in Python?", true},
+		{"same languages in another order", "Is Java faster than Python?", "Is Python faster than Java?", true},
+		{"other natural language", "How do you say thank you in French?", "How do you say thank you in Spanish?", false},
+		{"other file format", "How do I parse JSON in Go?", "How do I parse YAML in Go?", false},
+		{"vitamin C is not a language", "Which fruits have vitamin C?", "Which fruits have vitamin C in Python?", true},
+		{"letter C in a list is not a language", "Pick A, B or C", "Pick A, B or C in Java", true},
+		{"D.C is not a language", "What is a D.C generator in Java?", "What is a generator in Java?", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkSameQuestion(t, tt.a, tt.b, tt.wantSame) })

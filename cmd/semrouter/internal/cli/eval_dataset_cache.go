@@ -47,6 +47,9 @@ type cacheSummary struct {
 	Shipped []quality.Binary `json:"at_shipped_thresholds"`
 	// CosineOnly is the same figures for the bare cosine (no guard).
 	CosineOnly *cacheSummary `json:"cosine_only,omitempty"`
+	// LabelCeiling is the precision the labels allow a cache that serves
+	// only same-word rewordings, on the whole file and on the sample.
+	LabelCeiling []labelCeiling `json:"label_ceiling,omitempty"`
 
 	dup   []bool
 	curve []quality.Binary
@@ -80,6 +83,7 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 	if err != nil {
 		return nil, nil, err
 	}
+	ceiling := []labelCeiling{measureLabelCeiling("file", pairs)}
 	n := o.limit
 	if n == 0 {
 		n = defaultCachePairs
@@ -113,6 +117,7 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 	}
 	s := cacheFigures(pairs, guarded, lm.Model())
 	s.Guard = true
+	s.LabelCeiling = append(ceiling, measureLabelCeiling("sample", pairs))
 	bare := cacheFigures(pairs, cos, lm.Model())
 	s.CosineOnly = &bare
 	var thr, prec, rec []float64
@@ -143,6 +148,11 @@ func evalCache(ctx context.Context, env *Env, q *qualityEnv, o evalOptions) (any
 	}
 	rep.Para("At the config default similarity_threshold %.2f: precision %.4f, recall %.4f (cosine alone %.4f / %.4f). Best F1 %.4f at %.4f.",
 		config.DefaultCacheSimilarity, s.Default.Precision, s.Default.Recall, bare.Default.Precision, bare.Default.Recall, s.BestF1.F1, s.BestF1.Threshold)
+	for _, c := range s.LabelCeiling {
+		rep.Para("Label ceiling (%s): %d pairs are the same words in the same order (case and punctuation folded); %d of them (%.4f) are labelled duplicate, "+
+			"%d of the %d the guard lets through (%.4f). No cache serving rewordings can be more precise than the labels allow.",
+			c.Scope, c.Pairs, c.Duplicates, c.Precision, c.GuardedDuplicates, c.GuardedPairs, c.GuardedPrecision)
+	}
 	var srows [][]string
 	for i, b := range s.Shipped {
 		c := bare.Shipped[i]

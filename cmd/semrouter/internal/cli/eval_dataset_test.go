@@ -233,6 +233,11 @@ func TestEvalDatasetCacheAndJailbreakRealData(t *testing.T) {
 		if s.Default.Threshold != 0.8 || s.Default.TP+s.Default.FP+s.Default.TN+s.Default.FN != 300 {
 			t.Errorf("default point %+v", s.Default)
 		}
+		// the label ceiling covers the whole file and the sample
+		if len(s.LabelCeiling) != 2 || s.LabelCeiling[0].Scope != "file" || s.LabelCeiling[0].Pairs == 0 ||
+			s.LabelCeiling[1].Pairs > s.LabelCeiling[0].Pairs || s.LabelCeiling[0].Precision <= 0 || s.LabelCeiling[0].Precision > 1 {
+			t.Errorf("label ceiling %+v", s.LabelCeiling)
+		}
 	})
 	t.Run("jailbreak", func(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, ".cache", "npm", "llm_guardrail@2.1.2")); err != nil {
