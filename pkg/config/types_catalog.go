@@ -121,7 +121,7 @@ type Modules struct {
 	PromptGuard             *ClassifierModel         `yaml:"prompt_guard" sr:"unimplemented" srnote:"jailbreak signals use semrouter's built-in detector"`
 	Classifier              *ClassifierModules       `yaml:"classifier"`
 	Complexity              *ComplexityModule        `yaml:"complexity"`
-	HallucinationMitigation *HallucinationMitigation `yaml:"hallucination_mitigation" sr:"unimplemented"`
+	HallucinationMitigation *HallucinationMitigation `yaml:"hallucination_mitigation" sr:"unimplemented" srnote:"the hallucination plugin checks answers with semrouter's built-in lexical and embedding grounding check"`
 	FeedbackDetector        *ClassifierModel         `yaml:"feedback_detector" sr:"unimplemented" srnote:"user_feedbacks signals use semrouter's built-in detector"`
 	ModalityDetector        *ModalityDetection       `yaml:"modality_detector"`
 }

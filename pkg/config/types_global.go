@@ -172,13 +172,13 @@ type RedisClient struct {
 // Services are the router's auxiliary services.
 type Services struct {
 	API           *APIService          `yaml:"api" sr:"unimplemented"`
-	ResponseAPI   *ResponseAPIService  `yaml:"response_api" sr:"unimplemented"`
+	ResponseAPI   *ResponseAPIService  `yaml:"response_api"`
 	Observability *Observability       `yaml:"observability"`
 	Authz         *Authz               `yaml:"authz"`
-	RateLimit     *RateLimit           `yaml:"ratelimit" sr:"unimplemented"`
+	RateLimit     *RateLimit           `yaml:"ratelimit"`
 	ManagementAPI *ManagementAPI       `yaml:"management_api"`
 	StartupStatus *StartupStatus       `yaml:"startup_status" sr:"unimplemented"`
-	RouterReplay  *RouterReplayService `yaml:"router_replay" sr:"unimplemented"`
+	RouterReplay  *RouterReplayService `yaml:"router_replay"`
 }
 
 // APIService is the classification API.
@@ -212,7 +212,10 @@ type BatchSizeRange struct {
 	Label string `yaml:"label"`
 }
 
-// ResponseAPIService is the OpenAI Responses API store.
+// ResponseAPIService is the OpenAI Responses API of API mode and its
+// store: absent, /v1/responses is served with the in-process store;
+// enabled: false turns it off; store_backend memory (default) or
+// redis/valkey (redis block); see validate_response_api.go.
 type ResponseAPIService struct {
 	Enabled      bool         `yaml:"enabled"`
 	StoreBackend string       `yaml:"store_backend"`
@@ -291,7 +294,8 @@ type AuthzProvider struct {
 	Headers map[string]string `yaml:"headers"`
 }
 
-// RateLimit configures rate limiting.
+// RateLimit configures rate limiting (the gateway enforces it; see
+// validate_ratelimit.go for the accepted values).
 type RateLimit struct {
 	FailOpen  bool                `yaml:"fail_open"`
 	Providers []RateLimitProvider `yaml:"providers"`
@@ -305,7 +309,8 @@ type RateLimitProvider struct {
 	Rules   []RateLimitRule `yaml:"rules"`
 }
 
-// RateLimitRule limits matching callers per Unit.
+// RateLimitRule limits matching callers per Unit. Match keys are
+// RateLimitMatchKeys; Unit is one of RateLimitUnits.
 type RateLimitRule struct {
 	Name            string            `yaml:"name"`
 	Match           map[string]string `yaml:"match"`
@@ -340,7 +345,10 @@ type StartupStatus struct {
 	StoreBackend string `yaml:"store_backend"`
 }
 
-// RouterReplayService stores replay records.
+// RouterReplayService is where the router_replay plugins keep their
+// records: store_backend memory (in process; also when enabled is false)
+// or redis/valkey (shared by replicas, kept across restarts); see
+// validate_replay_service.go.
 type RouterReplayService struct {
 	Enabled      bool          `yaml:"enabled"`
 	StoreBackend string        `yaml:"store_backend"`

@@ -46,7 +46,7 @@ func pluginKinds() map[string]pluginKind {
 		PluginContextCompression:  {func() any { return &ContextCompressionPlugin{} }, true},
 		PluginTools:               {func() any { return &ToolsPlugin{} }, true},
 		PluginToolSelection:       {func() any { return &ToolSelectionPlugin{} }, true},
-		PluginHallucination:       {func() any { return &HallucinationPlugin{} }, false},
+		PluginHallucination:       {func() any { return &HallucinationPlugin{} }, true},
 		PluginRouterReplay:        {func() any { return &RouterReplayPlugin{} }, true},
 		PluginMemory:              {func() any { return &MemoryPlugin{} }, true},
 		PluginResponseJailbreak:   {func() any { return &ResponseJailbreakPlugin{} }, true},

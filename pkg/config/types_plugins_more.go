@@ -88,7 +88,8 @@ type ToolSelectionPlugin struct {
 	PreserveCount       int                `yaml:"preserve_count"`
 }
 
-// HallucinationPlugin checks responses for hallucinations.
+// HallucinationPlugin checks answers against the request's context
+// (validate_hallucination.go).
 type HallucinationPlugin struct {
 	Enabled                     bool   `yaml:"enabled"`
 	UseNLI                      bool   `yaml:"use_nli"`

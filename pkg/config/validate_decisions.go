@@ -355,6 +355,8 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 		v.validateRAGPlugin(cp, c)
 	case *ResponseJailbreakPlugin:
 		v.validateResponseJailbreak(cp, c)
+	case *HallucinationPlugin:
+		v.validateHallucination(cp, c)
 	case *RouterReplayPlugin:
 		v.validateRouterReplay(cp, c)
 	}

@@ -140,6 +140,9 @@ func (v *validator) validateGlobal() {
 		v.validateRouterDC("global.router.model_selection.router_dc", ms.RouterDC)
 	}
 	v.validateMemoryStore()
+	v.validateRouterReplayService()
+	v.validateResponseAPI()
+	v.validateRateLimit()
 	if g.Stores.SemanticCache != nil {
 		if g.Stores.ResponseCache != nil {
 			v.errorf("global.stores.semantic_cache", "set only global.stores.response_cache (semantic_cache is its legacy name)")

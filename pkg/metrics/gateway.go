@@ -93,6 +93,9 @@ type Gateway struct {
 	servedReports    *prometheus.CounterVec
 	looperCalls      *prometheus.CounterVec
 	looperEscalate   *prometheus.CounterVec
+	rateLimit        rateLimitSeries // ratelimit.go
+	hallucination    *prometheus.CounterVec
+	replayDropped    *prometheus.CounterVec
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -104,7 +107,7 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 	m := &Gateway{
 		requests: counterVec(r, ModelRequests, "Requests sent to each LLM model (routed or named by the client).", "model"),
 		errors: counterVec(r, RequestErrors,
-			"Request errors by model and reason (jailbreak_block, pii_policy_denied, parse_error, upstream_5xx, timeout, …).", "model", "reason"),
+			"Request errors by model and reason (jailbreak_block, pii_policy_denied, parse_error, upstream_5xx, timeout, rate_limited, …).", "model", "reason"),
 		promptTokens:     counterVec(r, ModelPromptTokens, "Prompt tokens reported by each LLM model.", "model"),
 		completionTokens: counterVec(r, ModelCompletionTokens, "Completion tokens reported by each LLM model.", "model"),
 		tokens:           counterVec(r, ModelTokens, "Prompt plus completion tokens reported by each LLM model.", "model"),
@@ -129,11 +132,15 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		ejected:   gaugeVec(r, GatewayEjected, "1 while an API-mode backend is ejected by passive outlier detection, else 0.", "model", "backend"),
 		servedReports: counterVec(r, GatewayServedReports,
 			"Served reports (CacheService/Served) by outcome: sent, retried, refused, dropped_full, dropped_expired, failed.", "outcome"),
+		hallucination: newHallucinationSeries(r),
 		looperCalls: counterVec(r, GatewayLooperCalls,
 			"API-mode sub-calls of the multi-call algorithms (confidence, automix, fusion), by algorithm, model and outcome (ok, failed).",
 			"algorithm", "model", "outcome"),
 		looperEscalate: counterVec(r, GatewayLooperEscalate,
 			"API-mode escalations to a next model by the cascade algorithms (confidence, automix), by algorithm.", "algorithm"),
+		rateLimit: newRateLimitSeries(r),
+		replayDropped: counterVec(r, GatewayReplayDropped,
+			"router_replay records lost on the way to the shared store, by reason (queue_full, write_failed).", "reason"),
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -274,11 +274,6 @@ func TestUnsupportedEndpointsWithSDK(t *testing.T) {
 				Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hi")}})
 			return err
 		}},
-		{"responses", func() error {
-			_, err := cl.Responses.New(ctx, responses.ResponseNewParams{Model: "small",
-				Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")}})
-			return err
-		}},
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {
@@ -293,6 +288,25 @@ func TestUnsupportedEndpointsWithSDK(t *testing.T) {
 				t.Fatalf("the SDK sent %d requests, want 1 (no retry)", n)
 			}
 		})
+	}
+}
+
+// POST /v1/responses is served (global.services.response_api absent: the
+// in-process store) through the chat path, once.
+func TestResponsesServedWithSDK(t *testing.T) {
+	h := newHostile(t, "ok", 10*time.Second, 1<<20)
+	cl := openai.NewClient(option.WithBaseURL(h.url+"/v1/"), option.WithAPIKey("k"), option.WithMaxRetries(2))
+	before := h.hits.Load()
+	resp, err := cl.Responses.New(context.Background(), responses.ResponseNewParams{Model: "small",
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OutputText() != "answer from small" || resp.Status != responses.ResponseStatusCompleted {
+		t.Fatalf("response %s", resp.RawJSON())
+	}
+	if n := h.hits.Load() - before; n != 1 || len(h.llm.requests()) != 1 {
+		t.Fatalf("the SDK sent %d requests, the backend got %d; want 1 each", n, len(h.llm.requests()))
 	}
 }
 

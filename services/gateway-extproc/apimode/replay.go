@@ -3,6 +3,7 @@ package apimode
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,7 +12,8 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 )
 
-// Router replay endpoints (router_replay plugin records of this gateway).
+// Router replay endpoints (router_replay plugin records of this gateway,
+// or of every gateway sharing global.services.router_replay's store).
 const (
 	PathRouterReplay = "/v1/router_replay"
 	// EnvManagementToken holds the bearer token that opens the replay
@@ -50,7 +52,7 @@ func (s *Server) serveReplay(w http.ResponseWriter, r *http.Request) bool {
 			Message: "router replay records are only served to trusted proxies or with the management token"})
 		return true
 	}
-	rp := s.gw.Replay()
+	rp := s.gw.ReplayStore()
 	var body any
 	if id == "" {
 		q := r.URL.Query()
@@ -63,13 +65,25 @@ func (s *Server) serveReplay(w http.ResponseWriter, r *http.Request) bool {
 			}
 			limit = min(n, maxReplayList)
 		}
-		recs := rp.List(gateway.ReplayFilter{Decision: q.Get("decision"), Limit: limit})
+		recs, err := rp.List(r.Context(), gateway.ReplayFilter{Decision: q.Get("decision"), Limit: limit})
+		var stats gateway.ReplayStats
+		if err == nil {
+			stats, err = rp.Stats(r.Context())
+		}
+		if err != nil {
+			s.replayUnavailable(w, err)
+			return true
+		}
 		if recs == nil {
 			recs = []*gateway.ReplayRecord{}
 		}
-		body = replayList{Object: "list", Data: recs, Stats: rp.Stats()}
+		body = replayList{Object: "list", Data: recs, Stats: stats}
 	} else {
-		rec, ok := rp.Get(id)
+		rec, ok, err := rp.Get(r.Context(), id)
+		if err != nil {
+			s.replayUnavailable(w, err)
+			return true
+		}
 		if !ok {
 			writeAPIError(w, &chatreq.APIError{Status: http.StatusNotFound, Type: chatreq.TypeInvalidRequest, Code: "not_found",
 				Message: "no router replay record " + strconv.Quote(id)})
@@ -85,6 +99,14 @@ func (s *Server) serveReplay(w http.ResponseWriter, r *http.Request) bool {
 	writeImmediate(w, &gateway.Immediate{Status: http.StatusOK, Body: b,
 		Headers: []gateway.Header{{Name: "content-type", Value: "application/json"}, {Name: "cache-control", Value: "no-store"}}})
 	return true
+}
+
+// replayUnavailable answers 503 when the shared replay store cannot be
+// read (global.services.router_replay).
+func (s *Server) replayUnavailable(w http.ResponseWriter, err error) {
+	s.log.Warn("router replay: read the store", slog.Any("error", err))
+	writeAPIError(w, &chatreq.APIError{Status: http.StatusServiceUnavailable, Type: chatreq.TypeServer, Code: "replay_store_unavailable",
+		Message: "the router replay store cannot be read right now"})
 }
 
 // replayAllowed: a trusted peer, or the management token as a bearer.

@@ -52,22 +52,7 @@ func guardLLM(t *testing.T) *httptest.Server {
 		case strings.Contains(last, "evil"):
 			answer = harmfulAnswer
 		}
-		if !req.Stream {
-			w.Header().Set("Content-Type", "application/json")
-			b, _ := json.Marshal(answer)
-			fmt.Fprintf(w, `{"id":"chatcmpl-g","object":"chat.completion","created":7,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":50,"total_tokens":55}}`, req.Model, b)
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		fl := w.(http.Flusher)
-		for i := 0; i < len(answer); i += 40 {
-			b, _ := json.Marshal(answer[i:min(i+40, len(answer))])
-			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-gs\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%s},\"finish_reason\":null}]}\n\n", req.Model, b)
-			fl.Flush()
-		}
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-gs\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", req.Model)
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-gs\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":50,\"total_tokens\":55}}\n\n", req.Model)
-		fmt.Fprint(w, "data: [DONE]\n\n")
+		fakeAnswer{ID: "chatcmpl-g", Model: req.Model, Content: answer, Chunk: 40, Prompt: 5, Completion: 50, StreamUsage: true}.write(w, req.Stream)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -25,6 +25,7 @@ import (
 	"github.com/semrouter/semrouter/pkg/telemetry"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
+	"github.com/semrouter/semrouter/services/gateway-extproc/responses"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
@@ -118,6 +119,8 @@ type Server struct {
 	// afterFunc starts a per-attempt deadline (time.AfterFunc; tests fire
 	// it by hand).
 	afterFunc func(time.Duration, func()) (stop func() bool)
+	// respStores keeps the Responses API store (responses.go).
+	respStores *responses.Stores
 
 	mu      sync.Mutex
 	serving bool // between Serve's first bind and its shutdown
@@ -133,7 +136,8 @@ func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{gw: gw, log: log, intN: rand.IntN, env: os.Getenv, shutdown: 10 * time.Second,
 		idle: DefaultIdleTimeout, writeGrace: defaultWriteGrace,
 		now: time.Now, obs: (*metrics.Gateway)(nil), fatal: make(chan error, 1), trusted: LoopbackProxies(),
-		afterFunc: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
+		afterFunc:  func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop },
+		respStores: &responses.Stores{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -217,13 +221,20 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 	s.drains.Wait()
 	s.gw.Wait()
+	s.respStores.Close()
 	return err
 }
 
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
-	if s.serveReplay(rw, r) || s.serveMemories(ctx, rw, r) {
+	if s.serveReplay(rw, r) || s.serveMemories(ctx, rw, r) || s.serveResponses(ctx, rw, r) {
 		return
 	}
+	s.serveChat(ctx, rw, r)
+}
+
+// serveChat runs one request through the gateway (the chat path, the
+// models endpoints, the 404s) and proxies it upstream.
+func (s *Server) serveChat(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
 	x := s.gw.NewExchange()
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
 	bodyTaken := s.bindDeadlines(ctx, rw)

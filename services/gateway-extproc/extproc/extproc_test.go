@@ -213,7 +213,9 @@ func TestImmediateResponsesOnHeaders(t *testing.T) {
 		{"one model", "GET", "/v1/models/auto", 200},
 		{"one model escaped", "GET", "/v1/models/vllm-sr%2Fauto", 200},
 		{"unknown model", "GET", "/v1/models/nope", 404},
-		{"unknown v1 path", "POST", "/v1/responses/x", 404},
+		{"unknown v1 path", "POST", "/v1/embeddings", 404},
+		{"wrong method on a stored response", "POST", "/v1/responses/x", 405},
+		{"unknown stored response", "GET", "/v1/responses/resp_nope", 404},
 		{"wrong method", "PUT", "/v1/chat/completions", 405},
 		{"wrong method on a model", "POST", "/v1/models/auto", 405},
 	}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
+	"github.com/semrouter/semrouter/services/gateway-extproc/responses"
 )
 
 // Server is the ext_proc gRPC service.
@@ -51,6 +52,8 @@ type Server struct {
 	// intN draws the backend of a model whose backends' credentials
 	// differ: a value in [0,n).
 	intN func(n int) int
+	// respStores holds the Responses API store (responses.go).
+	respStores *responses.Stores
 }
 
 var _ extprocv3.ExternalProcessorServer = (*Server)(nil)
@@ -69,7 +72,7 @@ func WithRandom(intN func(n int) int) Option { return func(s *Server) { s.intN =
 
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{gw: gw, log: log, env: os.Getenv, intN: rand.IntN}
+	s := &Server{gw: gw, log: log, env: os.Getenv, intN: rand.IntN, respStores: &responses.Stores{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -94,6 +97,8 @@ type stream struct {
 	// rg screens the answer for the response_jailbreak plugin
 	// (responseguard.go); nil otherwise.
 	rg *respGuard
+	// rc translates a Responses API create (responses.go); nil otherwise.
+	rc *responsesCall
 }
 
 // Process handles one HTTP request's lifecycle.
@@ -158,7 +163,10 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 				cr.HeaderMutation = headerMutation(gh)
 			}
 			out := st.x.ForwardChunk(in, b.EndOfStream)
-			if st.ac != nil || screened || !sameBytes(out, b.Body) {
+			if st.rc != nil {
+				out = st.rc.responseBody(ctx, out, b.EndOfStream)
+			}
+			if st.rc != nil || st.ac != nil || screened || !sameBytes(out, b.Body) {
 				cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: bytes.Clone(out)}}
 			}
 			if b.EndOfStream {
@@ -218,6 +226,9 @@ func headerLookup(hm *corev3.HeaderMap) func(string) string {
 func (st *stream) requestHeaders(ctx context.Context, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	get := headerLookup(h.GetHeaders())
 	st.path = get(":path")
+	if rt, ok := responses.ParseRoute(st.path); ok && !st.x.Table().Responses.Disabled {
+		return st.responsesHeaders(ctx, rt, get(":method"), get, h.EndOfStream)
+	}
 	kind, imm := st.x.RequestHeaders(get(":method"), st.path, get)
 	st.kind = kind
 	switch kind {
@@ -253,16 +264,28 @@ func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extpr
 	if len(st.body) > 0 {
 		body = append(st.body, b.Body...)
 	}
+	if st.rc != nil {
+		if imm := st.rc.prepare(ctx, st, body); imm != nil {
+			return immediate(imm)
+		}
+		body = st.rc.call.Chat
+	}
 	imm, fwd := st.x.RequestBody(ctx, body)
 	if imm == nil {
 		imm = st.translateRequest(fwd)
 	}
 	if imm != nil {
+		if st.rc != nil {
+			imm = st.rc.immediate(ctx, imm)
+		}
 		return immediate(imm)
 	}
 	cr := &extprocv3.CommonResponse{ClearRouteCache: fwd.ClearRouteCache}
 	hm := st.s.requestMutation(fwd, st.path)
-	if fwd.BodyChanged || len(st.body) > 0 {
+	if st.rc != nil {
+		st.rc.requestMutation(hm)
+	}
+	if fwd.BodyChanged || len(st.body) > 0 || st.rc != nil {
 		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-length", strconv.Itoa(len(fwd.Body))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: fwd.Body}}
 	}
@@ -288,6 +311,17 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 		resp.Response.HeaderMutation = hm
 	}
 	st.respSeen = true
+	if st.rc != nil {
+		ct := st.rc.responseHeaders(code, ctype)
+		if hm == nil {
+			hm = &extprocv3.HeaderMutation{}
+		}
+		if !slices.Contains(hm.RemoveHeaders, "content-length") {
+			hm.RemoveHeaders = append(hm.RemoveHeaders, "content-length")
+		}
+		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-type", ct))
+		resp.Response.HeaderMutation = hm
+	}
 	vsr := st.x.ResponseHeaders(code, ctype)
 	if st.startGuard(code) {
 		if hm == nil {

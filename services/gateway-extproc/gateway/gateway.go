@@ -15,6 +15,7 @@ import (
 
 	"github.com/semrouter/semrouter/pkg/metrics"
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
+	"github.com/semrouter/semrouter/services/gateway-extproc/ratelimit"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
 
@@ -53,6 +54,11 @@ type Gateway struct {
 	replay *Replay
 	// mem keeps the memory store across revisions (memory.go).
 	mem memoryStores
+	// limits keeps the rate limit budgets across revisions (ratelimit.go).
+	limits ratelimit.Holder
+	// rstores keeps the shared replay store across revisions
+	// (replay_store.go).
+	rstores replayStores
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -81,8 +87,9 @@ func (g *Gateway) Routes() *routes.Table { return g.table.Load() }
 
 // Wait blocks until background publications (cache stores, served
 // reports, latency) end, the retries of lost served reports included
-// (bounded by ServedReportPolicy.RetryWindow).
-func (g *Gateway) Wait() { g.background.Wait() }
+// (bounded by ServedReportPolicy.RetryWindow), and the queued writes of
+// a shared router_replay store.
+func (g *Gateway) Wait() { g.background.Wait(); g.rstores.flush() }
 
 // Header is one HTTP header.
 type Header struct{ Name, Value string }
@@ -127,6 +134,10 @@ type Exchange struct {
 	resp responseState
 	// guard is what the response_jailbreak plugin found (responseguard.go).
 	guard guardResult
+	// halluc is what the hallucination plugin found (hallucination.go).
+	halluc hallucResult
+	// limit is the rate limit check of this request (ratelimit.go).
+	limit rateLimitOutcome
 
 	// observability (observe.go)
 	span      trace.Span

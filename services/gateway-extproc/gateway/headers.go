@@ -140,13 +140,13 @@ func (x *Exchange) ResponseHeaders(status int, contentType string) []Header {
 		return nil
 	}
 	if status >= 200 && status < 300 {
-		return x.appendRouteHeaders(make([]Header, 0, 12))
+		return x.appendRateLimitHeaders(x.appendRouteHeaders(make([]Header, 0, 12)))
 	}
 	h := []Header{{HeaderSchemaVersion, schemaVersion}, {HeaderResponsePath, x.routed.path}}
 	if len(x.routed.degraded) > 0 {
 		h = append(h, Header{HeaderDegraded, strings.Join(x.routed.degraded, ",")})
 	}
-	return h
+	return x.appendRateLimitHeaders(h)
 }
 
 // fastResponse answers with the fast_response plugin message.

@@ -21,6 +21,8 @@ func TestUnknownPathsNameServedEndpoints(t *testing.T) {
 	cases := []struct{ name, method, path, code string }{
 		{"embeddings", "POST", "/v1/embeddings", "unsupported_endpoint"},
 		{"completions", "POST", "/v1/completions", "unsupported_endpoint"},
+		// API mode and ext_proc serve /v1/responses before the gateway
+		// sees it (package responses); with enabled: false it gets this.
 		{"responses", "POST", "/v1/responses", "unsupported_endpoint"},
 		{"audio", "POST", "/v1/audio/transcriptions", "unsupported_endpoint"},
 		{"typo", "POST", "/v1/chat/completion", "not_found"},

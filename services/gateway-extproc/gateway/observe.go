@@ -178,6 +178,9 @@ func (x *Exchange) errorReason(status int) string {
 	if r.path == PathError {
 		return metrics.ReasonModelNotFound
 	}
+	if reason := x.errorReasonRateLimited(); reason != "" {
+		return reason
+	}
 	if r.path == PathRejected && status >= 400 && status < 500 {
 		return metrics.ReasonRejected
 	}

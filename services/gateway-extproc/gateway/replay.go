@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -44,6 +46,9 @@ type ReplayRecord struct {
 	CompletionTokens int64   `json:"completion_tokens,omitempty"`
 	// ResponseJailbreak is the response_jailbreak verdict, when it ran.
 	ResponseJailbreak *ReplayGuard `json:"response_jailbreak,omitempty"`
+	// Hallucination is the hallucination plugin's verdict, when it ran
+	// (grounded, hallucination_detected, unverified_factual, skipped).
+	Hallucination string `json:"hallucination,omitempty"`
 	// LooperModels are the models a multi-call algorithm called, in call
 	// order (x-vsr-looper-models); Algorithm then names that algorithm.
 	LooperModels []string `json:"looper_models,omitempty"`
@@ -84,7 +89,8 @@ type Replay struct {
 	mu    sync.Mutex
 	rings map[string]*replayRing
 	seq   atomic.Uint64
-	// prefix makes record ids unique across gateway restarts.
+	// prefix makes record ids unique across gateway restarts and
+	// replicas.
 	prefix string
 }
 
@@ -96,7 +102,9 @@ type replayRing struct {
 
 // NewReplay returns an empty record store.
 func NewReplay(now time.Time) *Replay {
-	return &Replay{rings: map[string]*replayRing{}, prefix: "rr-" + strconv.FormatInt(now.UnixNano(), 36) + "-"}
+	// the random part keeps ids unique across replicas sharing a store
+	return &Replay{rings: map[string]*replayRing{}, prefix: "rr-" + strconv.FormatInt(now.UnixNano(), 36) +
+		strconv.FormatUint(uint64(rand.Uint32()), 36) + "-"}
 }
 
 // add stores r in the ring of r.Decision, resized to capacity.
@@ -185,8 +193,13 @@ func (rp *Replay) Get(id string) (*ReplayRecord, bool) {
 // ReplayStats sums the records held.
 type ReplayStats struct {
 	Records int `json:"records"`
-	// Bytes approximates the memory the records' strings take.
+	// Bytes approximates the memory the records' strings take (in-process
+	// store only).
 	Bytes int `json:"bytes"`
+	// Backend names the store (memory, redis); Dropped counts the records
+	// this gateway could not keep in a shared store (replay_store.go).
+	Backend string `json:"backend,omitempty"`
+	Dropped uint64 `json:"dropped,omitempty"`
 }
 
 // Stats counts the records held and their approximate size.
@@ -255,8 +268,9 @@ func (x *Exchange) recordReplay(status int) {
 	if g := &x.guard; g.scanned || g.degraded {
 		rec.ResponseJailbreak = &ReplayGuard{Score: g.score, Flagged: g.flagged, Blocked: g.blocked, Degraded: g.degraded}
 	}
+	rec.Hallucination = x.halluc.verdict
 	x.captureReplay(rec, p)
-	x.g.replay.add(rec, p.MaxRecords)
+	x.g.replayStoreFor(x.t).Add(context.Background(), rec, p.MaxRecords)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -153,17 +153,18 @@ func (x *Exchange) Finish(ctx context.Context) {
 		obs.TTFT = s.headersAt.Sub(x.start)
 	}
 	obs.PromptTokens, obs.CompletionTokens = s.usage.PromptTokens, s.usage.CompletionTokens
+	x.debitRateLimit(ctx)
 	if obs.CompletionTokens > 1 && obs.TTFT > 0 {
 		obs.TPOT = (obs.Total - obs.TTFT) / time.Duration(obs.CompletionTokens-1)
 	}
 	x.g.metrics.Completion(obs.Model, obs.Total, obs.TTFT, obs.TPOT, obs.PromptTokens, obs.CompletionTokens)
 	var entry *CacheEntry
-	if complete && completion != nil && s.status >= 200 && s.status < 300 && !x.guard.flagged {
+	if complete && completion != nil && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
 		if entry = x.cacheEntry(completion, obs.Model); entry != nil {
 			entry.PromptTokens, entry.CompletionTokens = obs.PromptTokens, obs.CompletionTokens
 		}
 	}
-	if complete && s.status >= 200 && s.status < 300 && !x.guard.flagged {
+	if complete && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
 		x.storeMemory(ctx)
 	}
 	lat := x.g.stages.Latency

@@ -87,14 +87,27 @@ func (x *Exchange) guardDegraded(err error) {
 	}
 }
 
-// ScreenBody applies the response_jailbreak plugin to a complete
-// non-streaming answer before its headers are sent: call it with the
-// upstream status and body before ResponseHeaders. It returns the body
-// to send (a refusal with finish_reason content_filter when the plugin
-// blocks a flagged answer, else body) and the headers to add. A stage
-// that is down or late degrades (x-vsr-degraded: response_jailbreak) and
-// the answer passes.
+// ScreenBody applies the response plugins to a complete non-streaming
+// answer before its headers are sent: call it with the upstream status
+// and body before ResponseHeaders. It returns the body to send and the
+// headers to add. response_jailbreak runs first (screenJailbreak); an
+// answer it did not block then goes through the hallucination plugin
+// (hallucination.go).
 func (x *Exchange) ScreenBody(ctx context.Context, status int, body []byte) ([]byte, []Header) {
+	out, h := x.screenJailbreak(ctx, status, body)
+	if x.guard.blocked {
+		return out, h
+	}
+	out, hh := x.screenHallucination(ctx, status, out)
+	return out, append(h, hh...)
+}
+
+// screenJailbreak applies the response_jailbreak plugin: it returns the
+// body to send (a refusal with finish_reason content_filter when the
+// plugin blocks a flagged answer, else body) and the headers to add. A
+// stage that is down or late degrades (x-vsr-degraded:
+// response_jailbreak) and the answer passes.
+func (x *Exchange) screenJailbreak(ctx context.Context, status int, body []byte) ([]byte, []Header) {
 	p := x.responseGuard(status)
 	if p == nil || !gjson.ValidBytes(body) {
 		return body, nil
@@ -113,7 +126,7 @@ func (x *Exchange) ScreenBody(ctx context.Context, status int, body []byte) ([]b
 		return body, h
 	}
 	x.guard.blocked = true
-	return refusalBody(body, x.start.Unix(), x.req.Model), h
+	return refusalBody(body, x.start.Unix(), x.req.Model, RefusalMessage), h
 }
 
 // GuardHeaders are the response_jailbreak headers of the last scan (nil:
@@ -154,8 +167,8 @@ func answerText(dst []byte, v gjson.Result, field string) []byte {
 
 // refusalBody is the chat.completion that replaces a blocked answer: the
 // original id, model, created and usage (the tokens were spent), one
-// choice with the refusal message and finish_reason content_filter.
-func refusalBody(orig []byte, created int64, model string) []byte {
+// choice with the refusal message msg and finish_reason content_filter.
+func refusalBody(orig []byte, created int64, model, msg string) []byte {
 	v := gjson.ParseBytes(orig)
 	b := make([]byte, 0, 256)
 	b = append(b, `{"id":`...)
@@ -168,7 +181,7 @@ func refusalBody(orig []byte, created int64, model string) []byte {
 	b = append(b, `,"model":`...)
 	b = chatreq.AppendJSONString(b, strOr(v.Get("model").Str, model))
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = chatreq.AppendJSONString(b, RefusalMessage)
+	b = chatreq.AppendJSONString(b, msg)
 	b = append(b, `},"finish_reason":"`+FinishContentFilter+`"}]`...)
 	if u := v.Get("usage"); u.IsObject() {
 		b = append(b, `,"usage":`...)
@@ -184,10 +197,17 @@ func strOr(s, def string) string {
 	return s
 }
 
-// ScreensResponse reports whether the response_jailbreak plugin applies
-// to an upstream answer with this status.
-func (x *Exchange) ScreensResponse(status int) bool { return x.responseGuard(status) != nil }
+// ScreensResponse reports whether a response plugin (response_jailbreak,
+// hallucination) applies to an upstream answer with this status.
+func (x *Exchange) ScreensResponse(status int) bool {
+	return x.responseGuard(status) != nil || x.hallucinationPlugin(status) != nil
+}
 
-// ScreenSkipped records that the answer could not be scanned (the stage
-// degrades; the answer passes).
-func (x *Exchange) ScreenSkipped(err error) { x.guardDegraded(err) }
+// ScreenSkipped records that the answer could not be scanned (the
+// plugins' stages degrade; the answer passes).
+func (x *Exchange) ScreenSkipped(err error) {
+	if x.routed.cfgDecision != nil && x.routed.cfgDecision.Plugins.ResponseJailbreak != nil {
+		x.guardDegraded(err)
+	}
+	x.hallucinationSkipped(err)
+}

@@ -32,8 +32,12 @@ const screenWindow = 512
 // the rest passes unscanned. Feed it the upstream bytes before
 // ForwardChunk, so the exchange observes what the client gets.
 type StreamScreen struct {
-	x       *Exchange
-	p       *routes.ResponseJailbreakPlugin
+	x *Exchange
+	p *routes.ResponseJailbreakPlugin // nil: only the hallucination plugin applies
+	// h is the hallucination plugin (nil: off); content is the answer's
+	// text content, checked at the end (hallucination.go).
+	h       *routes.HallucinationPlugin
+	content []byte
 	pending []byte // bytes of an unfinished event
 	held    []byte // complete events not released yet (block)
 	done    []byte // the [DONE] event, sent last
@@ -54,11 +58,11 @@ func (x *Exchange) NewStreamScreen() *StreamScreen {
 	if !x.resp.sseBody {
 		return nil
 	}
-	p := x.responseGuard(x.resp.status)
-	if p == nil {
+	p, h := x.responseGuard(x.resp.status), x.hallucinationPlugin(x.resp.status)
+	if p == nil && h == nil {
 		return nil
 	}
-	return &StreamScreen{x: x, p: p}
+	return &StreamScreen{x: x, p: p, h: h}
 }
 
 // Stopped reports whether the screen cut the stream (the caller stops
@@ -119,6 +123,9 @@ func (s *StreamScreen) event(ctx context.Context, ev []byte) {
 			s.id, s.model, s.created = v.Get("id").Str, v.Get("model").Str, v.Get("created").Int()
 		}
 		s.text = answerText(s.text, v, "delta")
+		if s.h != nil {
+			s.content = appendContent(s.content, v)
+		}
 	}
 	if s.open || !s.p.Block() {
 		s.out = append(s.out, ev...)
@@ -156,7 +163,7 @@ func (s *StreamScreen) scan(ctx context.Context) {
 // finish runs at the end of the stream.
 func (s *StreamScreen) finish(ctx context.Context) {
 	switch {
-	case s.open:
+	case s.open, s.p == nil:
 	case s.p.Block():
 		if len(s.held) > 0 || len(s.text) > s.scanned || !s.x.guard.scanned {
 			s.scan(ctx)
@@ -168,6 +175,9 @@ func (s *StreamScreen) finish(ctx context.Context) {
 		if s.x.scoreAnswer(ctx, s.p, s.text) {
 			s.out = s.appendVerdict(s.out)
 		}
+	}
+	if s.h != nil {
+		s.out = s.appendGroundingTail(ctx, s.out)
 	}
 	s.out = append(s.out, s.done...)
 }

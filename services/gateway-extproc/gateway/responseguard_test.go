@@ -126,7 +126,7 @@ func TestStreamScreenHeaderVerdict(t *testing.T) {
 }
 
 func TestRefusalBody(t *testing.T) {
-	got := refusalBody([]byte(`{"id":"x1","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"bad"},"finish_reason":"stop"}],"usage":{"total_tokens":3}}`), 9, "auto")
+	got := refusalBody([]byte(`{"id":"x1","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"bad"},"finish_reason":"stop"}],"usage":{"total_tokens":3}}`), 9, "auto", RefusalMessage)
 	want := `{"id":"x1","object":"chat.completion","created":5,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"` +
 		RefusalMessage + `"},"finish_reason":"content_filter"}],"usage":{"total_tokens":3}}`
 	if string(got) != want {

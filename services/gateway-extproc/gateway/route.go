@@ -110,10 +110,11 @@ func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *F
 			x.routed.path = PathError
 			return errorResponse(chatreq.ModelNotAvailable(req.Model)), nil
 		}
-		return nil, x.passthrough(m)
+		return x.rateLimit(ctx, nil, x.passthrough(m))
 	}
 	x.auto, x.recipe = true, recipe
-	return x.route(ctx)
+	imm, fwd := x.route(ctx)
+	return x.rateLimit(ctx, imm, fwd)
 }
 
 // passthrough forwards a concrete model name: only the model id changes,

@@ -34,6 +34,8 @@ const DefaultRetryCount = 1
 //	max reasks[].lookback_turns               → HistoryTurns
 //	global.router.streamed_body.max_bytes     → MaxBodyBytes
 //	global.services.authz.identity            → Identity
+//	global.services.response_api              → Responses
+//	global.services.ratelimit                 → RateLimit (see attachRateLimit)
 func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if cfg == nil {
 		return Spec{}, errors.New("routes from config: config is nil")
@@ -102,10 +104,15 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if err := attachMemory(cfg, &spec); err != nil {
 		return Spec{}, err
 	}
+	if err := attachRateLimit(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
+	spec.Replay = ReplayStoreFromConfig(cfg.Global.Services.RouterReplay)
 	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
 		spec.MaxBodyBytes = sb.MaxBytes
 	}
 	spec.Identity.UserIDHeader, spec.Identity.UserGroupsHeader = cfg.IdentityHeaders()
+	spec.Responses = responsesFromConfig(cfg)
 	return spec, nil
 }
 

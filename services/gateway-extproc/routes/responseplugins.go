@@ -11,8 +11,11 @@ type ResponseJailbreakPlugin struct {
 	Action string
 }
 
-// Block reports whether a flagged answer is replaced by a refusal.
-func (p *ResponseJailbreakPlugin) Block() bool { return p.Action == config.ResponseJailbreakBlock }
+// Block reports whether a flagged answer is replaced by a refusal (false
+// for a nil plugin).
+func (p *ResponseJailbreakPlugin) Block() bool {
+	return p != nil && p.Action == config.ResponseJailbreakBlock
+}
 
 // RouterReplayPlugin mirrors plugins[type=router_replay]: the gateway
 // keeps the last MaxRecords routing records of the decision in memory.
@@ -34,6 +37,9 @@ type RouterReplayPlugin struct {
 func responsePluginFromConfig(p config.Plugin, out *Plugins) {
 	if c := p.ResponseJailbreak(); c != nil && c.Enabled {
 		out.ResponseJailbreak = &ResponseJailbreakPlugin{Threshold: c.EffectiveThreshold(), Action: c.EffectiveAction()}
+	}
+	if h := hallucinationFromConfig(p); h != nil {
+		out.Hallucination = h
 	}
 	if c := p.RouterReplay(); c != nil && c.Enabled {
 		out.RouterReplay = &RouterReplayPlugin{MaxRecords: c.EffectiveMaxRecords(),

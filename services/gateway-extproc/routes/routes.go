@@ -15,6 +15,8 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/compress"
 	"github.com/semrouter/semrouter/services/gateway-extproc/memory"
 	"github.com/semrouter/semrouter/services/gateway-extproc/rag"
+	"github.com/semrouter/semrouter/services/gateway-extproc/ratelimit"
+	"github.com/semrouter/semrouter/services/gateway-extproc/responses"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
@@ -61,6 +63,15 @@ type Spec struct {
 	// Memory is the global memory store (global.stores.memory) when a
 	// decision runs the memory plugin.
 	Memory memory.StoreConfig
+	// Responses mirrors global.services.response_api (the Responses API
+	// of API mode and its store).
+	Responses responses.Settings
+	// RateLimit is global.services.ratelimit compiled (nil: nothing is
+	// limited; ratelimit.go).
+	RateLimit *ratelimit.Settings
+	// Replay is where router_replay records go
+	// (global.services.router_replay; replaystore.go).
+	Replay ReplayStore
 }
 
 // Identity names the request headers that carry the caller's identity, set
@@ -194,6 +205,9 @@ type Plugins struct {
 	ResponseJailbreak *ResponseJailbreakPlugin
 	// RouterReplay records the request for operators (nil: off).
 	RouterReplay *RouterReplayPlugin
+	// Hallucination checks the answer against the request's context
+	// (nil: off; hallucination.go).
+	Hallucination *HallucinationPlugin
 	// RAG retrieves and injects context (nil: off or a backend without
 	// effect; package rag).
 	RAG *rag.Plugin

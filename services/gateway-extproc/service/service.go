@@ -348,7 +348,11 @@ func serve(ctx context.Context, o Options, g *gateway.Gateway, api *apimode.Serv
 			}
 		}
 		grpcSrv = grpc.NewServer()
-		extproc.New(g, log).Register(grpcSrv)
+		var epOpts []extproc.Option
+		if api != nil { // one Responses API store for both front ends
+			epOpts = append(epOpts, extproc.WithResponseStores(api.ResponseStores()))
+		}
+		extproc.New(g, log, epOpts...).Register(grpcSrv)
 		running++
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -391,6 +395,7 @@ func serve(ctx context.Context, o Options, g *gateway.Gateway, api *apimode.Serv
 		<-done
 	}
 	g.Wait()
+	g.CloseRateLimits()
 	return runErr
 }
 

@@ -12,15 +12,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 )
 
 // replayCommand reads the router_replay records of a running gateway
-// (API mode: GET /v1/router_replay[/{id}]).
+// (API mode: GET /v1/router_replay[/{id}]), or of every gateway sharing a
+// redis/valkey store (--redis, --config; replay_store.go).
 func replayCommand() *Command {
 	c := &Command{
 		Name:    "replay",
 		Summary: "print the router_replay records of a running router (GET /v1/router_replay)",
-		Usage:   "[ID] [--url http://127.0.0.1:8801] [--decision NAME] [--limit N]",
+		Usage:   "[ID] [--url http://127.0.0.1:8801 | --redis HOST:PORT | --config FILE] [--decision NAME] [--limit N]",
 	}
 	c.Run = func(ctx context.Context, env *Env, args []string) error {
 		fs := newFlagSet(c)
@@ -29,7 +32,14 @@ func replayCommand() *Command {
 		limit := fs.Int("limit", 0, "at most this many records, newest first (0: the router's default, 100)")
 		tokenEnv := fs.String("token-env", "SEMROUTER_MANAGEMENT_TOKEN", "environment variable holding the management token (sent as a bearer; not needed from a trusted proxy address)")
 		timeout := fs.Duration("timeout", 30*time.Second, "request timeout")
-		pos, err := parseFlags(env, c, fs, args, "Prints the routing records the router_replay plugin keeps in the gateway's\nmemory (decision, model, signals, cache path, status, latency, redacted\nbodies) as JSON. Without ID it lists them, newest first; with ID (a record\nid or an x-request-id) it prints one record.")
+		var sf replayStoreFlags
+		fs.StringVar(&sf.addr, "redis", "", "read the shared redis/valkey store (global.services.router_replay.redis.address) instead of a router: every gateway's records, ext_proc-only ones included")
+		fs.IntVar(&sf.db, "redis-db", 0, "with --redis: the database")
+		fs.StringVar(&sf.prefix, "redis-prefix", gateway.DefaultReplayKeyPrefix, "with --redis: the key prefix (router_replay.redis.key_prefix)")
+		fs.BoolVar(&sf.tls, "redis-tls", false, "with --redis: connect with TLS")
+		fs.StringVar(&sf.passwordEnv, "redis-password-env", "SEMROUTER_REPLAY_REDIS_PASSWORD", "with --redis: environment variable holding the password")
+		fs.StringVar(&sf.config, "config", "", "read the store that global.services.router_replay of this config names (redis/valkey)")
+		pos, err := parseFlags(env, c, fs, args, "Prints the routing records the router_replay plugin keeps in the gateway's\nmemory (decision, model, signals, cache path, status, latency, redacted\nbodies) as JSON. Without ID it lists them, newest first; with ID (a record\nid or an x-request-id) it prints one record. With --redis or --config it\nreads the shared store of global.services.router_replay directly.")
 		if err != nil {
 			return err
 		}
@@ -38,6 +48,19 @@ func replayCommand() *Command {
 		}
 		if *limit < 0 {
 			return usageErrorf("replay: --limit must not be negative")
+		}
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		st, err := sf.store()
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			id := ""
+			if len(pos) == 1 {
+				id = pos[0]
+			}
+			return readReplayStore(ctx, env, st, id, gateway.ReplayFilter{Decision: *decision, Limit: *limit})
 		}
 		u := strings.TrimRight(*base, "/") + "/v1/router_replay"
 		if len(pos) == 1 {
@@ -54,8 +77,6 @@ func replayCommand() *Command {
 				u += "?" + q.Encode()
 			}
 		}
-		ctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return usageErrorf("replay: %v", err)
