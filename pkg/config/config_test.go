@@ -56,7 +56,6 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"providers.models[0].external_model_ids", "does not act on it"},
 		{"providers.models[0].backend_refs[0].type", "does not act on it"},
 		{"global.services.authz.providers", "identity comes only from the global.services.authz.identity headers"},
-		{"global.services.api", "does not act on it"},
 		{"global.router.streamed_body", "does not act on it"},
 		{"global.router.model_selection.momentum", "does not act on it"},
 		{"global.router.model_selection.router_dc.use_capabilities", "does not act on it"},

@@ -102,13 +102,14 @@ func (d *Decision) ChoosesWithKNN() bool {
 }
 
 // SelectsByEmbedding reports whether d picks among two or more modelRefs
-// from the query embedding (the knn and router_dc algorithms), which the
+// from the query embedding (the knn and router_dc algorithms, and hybrid
+// unless its block weighs neither experience nor router_dc), which the
 // classifier can only do when the gateway sends one.
 func (d *Decision) SelectsByEmbedding() bool {
 	if d.Algorithm == nil || len(d.ModelRefs) < 2 {
 		return false
 	}
-	return d.Algorithm.Type == "knn" || d.Algorithm.Type == "router_dc"
+	return d.Algorithm.Type == "knn" || d.Algorithm.Type == "router_dc" || d.Algorithm.Type == "hybrid" && d.hybridNeedsQuery()
 }
 
 // validateModelSelection checks the ml block knn reads. The pretrained

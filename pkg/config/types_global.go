@@ -171,7 +171,7 @@ type RedisClient struct {
 
 // Services are the router's auxiliary services.
 type Services struct {
-	API           *APIService          `yaml:"api" sr:"unimplemented"`
+	API           *APIService          `yaml:"api"`
 	ResponseAPI   *ResponseAPIService  `yaml:"response_api"`
 	Observability *Observability       `yaml:"observability"`
 	Authz         *Authz               `yaml:"authz"`
@@ -181,12 +181,15 @@ type Services struct {
 	RouterReplay  *RouterReplayService `yaml:"router_replay"`
 }
 
-// APIService is the classification API.
+// APIService is the classifier's classification API (POST
+// /api/v1/classify/batch); see validate_api.go for defaults and checks.
 type APIService struct {
 	BatchClassification *BatchClassification `yaml:"batch_classification"`
 }
 
-// BatchClassification limits batch classification requests.
+// BatchClassification limits batch classification requests: at most
+// max_batch_size texts; batches of at most concurrency_threshold texts run
+// one after the other, larger ones on at most max_concurrency goroutines.
 type BatchClassification struct {
 	MaxBatchSize         int           `yaml:"max_batch_size"`
 	ConcurrencyThreshold int           `yaml:"concurrency_threshold"`

@@ -21,7 +21,7 @@ func algorithmKinds() map[string]bool {
 		"workflows":     false,
 		"prompt":        false,
 		"automix":       true, // semrouter: API-mode logprob-verified, cost-aware cascade (gateway looper)
-		"hybrid":        false,
+		"hybrid":        true, // semrouter: weighted blend of knn experience, router_dc similarity, quality_score and cost
 		"knn":           true, // semrouter: kernel-weighted neighbours of pretrained outcomes (ml.knn)
 		"kmeans":        false,
 		"svm":           false,
@@ -199,6 +199,8 @@ func (v *validator) validateAlgorithm(p *profile, ap string, d *Decision) {
 		v.errorf(sub(ap, k), "unknown field")
 	}
 	switch a.Type {
+	case "hybrid":
+		v.validateHybrid(p, ap, d) // hybrid.go
 	case "router_dc":
 		v.validateRouterDC(sub(ap, "router_dc"), a.RouterDC)
 		if a.RouterDC != nil && a.RouterDC.RequireDescriptions {

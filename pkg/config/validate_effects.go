@@ -30,13 +30,16 @@ func (v *validator) validateIgnoredValues() {
 		}
 	}
 	if ms := r.ModelSelection; ms != nil && ms.Hybrid != nil {
-		h, p := ms.Hybrid, "global.router.model_selection.hybrid"
-		for name, set := range map[string]bool{
-			"experience_weight": h.ExperienceWeight != 0, "router_dc_weight": h.RouterDCWeight != 0,
-			"automix_weight": h.AutoMixWeight != 0, "cost_weight": h.CostWeight != 0, "normalize_scores": h.NormalizeScores,
+		h, p := ms.Hybrid, PathHybridDefaults
+		v.checkHybridBlock(p, h) // hybrid.go
+		weightsUsed, blockUsed := c.globalHybridUsed(true), c.globalHybridUsed(false)
+		for name, unused := range map[string]bool{
+			"experience_weight": h.ExperienceWeight != 0 && !weightsUsed, "router_dc_weight": h.RouterDCWeight != 0 && !weightsUsed,
+			"automix_weight": h.AutoMixWeight != 0 && !weightsUsed, "cost_weight": h.CostWeight != 0 && !weightsUsed,
+			"normalize_scores": h.NormalizeScores && !blockUsed,
 		} {
-			if set {
-				v.warnf(sub(p, name), "the hybrid algorithm is not supported; only quality_gap_threshold (used by knn) has an effect")
+			if unused {
+				v.warnf(sub(p, name), "has no effect: no decision with algorithm hybrid takes it from here; only quality_gap_threshold (used by knn) applies")
 			}
 		}
 	}

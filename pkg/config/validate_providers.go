@@ -142,6 +142,7 @@ func (v *validator) validateGlobal() {
 	v.validateMemoryStore()
 	v.validateRouterReplayService()
 	v.validateResponseAPI()
+	v.validateAPIService()
 	v.validateRateLimit()
 	if g.Stores.SemanticCache != nil {
 		if g.Stores.ResponseCache != nil {

@@ -12,20 +12,20 @@ import (
 
 // engineSpec maps the config to the decision engine's Spec. tree is the
 // config's canonical JSON form, from which plugin configurations are read
-// as plain maps. knn is shared by every knn decision (nil when none).
-func engineSpec(cfg *config.Config, tree map[string]any, knn *selection.KNNConfig) engine.Spec {
+// as plain maps. sel is shared by every decision (hybrid.go).
+func engineSpec(cfg *config.Config, tree map[string]any, sel *selectionData) engine.Spec {
 	spec := engine.Spec{DefaultModel: cfg.Providers.Defaults.DefaultModel}
 	strategy := cfg.Routing.Strategy
 	if strategy == "" {
 		strategy = cfg.Global.Router.Strategy
 	}
-	spec.Routing = routingSpec(&cfg.Routing, &cfg.Routing.Signals, strategy, lookup(tree, "routing"), knn)
+	spec.Routing = routingSpec(&cfg.Routing, &cfg.Routing.Signals, strategy, lookup(tree, "routing"), sel)
 	for i := range cfg.Recipes {
 		rc := &cfg.Recipes[i]
 		rt := lookup(tree, "recipes", i, "routing")
 		spec.Recipes = append(spec.Recipes, engine.Recipe{
 			Name:    rc.Name,
-			Routing: routingSpec(&rc.Routing, &rc.Routing.Signals, rc.Routing.Strategy, rt, knn),
+			Routing: routingSpec(&rc.Routing, &rc.Routing.Signals, rc.Routing.Strategy, rt, sel),
 		})
 	}
 	for _, ep := range cfg.Entrypoints {
@@ -35,7 +35,7 @@ func engineSpec(cfg *config.Config, tree map[string]any, knn *selection.KNNConfi
 	return spec
 }
 
-func routingSpec(r *config.Routing, sig *config.Signals, strategy string, tree any, knn *selection.KNNConfig) engine.Routing {
+func routingSpec(r *config.Routing, sig *config.Signals, strategy string, tree any, sel *selectionData) engine.Routing {
 	out := engine.Routing{Strategy: strategy, Signals: signalDecls(sig)}
 	for _, p := range r.Projections.Partitions {
 		out.Projections.Partitions = append(out.Projections.Partitions, engine.Partition{
@@ -64,7 +64,7 @@ func routingSpec(r *config.Routing, sig *config.Signals, strategy string, tree a
 		out.Projections.Mappings = append(out.Projections.Mappings, em)
 	}
 	for i := range r.Decisions {
-		out.Decisions = append(out.Decisions, decisionSpec(&r.Decisions[i], lookup(tree, "decisions", i), knn))
+		out.Decisions = append(out.Decisions, decisionSpec(&r.Decisions[i], lookup(tree, "decisions", i), sel))
 	}
 	return out
 }
@@ -98,7 +98,7 @@ func signalDecls(s *config.Signals) []engine.SignalDecl {
 	return out
 }
 
-func decisionSpec(d *config.Decision, tree any, knn *selection.KNNConfig) engine.Decision {
+func decisionSpec(d *config.Decision, tree any, sel *selectionData) engine.Decision {
 	out := engine.Decision{
 		Name: d.Name, Description: d.Description, Priority: d.Priority, Tier: d.Tier,
 		Rules: ruleSpec(&d.Rules),
@@ -129,8 +129,11 @@ func decisionSpec(d *config.Decision, tree any, knn *selection.KNNConfig) engine
 		if rd := a.RouterDC; rd != nil {
 			ea.RouterDC = &selection.RouterDCConfig{Temperature: rd.Temperature, MinSimilarity: rd.MinSimilarity}
 		}
-		if a.Type == selection.KNN {
-			ea.KNN = knn
+		switch a.Type {
+		case selection.KNN:
+			ea.KNN = sel.knn
+		case selection.Hybrid:
+			ea.Hybrid = sel.hybrid(d)
 		}
 		out.Algorithm = ea
 	}
@@ -192,11 +195,12 @@ func modelInfos(cfg *config.Config) []engine.ModelInfo {
 	return out
 }
 
-// usesRouterDC reports whether any decision selects with router_dc.
+// usesRouterDC reports whether any decision compares the query with model
+// descriptions: router_dc, or hybrid with a router_dc weight.
 func usesRouterDC(cfg *config.Config) bool {
 	return cfg.AnyDecision(func(d *config.Decision) bool {
 		return d.Algorithm != nil && d.Algorithm.Type == selection.RouterDC
-	})
+	}) || hybridUses(cfg, func(h config.HybridConfig) float64 { return h.RouterDCWeight })
 }
 
 // configTree returns the canonical JSON form of cfg as nested maps.

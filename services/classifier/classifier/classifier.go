@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/classifier/domain"
 	"github.com/semrouter/semrouter/services/classifier/engine"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
@@ -121,8 +122,12 @@ type Result struct {
 	ProviderModelID string
 	Provider        string
 	Algorithm       string
-	// SelectionFallback says why a simpler rule chose the model.
+	// SelectionFallback says why a simpler rule chose the model (hybrid:
+	// which components were left out and why).
 	SelectionFallback string
+	// SelectionDetail is what the algorithm based the choice on (hybrid:
+	// the components that scored, e.g. "experience+router_dc+cost").
+	SelectionDetail string
 
 	UseReasoning    bool
 	ReasoningEffort string
@@ -186,6 +191,8 @@ type Classifier struct {
 	// Warnings are compile-time problems that did not reject the revision
 	// (e.g. candidate embeddings unavailable).
 	warnings []string
+	// api is global.services.api of the revision (see api.go).
+	api *config.APIService
 }
 
 // modelFacts is what the result needs about a provider model.
@@ -303,6 +310,7 @@ func (c *Classifier) fillDecision(res *Result, er *engine.Result) {
 		res.LoRAName = er.LoRAName
 		res.Algorithm = er.Algorithm
 		res.SelectionFallback = er.Fallback
+		res.SelectionDetail = er.SelectionDetail
 		if er.Fallback != "" {
 			res.Degraded = append(res.Degraded, Degradation{Stage: "selection", Err: er.Fallback})
 		}

@@ -132,6 +132,7 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 		defEffort:    cfg.Providers.Defaults.DefaultReasoningEffort,
 		timeout:      o.timeout,
 		logger:       o.logger,
+		api:          cfg.Global.Services.API,
 	}
 	if emb != nil {
 		c.embedModel = emb.Model()
@@ -295,8 +296,9 @@ func Compile(ctx context.Context, cfg *config.Config, emb Embedder, opts ...Opti
 		}
 	}
 	knn := c.knnSettings(cfg, o.logger, probs)
-	c.needsQueryForSelection = knn != nil || dc
-	eng, err := engine.Compile(engineSpec(cfg, tree, knn), eopts)
+	exp := c.hybridExperience(cfg, knn, o.logger) // hybrid.go
+	c.needsQueryForSelection = knn != nil || dc || exp != nil
+	eng, err := engine.Compile(engineSpec(cfg, tree, &selectionData{cfg: cfg, knn: knn, experience: exp}), eopts)
 	if err != nil {
 		probs.addEngine(err)
 	}

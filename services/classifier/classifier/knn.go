@@ -19,6 +19,17 @@ func (c *Classifier) knnSettings(cfg *config.Config, logger *slog.Logger, probs 
 	if !cfg.AnyDecision((*config.Decision).ChoosesWithKNN) {
 		return nil
 	}
+	out := c.loadKNN(cfg, probs)
+	if out.Bank == nil && out.Unavailable != "" {
+		logger.Warn("knn decisions will use their first modelRef", slog.String("reason", out.Unavailable))
+	}
+	return out
+}
+
+// loadKNN reads the knn data (the file at ml.knn.pretrained_path, else the
+// shipped data for the embedding model) and knobs; problems with a
+// configured file go to probs.
+func (c *Classifier) loadKNN(cfg *config.Config, probs *problems) *selection.KNNConfig {
 	out := &selection.KNNConfig{}
 	out.Gap, out.HasGap = cfg.QualityGap()
 	ml := cfg.MLSettings()
@@ -44,7 +55,6 @@ func (c *Classifier) knnSettings(cfg *config.Config, logger *slog.Logger, probs 
 			return out
 		case !ok:
 			out.Unavailable = fmt.Sprintf("knn: no pretrained data for embedding model %q (set %s); used the first modelRef", c.embedModel, config.PathKNNPretrained)
-			logger.Warn("knn decisions will use their first modelRef", slog.String("reason", out.Unavailable))
 			return out
 		}
 		out.Bank = b

@@ -232,7 +232,7 @@ func (c *compiler) decision(path string, d Decision, pc *projCompiler) decision 
 // they run as static and the result says so. Any other unknown type is a
 // config error.
 var upstreamOnly = []string{
-	"confidence", "ratings", "remom", "fusion", "workflows", "automix", "hybrid",
+	"confidence", "ratings", "remom", "fusion", "workflows", "automix",
 	"kmeans", "svm", "mlp", "prompt", "elo", "rl_driven", "gmtrouter",
 }
 
@@ -311,6 +311,8 @@ func (c *compiler) selector(path string, d Decision) selection.Selector {
 			}
 		}
 		return selection.NewKNNSelector(cfg, cands)
+	case selection.Hybrid:
+		return c.hybridSelector(path, a, refs)
 	default:
 		for _, t := range upstreamOnly {
 			if t == a.Type {

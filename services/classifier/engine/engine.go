@@ -69,6 +69,9 @@ type Result struct {
 	Algorithm      string
 	Fallback       string
 	SelectionScore float64
+	// SelectionDetail is what the algorithm based the choice on (hybrid:
+	// the components that scored, e.g. "experience+router_dc+cost").
+	SelectionDetail string
 
 	Projections []ProjectionHit
 	Scores      []ScoreValue
@@ -151,7 +154,7 @@ func (e *Engine) Evaluate(set *signal.Set, req Request, res *Result) error {
 	}
 	ref := d.refs[choice.Index]
 	res.Model, res.UseReasoning, res.ReasoningEffort, res.LoRAName = ref.Model, ref.UseReasoning, ref.ReasoningEffort, ref.LoRAName
-	res.Algorithm, res.Fallback, res.SelectionScore = choice.Algorithm, choice.Fallback, choice.Score
+	res.Algorithm, res.Fallback, res.SelectionScore, res.SelectionDetail = choice.Algorithm, choice.Fallback, choice.Score, choice.Detail
 	return nil
 }
 

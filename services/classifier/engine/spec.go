@@ -184,6 +184,10 @@ type Algorithm struct {
 	// KNN carries the pretrained data and knobs of knn selection; nil
 	// (or a nil Bank) makes every knn decision use its first modelRef.
 	KNN *selection.KNNConfig
+	// Hybrid carries the weights, gap and experience data of hybrid
+	// selection (the decision's block, else the global defaults); nil
+	// when the type is not hybrid.
+	Hybrid *selection.HybridConfig
 }
 
 // Recipe mirrors `recipes[*]`.

@@ -2,7 +2,8 @@
 // ClassifierService handler, served over NATS request-reply (queue group)
 // and over HTTP (Connect, gRPC, gRPC-Web), plus plain JSON endpoints
 // compatible with the upstream router's /api/v1/eval and
-// /api/v1/classify/{intent,pii,security}. Run wires it to the config KV
+// /api/v1/classify/{intent,pii,security}, plus /api/v1/classify/{combined,
+// batch,info} (batch.go). Run wires it to the config KV
 // (hot reload) and to the cluster-wide latency observations.
 package server
 
@@ -11,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -37,6 +40,16 @@ type Handler struct {
 	metrics   *Metrics
 	tracer    trace.Tracer
 	now       func() time.Time
+
+	// batchCache holds the batch settings of the revision last served
+	// (batchconfig.go).
+	batchCache atomic.Pointer[batchCached]
+	// sample returns a number in [0,1) deciding whether a batch is
+	// recorded in the metrics (below sample_rate: recorded).
+	sample func() float64
+	// batchHook, when set (tests), is called as each batch item starts;
+	// the function it returns is called when the item is done.
+	batchHook func(i int) func()
 }
 
 var _ classifierv1connect.ClassifierServiceHandler = (*Handler)(nil)
@@ -68,7 +81,7 @@ func NewHandler(svc *classifier.Service, o HandlerOptions) *Handler {
 		tp = noop.NewTracerProvider()
 	}
 	return &Handler{svc: svc, emb: o.Embedder, jailbreak: o.Jailbreak, pii: pii.New(), logger: l, metrics: o.Metrics,
-		tracer: tp.Tracer(tracerName), now: time.Now}
+		tracer: tp.Tracer(tracerName), now: time.Now, sample: rand.Float64}
 }
 
 // current returns the active revision or an Unavailable error.
@@ -167,7 +180,16 @@ func (h *Handler) ClassifyIntent(ctx context.Context, r *connect.Request[classif
 	if strings.TrimSpace(text) == "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("text is empty"))
 	}
-	q := h.embedText(ctx, c, text)
+	out, err := h.intent(ctx, c, text, h.embedText(ctx, c, text), r.Msg.GetOptions(), start)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// intent is ClassifyIntent of a non-empty text with its query embedding q
+// (nil: none available), timed from start.
+func (h *Handler) intent(ctx context.Context, c *classifier.Classifier, text string, q []float32, opts *classifierv1.ClassifyOptions, start time.Time) (*classifierv1.ClassifyIntentResponse, error) {
 	if q == nil {
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("intent classification needs a query embedding from %q and none is available", c.EmbeddingModel()))
 	}
@@ -189,20 +211,23 @@ func (h *Handler) ClassifyIntent(ctx context.Context, r *connect.Request[classif
 		RecommendedModel: res.Model,
 		RoutingDecision:  res.Decision,
 	}
-	if min := r.Msg.GetOptions().GetConfidenceThreshold(); min > 0 && pred.Prob < min {
+	if min := opts.GetConfidenceThreshold(); min > 0 && pred.Prob < min {
 		out.Classification.Category = "other"
 	}
-	if r.Msg.GetOptions().GetReturnProbabilities() {
+	if opts.GetReturnProbabilities() {
 		out.Probabilities = probs
 	}
-	return connect.NewResponse(out), nil
+	return out, nil
 }
 
 // ClassifyPii detects personal data with the PII recognisers.
 func (h *Handler) ClassifyPii(ctx context.Context, r *connect.Request[classifierv1.ClassifyPiiRequest]) (*connect.Response[classifierv1.ClassifyPiiResponse], error) {
-	start := h.now()
-	text := r.Msg.GetText()
-	min := r.Msg.GetOptions().GetConfidenceThreshold()
+	return connect.NewResponse(h.detectPII(r.Msg.GetText(), r.Msg.GetOptions(), h.now())), nil
+}
+
+// detectPII is ClassifyPii of text, timed from start.
+func (h *Handler) detectPII(text string, opts *classifierv1.ClassifyOptions, start time.Time) *classifierv1.ClassifyPiiResponse {
+	min := opts.GetConfidenceThreshold()
 	ents := h.pii.Detect(text, nil)
 	out := &classifierv1.ClassifyPiiResponse{SecurityRecommendation: "allow"}
 	var masked strings.Builder
@@ -225,19 +250,27 @@ func (h *Handler) ClassifyPii(ctx context.Context, r *connect.Request[classifier
 		out.SecurityRecommendation = "block"
 	}
 	out.ProcessingTimeMs = time.Since(start).Milliseconds()
-	return connect.NewResponse(out), nil
+	return out
 }
 
 // ClassifySecurity checks a text for jailbreak / prompt injection: with the
 // config's jailbreak rules when it has any, else with the model scorer.
 func (h *Handler) ClassifySecurity(ctx context.Context, r *connect.Request[classifierv1.ClassifySecurityRequest]) (*connect.Response[classifierv1.ClassifySecurityResponse], error) {
 	start := h.now()
-	text := r.Msg.GetText()
-	out := &classifierv1.ClassifySecurityResponse{Recommendation: "allow"}
 	c, err := h.current()
 	if err != nil {
 		return nil, err
 	}
+	out, err := h.security(ctx, c, r.Msg.GetText(), r.Msg.GetOptions(), start)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(out), nil
+}
+
+// security is ClassifySecurity of text against c, timed from start.
+func (h *Handler) security(ctx context.Context, c *classifier.Classifier, text string, opts *classifierv1.ClassifyOptions, start time.Time) (*classifierv1.ClassifySecurityResponse, error) {
+	out := &classifierv1.ClassifySecurityResponse{Recommendation: "allow"}
 	switch {
 	case c.HasJailbreakRules():
 		res, err := h.classifyText(ctx, c, text, nil)
@@ -264,7 +297,7 @@ func (h *Handler) ClassifySecurity(ctx context.Context, r *connect.Request[class
 		if err != nil {
 			return nil, connect.NewError(connect.CodeInternal, err)
 		}
-		thr := r.Msg.GetOptions().GetConfidenceThreshold()
+		thr := opts.GetConfidenceThreshold()
 		if thr <= 0 {
 			thr = 0.5
 		}
@@ -284,7 +317,7 @@ func (h *Handler) ClassifySecurity(ctx context.Context, r *connect.Request[class
 		out.Reasoning = "no jailbreak or prompt-injection pattern detected"
 	}
 	out.ProcessingTimeMs = time.Since(start).Milliseconds()
-	return connect.NewResponse(out), nil
+	return out, nil
 }
 
 func degradedErr(res *classifier.Result, f signal.Family) string {

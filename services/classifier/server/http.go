@@ -30,6 +30,9 @@ const maxConnectBody = 16 << 20
 //	POST /api/v1/classify/intent      upstream-compatible intent classification
 //	POST /api/v1/classify/pii         upstream-compatible PII detection
 //	POST /api/v1/classify/security    upstream-compatible jailbreak detection
+//	POST /api/v1/classify/combined    intent, PII and jailbreak of one text (batch.go)
+//	POST /api/v1/classify/batch       many texts, one task or all (batch.go)
+//	GET  /api/v1/classify/info        the revision's models, heads, categories and batch limits (batch.go)
 //	GET  /health
 func Mux(h *Handler, opts ...connect.HandlerOption) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -42,6 +45,7 @@ func Mux(h *Handler, opts ...connect.HandlerOption) *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/classify/intent", h.httpIntent)
 	mux.HandleFunc("POST /api/v1/classify/pii", h.httpPII)
 	mux.HandleFunc("POST /api/v1/classify/security", h.httpSecurity)
+	h.muxBatch(mux)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		if h.svc.Current() == nil {
 			writeError(w, http.StatusServiceUnavailable, "NOT_READY", "no config revision loaded yet")
@@ -192,7 +196,11 @@ func (h *Handler) httpIntent(w http.ResponseWriter, r *http.Request) {
 		writeConnectError(w, err)
 		return
 	}
-	m := res.Msg
+	writeJSON(w, http.StatusOK, intentJSON(res.Msg))
+}
+
+// intentJSON is the upstream shape of an intent answer.
+func intentJSON(m *classifierv1.ClassifyIntentResponse) map[string]any {
 	out := map[string]any{
 		"classification": map[string]any{
 			"category":           m.GetClassification().GetCategory(),
@@ -205,7 +213,7 @@ func (h *Handler) httpIntent(w http.ResponseWriter, r *http.Request) {
 	if len(m.GetProbabilities()) > 0 {
 		out["probabilities"] = m.GetProbabilities()
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (h *Handler) httpPII(w http.ResponseWriter, r *http.Request) {
@@ -218,7 +226,11 @@ func (h *Handler) httpPII(w http.ResponseWriter, r *http.Request) {
 		writeConnectError(w, err)
 		return
 	}
-	m := res.Msg
+	writeJSON(w, http.StatusOK, piiJSON(res.Msg))
+}
+
+// piiJSON is the upstream shape of a PII answer.
+func piiJSON(m *classifierv1.ClassifyPiiResponse) map[string]any {
 	ents := make([]map[string]any, 0, len(m.GetEntities()))
 	for _, e := range m.GetEntities() {
 		ents = append(ents, map[string]any{
@@ -226,10 +238,10 @@ func (h *Handler) httpPII(w http.ResponseWriter, r *http.Request) {
 			"start_position": e.GetStart(), "end_position": e.GetEnd(), "masked_value": "[" + e.GetType() + "]",
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"has_pii": m.GetHasPii(), "entities": ents, "masked_text": m.GetMaskedText(),
 		"security_recommendation": m.GetSecurityRecommendation(), "processing_time_ms": m.GetProcessingTimeMs(),
-	})
+	}
 }
 
 func (h *Handler) httpSecurity(w http.ResponseWriter, r *http.Request) {
@@ -242,16 +254,20 @@ func (h *Handler) httpSecurity(w http.ResponseWriter, r *http.Request) {
 		writeConnectError(w, err)
 		return
 	}
-	m := res.Msg
+	writeJSON(w, http.StatusOK, securityJSON(res.Msg))
+}
+
+// securityJSON is the upstream shape of a jailbreak answer.
+func securityJSON(m *classifierv1.ClassifySecurityResponse) map[string]any {
 	types := m.GetDetectionTypes()
 	if types == nil {
 		types = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"is_jailbreak": m.GetIsJailbreak(), "risk_score": m.GetRiskScore(), "detection_types": types,
 		"confidence": m.GetConfidence(), "recommendation": m.GetRecommendation(), "reasoning": m.GetReasoning(),
 		"processing_time_ms": m.GetProcessingTimeMs(),
-	})
+	}
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -277,14 +293,21 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func writeConnectError(w http.ResponseWriter, err error) {
+	status, code, msg := errorParts(err)
+	writeError(w, status, code, msg)
+}
+
+// errorParts maps an error to the HTTP status, upstream error code and
+// message of the JSON endpoints.
+func errorParts(err error) (status int, code, msg string) {
 	var ce *connect.Error
-	code := connect.CodeInternal
-	msg := err.Error()
+	cc := connect.CodeInternal
+	msg = err.Error()
 	if errors.As(err, &ce) {
-		code, msg = ce.Code(), ce.Message()
+		cc, msg = ce.Code(), ce.Message()
 	}
-	status := http.StatusInternalServerError
-	switch code {
+	status = http.StatusInternalServerError
+	switch cc {
 	case connect.CodeInvalidArgument:
 		status = http.StatusBadRequest
 	case connect.CodeUnavailable:
@@ -296,7 +319,7 @@ func writeConnectError(w http.ResponseWriter, err error) {
 	case connect.CodeCanceled:
 		status = 499
 	}
-	writeError(w, status, strings.ToUpper(code.String()), msg)
+	return status, strings.ToUpper(cc.String()), msg
 }
 
 // NewEvalResponse is the eval answer for one classification result (the

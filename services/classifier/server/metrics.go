@@ -24,6 +24,7 @@ type Metrics struct {
 	latencies prometheus.Counter
 	shared    *pkgmetrics.Classifier
 	rpc       *pkgmetrics.RPC
+	batch     *pkgmetrics.Batch
 }
 
 // NewMetrics registers the metrics (plus Go and process collectors) in a
@@ -71,6 +72,8 @@ func NewMetricsWith(reg prometheus.Registerer) (*Metrics, error) {
 	errs = append(errs, err)
 	m.rpc, err = pkgmetrics.NewRPC(reg)
 	errs = append(errs, err)
+	m.batch, err = pkgmetrics.NewBatch(reg)
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -89,6 +92,15 @@ func (m *Metrics) RPC() *pkgmetrics.RPC {
 		return nil
 	}
 	return m.rpc
+}
+
+// batchSeries is the batch classification series (nil for a nil
+// *Metrics).
+func (m *Metrics) batchSeries() *pkgmetrics.Batch {
+	if m == nil {
+		return nil
+	}
+	return m.batch
 }
 
 // signalType maps a classifier stage timing to the signal_type label.

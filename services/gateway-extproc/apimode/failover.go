@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/semrouter/semrouter/pkg/metrics"
+	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
@@ -242,7 +243,12 @@ func (s *Server) attempt(ctx context.Context, in *http.Request, x *gateway.Excha
 	// The call's URL, body and translation (upstream.go: api_version,
 	// api_format anthropic); a request the model's API cannot express is
 	// answered like a 4xx of the backend.
-	call, cerr := prepareCall(m, b, body)
+	call, cerr := upstreamCall{}, (*chatreq.APIError)(nil)
+	if ep := x.Endpoint(); ep != gateway.EndpointChat {
+		call = endpointCall(b, body, ep) // endpoints.go: completions, embeddings
+	} else {
+		call, cerr = prepareCall(m, b, body)
+	}
 	if cerr != nil {
 		return attemptResult{fail: &failed{status: cerr.Status, header: http.Header{"Content-Type": {"application/json"}}, body: cerr.Body()},
 			reason: metrics.ReasonUpstream4xx}

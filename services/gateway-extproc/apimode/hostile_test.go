@@ -264,14 +264,15 @@ func TestUnsupportedEndpointsWithSDK(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"completions", func() error {
-			_, err := cl.Completions.New(ctx, openai.CompletionNewParams{Model: "small",
-				Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("hi")}})
+		// /v1/completions and /v1/embeddings are served
+		// (endpoints_e2e_test.go); these are not.
+		{"images/generations", func() error {
+			_, err := cl.Images.Generate(ctx, openai.ImageGenerateParams{Prompt: "a cat"})
 			return err
 		}},
-		{"embeddings", func() error {
-			_, err := cl.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "small",
-				Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hi")}})
+		{"moderations", func() error {
+			_, err := cl.Moderations.New(ctx, openai.ModerationNewParams{
+				Input: openai.ModerationNewParamsInputUnion{OfString: openai.String("hi")}})
 			return err
 		}},
 	}

@@ -56,11 +56,11 @@ func BadRequest(param, code, msg string) *APIError {
 }
 
 // servedEndpoints names what the router serves, for UnknownPath.
-const servedEndpoints = "semrouter serves POST /v1/chat/completions, GET /v1/models and GET /v1/models/{model}"
+const servedEndpoints = "semrouter serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings, GET /v1/models and GET /v1/models/{model}"
 
 // UnknownPath is the 404 for a path the router does not serve. For an
-// OpenAI endpoint it does not implement (completions, embeddings,
-// responses, …) the code is unsupported_endpoint; either way the message
+// OpenAI endpoint it does not implement (audio, images, files, …; the
+// responses API when disabled) the code is unsupported_endpoint; either way the message
 // names the endpoints it serves. (A 404 rather than a 501: the OpenAI
 // SDKs retry 5xx answers, which would only repeat this one.)
 func UnknownPath(method, path string) *APIError {

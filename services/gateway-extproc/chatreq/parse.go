@@ -81,16 +81,43 @@ func (r *Request) LastUserText() string {
 // Parse validates body and builds the compact view in one pass over the
 // top-level object. The returned error is always an *APIError (400).
 func Parse(body []byte) (*Request, error) {
+	r, msgs, err := parseObject(body, "messages")
+	if err != nil {
+		return nil, err
+	}
+	if !msgs.Exists() {
+		return nil, BadRequest("messages", "missing_required_parameter", "missing required parameter: 'messages'")
+	}
+	if !msgs.IsArray() {
+		return nil, BadRequest("messages", "invalid_type", "messages must be an array")
+	}
+	r.messagesAt = msgs.Index
+	if err := r.parseMessages(msgs); err != nil {
+		return nil, err
+	}
+	if len(r.Messages) == 0 {
+		return nil, BadRequest("messages", "empty_array", "messages must contain at least one message")
+	}
+	return r, nil
+}
+
+// parseObject is the pass over the top-level object shared by every
+// endpoint's body: JSON and UTF-8 validation, the members, a required
+// string model, stream and stream_options. payload is the member the
+// caller validates itself (messages, prompt, input); it is returned as is
+// (not Exists when absent).
+func parseObject(body []byte, payload string) (*Request, gjson.Result, error) {
+	var none gjson.Result
 	if len(body) == 0 {
-		return nil, BadRequest("", "invalid_json", "request body is empty")
+		return nil, none, BadRequest("", "invalid_json", "request body is empty")
 	}
 	if !gjson.ValidBytes(body) {
-		return nil, BadRequest("", "invalid_json", "request body is not valid JSON")
+		return nil, none, BadRequest("", "invalid_json", "request body is not valid JSON")
 	}
 	if !utf8.Valid(body) {
 		// JSON text is UTF-8 (RFC 8259 §8.1): the router's stages cannot
 		// carry other bytes, and model servers refuse them too.
-		return nil, BadRequest("", "invalid_encoding", "request body is not valid UTF-8 (first invalid byte at offset "+
+		return nil, none, BadRequest("", "invalid_encoding", "request body is not valid UTF-8 (first invalid byte at offset "+
 			strconv.Itoa(invalidUTF8At(body))+")")
 	}
 	// The body is immutable for the life of the view, so aliasing it as a
@@ -98,7 +125,7 @@ func Parse(body []byte) (*Request, error) {
 	s := unsafe.String(unsafe.SliceData(body), len(body))
 	root := gjson.Parse(s)
 	if !root.IsObject() {
-		return nil, BadRequest("", "invalid_json", "request body must be a JSON object")
+		return nil, none, BadRequest("", "invalid_json", "request body must be a JSON object")
 	}
 	// The body is valid JSON and an object, so its last non-space byte is
 	// the closing brace (gjson's root Raw may include trailing space).
@@ -125,7 +152,7 @@ func Parse(body []byte) (*Request, error) {
 				return false
 			}
 			r.Model = value.Str
-		case "messages":
+		case payload:
 			msgs = value
 		case "stream":
 			if !isBoolOrNull(value) {
@@ -154,25 +181,12 @@ func Parse(body []byte) (*Request, error) {
 		return true
 	})
 	if perr != nil {
-		return nil, perr
+		return nil, none, perr
 	}
 	if r.Model == "" {
-		return nil, BadRequest("model", "missing_required_parameter", "missing required parameter: 'model'")
+		return nil, none, BadRequest("model", "missing_required_parameter", "missing required parameter: 'model'")
 	}
-	if !msgs.Exists() {
-		return nil, BadRequest("messages", "missing_required_parameter", "missing required parameter: 'messages'")
-	}
-	if !msgs.IsArray() {
-		return nil, BadRequest("messages", "invalid_type", "messages must be an array")
-	}
-	r.messagesAt = msgs.Index
-	if err := r.parseMessages(msgs); err != nil {
-		return nil, err
-	}
-	if len(r.Messages) == 0 {
-		return nil, BadRequest("messages", "empty_array", "messages must contain at least one message")
-	}
-	return r, nil
+	return r, msgs, nil
 }
 
 func (r *Request) parseMessages(msgs gjson.Result) *APIError {

@@ -109,7 +109,9 @@ const (
 	// KindPassthrough is a path the router does not handle (ext_proc lets
 	// it through untouched; API mode answers 404).
 	KindPassthrough Kind = iota
-	// KindChat is POST /v1/chat/completions: the body is needed.
+	// KindChat is an inference request whose body is needed: POST
+	// /v1/chat/completions, /v1/completions or /v1/embeddings
+	// (Exchange.Endpoint tells which).
 	KindChat
 	// KindImmediate means RequestHeaders returned an immediate response.
 	KindImmediate
@@ -124,6 +126,8 @@ type Exchange struct {
 	hdr   func(string) string
 
 	req *chatreq.Request
+	// endpoint is the inference endpoint of a KindChat request.
+	endpoint Endpoint
 	// clientReq is the request as the client sent it when
 	// context_compression replaced req (nil: req is).
 	clientReq *chatreq.Request
@@ -172,6 +176,12 @@ func (x *Exchange) RequestHeaders(method, path string, header func(string) strin
 		if method != http.MethodPost {
 			return KindImmediate, methodNotAllowed(method, path, http.MethodPost)
 		}
+		return KindChat, nil
+	case chatreq.PathCompletions, chatreq.PathEmbeddings:
+		if method != http.MethodPost {
+			return KindImmediate, methodNotAllowed(method, path, http.MethodPost)
+		}
+		x.endpoint, _ = inferenceEndpoint(path)
 		return KindChat, nil
 	case "/v1/models":
 		if method != http.MethodGet && method != http.MethodHead {

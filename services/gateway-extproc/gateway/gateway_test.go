@@ -56,7 +56,11 @@ func TestDispatch(t *testing.T) {
 		{"models wrong method", "POST", "/v1/models", KindImmediate, 405},
 		{"models head", "HEAD", "/v1/models", KindImmediate, 200},
 		{"model head", "HEAD", "/v1/models/auto", KindImmediate, 200},
-		{"unknown v1", "POST", "/v1/embeddings", KindImmediate, 404},
+		{"embeddings", "POST", "/v1/embeddings", KindChat, 0},
+		{"completions", "POST", "/v1/completions", KindChat, 0},
+		{"embeddings wrong method", "GET", "/v1/embeddings", KindImmediate, 405},
+		{"completions wrong method", "PUT", "/v1/completions", KindImmediate, 405},
+		{"unknown v1", "POST", "/v1/audio/speech", KindImmediate, 404},
 		{"other path", "GET", "/healthz", KindPassthrough, 0},
 	}
 	for _, tc := range cases {

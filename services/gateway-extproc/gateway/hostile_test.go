@@ -19,8 +19,11 @@ import (
 func TestUnknownPathsNameServedEndpoints(t *testing.T) {
 	g := newGateway(t, testSpec(), Stages{})
 	cases := []struct{ name, method, path, code string }{
-		{"embeddings", "POST", "/v1/embeddings", "unsupported_endpoint"},
-		{"completions", "POST", "/v1/completions", "unsupported_endpoint"},
+		// /v1/completions and /v1/embeddings are served (endpoints.go);
+		// what lies under them is not.
+		{"under embeddings", "POST", "/v1/embeddings/x", "unsupported_endpoint"},
+		{"images", "POST", "/v1/images/generations", "unsupported_endpoint"},
+		{"files", "GET", "/v1/files", "unsupported_endpoint"},
 		// API mode and ext_proc serve /v1/responses before the gateway
 		// sees it (package responses); with enabled: false it gets this.
 		{"responses", "POST", "/v1/responses", "unsupported_endpoint"},

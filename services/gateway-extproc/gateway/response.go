@@ -154,17 +154,23 @@ func (x *Exchange) Finish(ctx context.Context) {
 	}
 	obs.PromptTokens, obs.CompletionTokens = s.usage.PromptTokens, s.usage.CompletionTokens
 	x.debitRateLimit(ctx)
+	if x.endpoint == EndpointEmbeddings {
+		// No completion: nothing for the latency series, the cache or
+		// memory.
+		return
+	}
 	if obs.CompletionTokens > 1 && obs.TTFT > 0 {
 		obs.TPOT = (obs.Total - obs.TTFT) / time.Duration(obs.CompletionTokens-1)
 	}
 	x.g.metrics.Completion(obs.Model, obs.Total, obs.TTFT, obs.TPOT, obs.PromptTokens, obs.CompletionTokens)
 	var entry *CacheEntry
-	if complete && completion != nil && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
+	chat := x.endpoint == EndpointChat // a text completion is neither cached nor remembered
+	if chat && complete && completion != nil && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
 		if entry = x.cacheEntry(completion, obs.Model); entry != nil {
 			entry.PromptTokens, entry.CompletionTokens = obs.PromptTokens, obs.CompletionTokens
 		}
 	}
-	if complete && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
+	if chat && complete && s.status >= 200 && s.status < 300 && !x.answerFlagged() {
 		x.storeMemory(ctx)
 	}
 	lat := x.g.stages.Latency

@@ -91,6 +91,9 @@ func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *F
 	if int64(len(body)) > x.t.MaxBodyBytes {
 		return x.Reject(chatreq.TooLarge(x.t.MaxBodyBytes)), nil
 	}
+	if x.endpoint != EndpointChat {
+		return x.endpointBody(ctx, body) // endpoints.go
+	}
 	req, err := chatreq.Parse(body)
 	if err != nil {
 		x.parseErr = true
@@ -394,6 +397,10 @@ func (x *Exchange) forward() *Forward {
 // BodyFor renders the request body for target t: model id, the family's
 // reasoning fields, and the decision's plugin edits.
 func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
+	if x.endpoint != EndpointChat {
+		// completions and embeddings: only the model id changes.
+		return x.req.Apply(&chatreq.Rewrite{Model: t.Model.UpstreamModelID()})
+	}
 	w := x.routed.plugins
 	if !x.auto {
 		w = chatreq.Rewrite{}

@@ -1,6 +1,6 @@
 // Package selection holds the algorithms that choose one model among a
 // decision's modelRefs once the decision engine has picked the decision:
-// static, weighted, latency_aware, multi_factor, router_dc and knn.
+// static, weighted, latency_aware, multi_factor, router_dc, knn and hybrid.
 //
 // Every selector is built once per decision at config compile time with the
 // candidates already resolved (quality, pricing, description embeddings),
@@ -45,6 +45,10 @@ type Choice struct {
 	Algorithm string  // algorithm that actually chose
 	Fallback  string  // why a simpler rule chose instead; empty when none
 	Score     float64 // the winning score when the algorithm computes one
+	// Detail says what the choice was based on where an algorithm blends
+	// several inputs (hybrid: the components that scored, e.g.
+	// "experience+cost"); empty otherwise.
+	Detail string
 }
 
 // Selector chooses one of the candidates it was built with.
