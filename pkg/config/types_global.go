@@ -16,7 +16,7 @@ type RouterGlobal struct {
 	// AutoModelName is the legacy single auto name; AutoModelNames wins.
 	AutoModelName             string          `yaml:"auto_model_name"`
 	AutoModelNames            []string        `yaml:"auto_model_names"`
-	IncludeConfigModelsInList *bool           `yaml:"include_config_models_in_list" sr:"unimplemented"`
+	IncludeConfigModelsInList *bool           `yaml:"include_config_models_in_list"`
 	ClearRouteCache           *bool           `yaml:"clear_route_cache"`
 	StreamedBody              *StreamedBody   `yaml:"streamed_body" sr:"unimplemented"`
 	SkipProcessing            *Toggle         `yaml:"skip_processing" sr:"unimplemented"`

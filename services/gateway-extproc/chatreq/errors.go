@@ -56,7 +56,8 @@ func BadRequest(param, code, msg string) *APIError {
 }
 
 // servedEndpoints names what the router serves, for UnknownPath.
-const servedEndpoints = "semrouter serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings, GET /v1/models and GET /v1/models/{model}"
+const servedEndpoints = "semrouter serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings, " +
+	"POST /v1/responses (unless global.services.response_api.enabled is false), GET /v1/models and GET /v1/models/{model}"
 
 // UnknownPath is the 404 for a path the router does not serve. For an
 // OpenAI endpoint it does not implement (audio, images, files, …; the

@@ -211,6 +211,9 @@ func (x *Exchange) modelsList() *Immediate {
 	b = append(b, `{"object":"list","data":[`...)
 	first := true
 	x.eachModel(func(id, owner string) bool {
+		if owner == ownerConfig && x.t.HideConfigModels {
+			return true
+		}
 		if !first {
 			b = append(b, ',')
 		}
@@ -263,7 +266,7 @@ func (x *Exchange) eachModel(f func(id, owner string) bool) {
 	for _, m := range x.t.Models {
 		if !seen[m.Name] {
 			seen[m.Name] = true
-			if !f(m.Name, "semrouter-config") {
+			if !f(m.Name, ownerConfig) {
 				return
 			}
 		}
@@ -279,6 +282,9 @@ func (x *Exchange) appendModel(b []byte, id, owner string) []byte {
 	b = chatreq.AppendJSONString(b, owner)
 	return append(b, '}')
 }
+
+// ownerConfig is the owned_by of the configured models in GET /v1/models.
+const ownerConfig = "semrouter-config"
 
 // allowGet is the Allow header of the read-only endpoints: HEAD is GET
 // without the body (RFC 9110 §9.3.2).

@@ -86,18 +86,36 @@ func TestDispatch(t *testing.T) {
 }
 
 func TestModelsList(t *testing.T) {
-	g := newGateway(t, testSpec(), Stages{})
-	_, imm := g.NewExchange().RequestHeaders("GET", "/v1/models", noHeaders)
-	var ids []string
-	for _, v := range gjson.GetBytes(imm.Body, "data.#.id").Array() {
-		ids = append(ids, v.Str)
+	tests := []struct {
+		name string
+		hide bool // global.router.include_config_models_in_list: false
+		want string
+	}{
+		{"all models", false, "auto,MoM,vllm-sr/auto,vllm-sr/privacy,qwen3-8b,qwen3-32b,plain"},
+		{"config models hidden", true, "auto,MoM,vllm-sr/auto,vllm-sr/privacy"},
 	}
-	want := "auto,MoM,vllm-sr/auto,vllm-sr/privacy,qwen3-8b,qwen3-32b,plain"
-	if got := strings.Join(ids, ","); got != want {
-		t.Fatalf("models = %s, want %s", got, want)
-	}
-	if gjson.GetBytes(imm.Body, "object").Str != "list" {
-		t.Fatalf("body = %s", imm.Body)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := testSpec()
+			spec.HideConfigModels = tt.hide
+			g := newGateway(t, spec, Stages{})
+			_, imm := g.NewExchange().RequestHeaders("GET", "/v1/models", noHeaders)
+			var ids []string
+			for _, v := range gjson.GetBytes(imm.Body, "data.#.id").Array() {
+				ids = append(ids, v.Str)
+			}
+			if got := strings.Join(ids, ","); got != tt.want {
+				t.Fatalf("models = %s, want %s", got, tt.want)
+			}
+			if gjson.GetBytes(imm.Body, "object").Str != "list" {
+				t.Fatalf("body = %s", imm.Body)
+			}
+			// a hidden model is still served and still described
+			_, one := g.NewExchange().RequestHeaders("GET", "/v1/models/qwen3-8b", noHeaders)
+			if one.Status != 200 || gjson.GetBytes(one.Body, "id").Str != "qwen3-8b" {
+				t.Fatalf("GET /v1/models/qwen3-8b: %d %s", one.Status, one.Body)
+			}
+		})
 	}
 }
 

@@ -24,6 +24,7 @@ const DefaultRetryCount = 1
 //
 //	listeners[]                               → Listeners
 //	global.router.auto_model_names (+ _name)  → AutoModelNames
+//	global.router.include_config_models_in_list: false → HideConfigModels
 //	entrypoints[]                             → Entrypoints
 //	providers.defaults.*                      → DefaultModel, DefaultReasoningEffort, ReasoningFamilies
 //	providers.models[]                        → Models (retry_count: DefaultRetryCount when unset)
@@ -43,6 +44,7 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	spec := Spec{
 		Revision:               strconv.FormatUint(revision, 10),
 		AutoModelNames:         cfg.AutoModelNames(),
+		HideConfigModels:       cfg.Global.Router.IncludeConfigModelsInList != nil && !*cfg.Global.Router.IncludeConfigModelsInList,
 		DefaultModel:           cfg.Providers.Defaults.DefaultModel,
 		DefaultReasoningEffort: cfg.Providers.Defaults.DefaultReasoningEffort,
 	}

@@ -157,6 +157,7 @@ routing:
 global:
   router:
     auto_model_names: [auto, smart]
+    include_config_models_in_list: false
     streamed_body: {enabled: true, max_bytes: 2048}
   services:
     authz:
@@ -171,6 +172,9 @@ func TestFromConfigMapsEveryField(t *testing.T) {
 	spec, err := FromConfig(cfg, 3)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !spec.HideConfigModels {
+		t.Errorf("include_config_models_in_list: false did not hide the configured models")
 	}
 	tbl, err := Compile(spec)
 	if err != nil {

@@ -31,6 +31,11 @@ type Spec struct {
 	Listeners []Listener
 	// AutoModelNames mirrors global.router.auto_model_names (+ auto_model_name).
 	AutoModelNames []string
+	// HideConfigModels is global.router.include_config_models_in_list:
+	// false. GET /v1/models then lists only the auto and entrypoint names;
+	// the configured models are still served and GET /v1/models/{id}
+	// still answers for them.
+	HideConfigModels bool
 	// Entrypoints mirrors entrypoints[].
 	Entrypoints []Entrypoint
 	// DefaultModel mirrors providers.defaults.default_model.
