@@ -28,8 +28,8 @@ func TestNoEffectWarnings(t *testing.T) {
 		},
 		{
 			name: "unused block is reported once, not per child",
-			doc:  invalidBase + "global:\n  router:\n    streamed_body: {enabled: true, max_bytes: 1024, timeout_sec: 5}\n",
-			want: []string{"global.router.streamed_body:39: " + msgUnimplemented},
+			doc:  invalidBase + "global:\n  router:\n    model_selection:\n      momentum: {enabled: true, attack: 0.5, release: 0.2, threshold: 0.1}\n",
+			want: []string{"global.router.model_selection.momentum:40: " + msgUnimplemented},
 		},
 		{
 			name: "always-on switches set to false",

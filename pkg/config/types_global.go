@@ -18,10 +18,10 @@ type RouterGlobal struct {
 	AutoModelNames            []string        `yaml:"auto_model_names"`
 	IncludeConfigModelsInList *bool           `yaml:"include_config_models_in_list"`
 	ClearRouteCache           *bool           `yaml:"clear_route_cache"`
-	StreamedBody              *StreamedBody   `yaml:"streamed_body" sr:"unimplemented"`
+	StreamedBody              *StreamedBody   `yaml:"streamed_body"`
 	SkipProcessing            *Toggle         `yaml:"skip_processing" sr:"unimplemented"`
 	ModelSelection            *ModelSelection `yaml:"model_selection"`
-	Learning                  *Learning       `yaml:"learning" sr:"unimplemented"`
+	Learning                  *Learning       `yaml:"learning"`
 }
 
 // Toggle is a block with only an enabled flag.
@@ -29,7 +29,11 @@ type Toggle struct {
 	Enabled bool `yaml:"enabled"`
 }
 
-// StreamedBody controls streaming of request bodies to the router.
+// StreamedBody controls streaming of request bodies to the router behind
+// Envoy (ext_proc FULL_DUPLEX_STREAMED instead of BUFFERED). MaxBytes caps
+// request bodies in both modes (0: 10 MiB; > 0 required when Enabled);
+// TimeoutSec bounds the arrival of a streamed body (0: no deadline of its
+// own).
 type StreamedBody struct {
 	Enabled    bool  `yaml:"enabled"`
 	MaxBytes   int64 `yaml:"max_bytes"`
@@ -265,17 +269,28 @@ type TracingResource struct {
 // Metrics configures Prometheus metrics.
 type Metrics struct {
 	Enabled         *bool            `yaml:"enabled"`
-	WindowedMetrics *WindowedMetrics `yaml:"windowed_metrics" sr:"unimplemented"`
+	WindowedMetrics *WindowedMetrics `yaml:"windowed_metrics"`
 }
 
-// WindowedMetrics keeps sliding-window model metrics.
+// WindowedMetrics keeps per-model sliding-window metrics in each gateway
+// (request rate, error ratio, latency/TTFT/TPOT quantiles, tokens/s, and
+// with queue_depth_estimation the in-flight requests and an estimated
+// queue wait), exported as semrouter_gateway_window_* gauges and served at
+// API mode's GET /v1/router_model_stats.
 type WindowedMetrics struct {
-	Enabled              bool     `yaml:"enabled"`
-	TimeWindows          []string `yaml:"time_windows"`
-	UpdateInterval       Duration `yaml:"update_interval"`
-	ModelMetrics         bool     `yaml:"model_metrics"`
-	QueueDepthEstimation bool     `yaml:"queue_depth_estimation"`
-	MaxModels            int      `yaml:"max_models"`
+	Enabled bool `yaml:"enabled"`
+	// TimeWindows are durations (1m, 5m, 1h), positive and increasing.
+	TimeWindows []string `yaml:"time_windows"`
+	// UpdateInterval is how often the aggregates are recomputed (> 0,
+	// at most the smallest window; default 30s or the smallest window).
+	UpdateInterval Duration `yaml:"update_interval"`
+	// ModelMetrics (default true): one series per model; false
+	// aggregates every model under model "all".
+	ModelMetrics         *bool `yaml:"model_metrics"`
+	QueueDepthEstimation bool  `yaml:"queue_depth_estimation"`
+	// MaxModels bounds the models tracked by name (default 50); later
+	// models are aggregated under model "other".
+	MaxModels int `yaml:"max_models"`
 }
 
 // Authz resolves caller identity for role_bindings.

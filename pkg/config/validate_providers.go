@@ -141,6 +141,9 @@ func (v *validator) validateGlobal() {
 	}
 	v.validateMemoryStore()
 	v.validateRouterReplayService()
+	v.validateWindowedMetrics()
+	v.validateLearning()
+	v.validateStreamedBody()
 	v.validateResponseAPI()
 	v.validateAPIService()
 	v.validateRateLimit()

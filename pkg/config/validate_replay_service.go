@@ -37,27 +37,13 @@ func (v *validator) validateRouterReplayService() {
 	}
 	r := s.Redis
 	if s.Enabled && shared && (r == nil || r.Address == "") {
-		at := sub(p, "redis")
-		if r != nil {
-			at = sub(at, "address")
-		}
-		v.errorf(at, "required when store_backend is %s: the redis/valkey server (host:port)", s.StoreBackend)
+		v.requireRedisAddress(p, r, "store_backend", s.StoreBackend)
 	}
 	if r == nil {
 		return
 	}
 	rp := sub(p, "redis")
-	for _, f := range []struct {
-		name string
-		n    int
-	}{{"db", r.DB}, {"database", r.Database}, {"pool_size", r.PoolSize}, {"max_retries", r.MaxRetries}, {"dial_timeout", r.DialTimeout}} {
-		if f.n < 0 {
-			v.errorf(sub(rp, f.name), "must not be negative")
-		}
-	}
-	if r.DB != 0 && r.Database != 0 && r.DB != r.Database {
-		v.errorf(sub(rp, "database"), "set only db (database %d disagrees with db %d)", r.Database, r.DB)
-	}
+	v.checkRedisNumbers(rp, r)
 	if !shared || !s.Enabled {
 		return
 	}

@@ -96,6 +96,8 @@ type Gateway struct {
 	rateLimit        rateLimitSeries // ratelimit.go
 	hallucination    *prometheus.CounterVec
 	replayDropped    *prometheus.CounterVec
+	windows          *windowSeries          // windows.go
+	sticky           *prometheus.CounterVec // sticky.go
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -141,6 +143,8 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		rateLimit: newRateLimitSeries(r),
 		replayDropped: counterVec(r, GatewayReplayDropped,
 			"router_replay records lost on the way to the shared store, by reason (queue_full, write_failed).", "reason"),
+		windows: newWindowSeries(r),
+		sticky:  newStickySeries(r),
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -83,7 +81,7 @@ func EnvoyResources(cfg *config.Config, opts Options) (ResourceSet, error) {
 		}
 		rc := routeConfig(RouteName(l.Name), cfg, models, listenerTimeout(l), false)
 		set[resourcev3.RouteType] = append(set[resourcev3.RouteType], rc)
-		lis, err := envoyListener(l, opts, StrippedHeaders(cfg, opts))
+		lis, err := envoyListener(l, opts, StrippedHeaders(cfg, opts), cfg.Global.Router.StreamedBody)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -120,31 +118,14 @@ func listenerTimeout(l config.Listener) time.Duration {
 }
 
 // envoyListener is the listener of l; strip are the request headers its
-// connection manager removes before any HTTP filter runs.
-func envoyListener(l config.Listener, opts Options, strip []string) (*listenerv3.Listener, error) {
+// connection manager removes before any HTTP filter runs; sb is
+// global.router.streamed_body (extProcFilter).
+func envoyListener(l config.Listener, opts Options, strip []string, sb *config.StreamedBody) (*listenerv3.Listener, error) {
 	addr := l.Address
 	if addr == "" {
 		addr = "0.0.0.0"
 	}
-	extProc := &extprocv3.ExternalProcessor{
-		GrpcService: &corev3.GrpcService{
-			TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: ExtProcClusterName}},
-			Timeout:         durationpb.New(opts.ExtProcMessageTimeout),
-		},
-		ProcessingMode: &extprocv3.ProcessingMode{
-			RequestHeaderMode:  extprocv3.ProcessingMode_SEND,
-			RequestBodyMode:    extprocv3.ProcessingMode_BUFFERED,
-			ResponseHeaderMode: extprocv3.ProcessingMode_SEND,
-			ResponseBodyMode:   extprocv3.ProcessingMode_BUFFERED,
-		},
-		AllowModeOverride: true,
-		MessageTimeout:    durationpb.New(opts.ExtProcMessageTimeout),
-		// A request is never lost because the router is down: without
-		// ext_proc it goes to the default model (the default route).
-		FailureModeAllow: true,
-		// The gateway sets x-selected-model; routes must be chosen again.
-		RouteCacheAction: extprocv3.ExternalProcessor_CLEAR,
-	}
+	extProc := extProcFilter(opts, sb)
 	mgr := &hcmv3.HttpConnectionManager{
 		StatPrefix: "semrouter_" + l.Name,
 		CodecType:  hcmv3.HttpConnectionManager_AUTO,

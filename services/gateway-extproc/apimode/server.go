@@ -226,7 +226,7 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
-	if s.serveReplay(rw, r) || s.serveMemories(ctx, rw, r) || s.serveResponses(ctx, rw, r) {
+	if s.serveReplay(rw, r) || s.serveModelStats(rw, r) || s.serveMemories(ctx, rw, r) || s.serveResponses(ctx, rw, r) {
 		return
 	}
 	s.serveChat(ctx, rw, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +71,56 @@ func BenchmarkRequestMutation(b *testing.B) {
 				if hm := s.requestMutation(fwd, "/v1/chat/completions"); len(hm.SetHeaders) < 2 {
 					b.Fatalf("mutation %v", hm)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkStreamedBodyAccumulation drives a FULL_DUPLEX_STREAMED request
+// in-process (no gRPC transport): request headers, a ~256 KB chat body in
+// 16 KB chunks gathered up to end_of_stream, routed by a FAKE classifier
+// and answered as a headers response plus streamed body chunks; with the
+// client's content-length (one allocation for the body) and without.
+func BenchmarkStreamedBodyAccumulation(b *testing.B) {
+	sp := spec()
+	sp.MaxBodyBytes = 1 << 20
+	tbl, err := routes.Compile(sp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(gateway.New(tbl, gateway.Stages{Classifier: fakeClassifier{&gateway.Decision{Name: "hard"}}}, log), log)
+	body := `{"model":"auto","messages":[{"role":"user","content":"` + strings.Repeat("Explain how churn changes the forecast. ", 6500) + `"}]}`
+	var chunks []*extprocv3.ProcessingRequest
+	for i := 0; i < len(body); i += 16 << 10 {
+		end := min(i+16<<10, len(body))
+		chunks = append(chunks, reqBody(body[i:end], end == len(body)))
+	}
+	ctx := context.Background()
+	for _, withLength := range []bool{true, false} {
+		headers := []string{":method", "POST", ":path", "/v1/chat/completions", "content-type", "application/json"}
+		name := "unknown-length"
+		if withLength {
+			headers = append(headers, "content-length", strconv.Itoa(len(body)))
+			name = "content-length"
+		}
+		hdr := duplexHeaders(headers...)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				st := &stream{s: s, x: s.gw.NewExchange()}
+				if st.handle(ctx, hdr) != nil {
+					b.Fatal("headers answered before the body")
+				}
+				var resp *extprocv3.ProcessingResponse
+				for _, c := range chunks {
+					resp = st.handle(ctx, c)
+				}
+				if resp.GetRequestHeaders() == nil || len(st.fd.queued) < 2 {
+					b.Fatalf("answer %v", resp)
+				}
+				st.x.End(0)
 			}
 		})
 	}

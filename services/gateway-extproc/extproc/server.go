@@ -4,7 +4,8 @@
 // STREAMED body mode) → response body chunks.
 //
 // Envoy's ext_proc filter must be configured with request_body_mode
-// BUFFERED, response_header_mode SEND, response_body_mode BUFFERED (or
+// BUFFERED (or FULL_DUPLEX_STREAMED with request_trailer_mode SEND, see
+// duplex.go), response_header_mode SEND, response_body_mode BUFFERED (or
 // STREAMED) and allow_mode_override: true.
 //
 // A routed request's body response also carries the selected backend's
@@ -54,6 +55,9 @@ type Server struct {
 	intN func(n int) int
 	// respStores holds the Responses API store (responses.go).
 	respStores *responses.Stores
+	// afterFunc runs f once d has passed unless stop is called first: the
+	// deadline of a streamed request body (duplex.go).
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 var _ extprocv3.ExternalProcessorServer = (*Server)(nil)
@@ -72,7 +76,7 @@ func WithRandom(intN func(n int) int) Option { return func(s *Server) { s.intN =
 
 // New builds a Server over gw.
 func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{gw: gw, log: log, env: os.Getenv, intN: rand.IntN, respStores: &responses.Stores{}}
+	s := &Server{gw: gw, log: log, env: os.Getenv, intN: rand.IntN, respStores: &responses.Stores{}, afterFunc: afterFunc}
 	for _, o := range opts {
 		o(s)
 	}
@@ -99,14 +103,20 @@ type stream struct {
 	rg *respGuard
 	// rc translates a Responses API create (responses.go); nil otherwise.
 	rc *responsesCall
+	// fd is the FULL_DUPLEX_STREAMED request state (duplex.go).
+	fd duplex
 }
 
 // Process handles one HTTP request's lifecycle.
 func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 	ctx := srv.Context()
 	st := &stream{s: s, x: s.gw.NewExchange()}
+	st.fd.send = srv.Send
 	begun := false
 	defer func() {
+		st.fd.mu.Lock()
+		st.fd.stopTimer()
+		st.fd.mu.Unlock()
 		if st.respSeen {
 			st.x.Finish(ctx)
 		}
@@ -130,21 +140,47 @@ func (s *Server) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 			}
 			ctx = st.x.Begin(ctx, carrier)
 		}
-		resp := st.handle(ctx, req)
-		if resp == nil {
-			continue
-		}
-		if err := srv.Send(resp); err != nil {
+		if err := st.process(ctx, req); err != nil {
 			return err
 		}
 	}
 }
 
+// process handles one message from Envoy and sends what answers it: none,
+// one, or (a streamed request body, duplex.go) several. The body deadline
+// may answer from its own goroutine, so a message is handled and answered
+// under the stream's lock.
+func (st *stream) process(ctx context.Context, req *extprocv3.ProcessingRequest) error {
+	st.fd.mu.Lock()
+	defer st.fd.mu.Unlock()
+	if resp := st.handle(ctx, req); resp != nil {
+		if err := st.fd.send(resp); err != nil {
+			return err
+		}
+	}
+	for len(st.fd.queued) > 0 {
+		resp := st.fd.queued[0]
+		st.fd.queued = st.fd.queued[1:]
+		if err := st.fd.send(resp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
 	switch v := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
-		return st.requestHeaders(ctx, v.RequestHeaders)
+		st.fd.on = duplexMode(req.GetProtocolConfig(), st.x.Table().StreamedBody.Enabled)
+		resp := st.requestHeaders(ctx, v.RequestHeaders)
+		if st.fd.on && !v.RequestHeaders.EndOfStream {
+			return st.duplexHeaders(resp, headerLookup(v.RequestHeaders.GetHeaders()))
+		}
+		return resp
 	case *extprocv3.ProcessingRequest_RequestBody:
+		if st.fd.on {
+			return st.duplexBody(ctx, v.RequestBody)
+		}
 		return st.requestBody(ctx, v.RequestBody)
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		return st.responseHeaders(v.ResponseHeaders)
@@ -176,6 +212,9 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
 			ResponseBody: &extprocv3.BodyResponse{Response: cr}}}
 	case *extprocv3.ProcessingRequest_RequestTrailers:
+		if st.fd.on {
+			return st.duplexTrailers(ctx)
+		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{}}}
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
@@ -260,10 +299,19 @@ func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extpr
 		st.body = append(st.body, b.Body...)
 		return holdBack()
 	}
+	held := len(st.body) > 0
 	body := b.Body
-	if len(st.body) > 0 {
+	if held {
 		body = append(st.body, b.Body...)
 	}
+	return st.routeBody(ctx, body, held)
+}
+
+// routeBody routes a complete request body: the immediate answer, or the
+// body response with the route's header mutations and, when the body
+// changed or must be sent whole (held: its chunks were held back), the
+// body to forward.
+func (st *stream) routeBody(ctx context.Context, body []byte, held bool) *extprocv3.ProcessingResponse {
 	if st.rc != nil {
 		if imm := st.rc.prepare(ctx, st, body); imm != nil {
 			return immediate(imm)
@@ -285,7 +333,7 @@ func (st *stream) requestBody(ctx context.Context, b *extprocv3.HttpBody) *extpr
 	if st.rc != nil {
 		st.rc.requestMutation(hm)
 	}
-	if fwd.BodyChanged || len(st.body) > 0 || st.rc != nil {
+	if fwd.BodyChanged || held || st.rc != nil {
 		hm.SetHeaders = append(hm.SetHeaders, headerOption("content-length", strconv.Itoa(len(fwd.Body))))
 		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: fwd.Body}}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/ratelimit"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+	"github.com/semrouter/semrouter/services/gateway-extproc/windows"
 )
 
 // Stages are the router services the gateway fans out to. Any of them may
@@ -59,6 +60,11 @@ type Gateway struct {
 	// rstores keeps the shared replay store across revisions
 	// (replay_store.go).
 	rstores replayStores
+	// win keeps the windowed metrics across revisions (windows.go).
+	win windowState
+	// sticky keeps the conversation pin store across revisions
+	// (sticky.go).
+	sticky stickyStores
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -75,12 +81,17 @@ func New(table *routes.Table, stages Stages, log *slog.Logger, opts ...Option) *
 	g.served.policy.defaults()
 	g.replay = NewReplay(g.now())
 	g.table.Store(table)
+	g.configureWindows(table)
+	g.metrics.SetWindowSource(windowSource{g})
 	return g
 }
 
 // Swap atomically replaces the active routes; exchanges already running
 // keep the table they started with.
-func (g *Gateway) Swap(t *routes.Table) { g.table.Store(t) }
+func (g *Gateway) Swap(t *routes.Table) {
+	g.table.Store(t)
+	g.configureWindows(t)
+}
 
 // Routes returns the active routes.
 func (g *Gateway) Routes() *routes.Table { return g.table.Load() }
@@ -149,6 +160,9 @@ type Exchange struct {
 	cacheErr  error
 	ended     bool
 	parseErr  bool
+	// win counts the request in its model's windows while it is
+	// upstream (windows.go).
+	win *windows.Model
 }
 
 // NewExchange starts processing one request against the active routes.

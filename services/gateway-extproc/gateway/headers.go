@@ -105,6 +105,7 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 	h = x.appendRAGHeaders(h)
 	h = x.appendMemoryHeader(h)
 	h = x.appendCompressHeader(h)
+	h = x.appendStickyHeader(h)
 	if !x.debug {
 		return h
 	}

@@ -126,11 +126,16 @@ func (x *Exchange) End(status int) {
 		if r.path == "upstream" && model != "" {
 			m.ModelRequest(model)
 		}
-		if reason := x.errorReason(status); reason != "" {
+		reason := x.errorReason(status)
+		if reason != "" {
 			m.RequestError(model, reason)
 		}
+		x.windowEnd(model, reason)
 	} else if x.parseErr {
 		x.g.metrics.RequestError("", metrics.ReasonParseError)
+	}
+	if x.win != nil {
+		x.windowEnd("", "") // no request body: only the in-flight count ends
 	}
 	if x.span == nil {
 		return

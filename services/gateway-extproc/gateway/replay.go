@@ -52,6 +52,9 @@ type ReplayRecord struct {
 	// LooperModels are the models a multi-call algorithm called, in call
 	// order (x-vsr-looper-models); Algorithm then names that algorithm.
 	LooperModels []string `json:"looper_models,omitempty"`
+	// Sticky is x-vsr-sticky: what model switch protection did (new,
+	// pinned, switched).
+	Sticky string `json:"sticky,omitempty"`
 
 	RequestBody           string     `json:"request_body,omitempty"`
 	RequestBodyTruncated  bool       `json:"request_body_truncated,omitempty"`
@@ -269,6 +272,9 @@ func (x *Exchange) recordReplay(status int) {
 		rec.ResponseJailbreak = &ReplayGuard{Score: g.score, Flagged: g.flagged, Blocked: g.blocked, Degraded: g.degraded}
 	}
 	rec.Hallucination = x.halluc.verdict
+	if o := r.sticky; o != 0 {
+		rec.Sticky = o.String()
+	}
 	x.captureReplay(rec, p)
 	x.g.replayStoreFor(x.t).Add(context.Background(), rec, p.MaxRecords)
 }

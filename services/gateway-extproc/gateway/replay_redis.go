@@ -2,12 +2,10 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -172,26 +170,7 @@ func NewRedisReplayStore(cfg RedisReplayConfig) (*RedisReplayStore, error) {
 			cfg.WriteTimeout = defaultReplayAsyncWrite
 		}
 	}
-	dial := r.Timeout
-	if dial <= 0 {
-		dial = defaultReplayDialTimeout
-	}
-	retries := r.MaxRetries
-	if retries == 0 {
-		retries = -1 // a record is not worth retrying within a short budget
-	}
-	opts := &goredis.Options{
-		Addr: r.Addr, Password: r.Password, DB: r.DB, PoolSize: r.PoolSize, MaxRetries: retries,
-		DialTimeout: dial, ReadTimeout: defaultReplayReadTimeout, WriteTimeout: defaultReplayReadTimeout,
-		ContextTimeoutEnabled: true, DialerRetries: 1, ConnMaxIdleTime: time.Minute,
-	}
-	if r.TLS {
-		host, _, err := net.SplitHostPort(r.Addr)
-		if err != nil {
-			host = r.Addr
-		}
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: r.TLSSkipVerify} //nolint:gosec // tls_skip_verify is the operator's choice
-	}
+	opts := r.ClientOptions(defaultReplayDialTimeout, defaultReplayReadTimeout)
 	s := &RedisReplayStore{client: goredis.NewClient(opts), add: goredis.NewScript(replayAddScript), prefix: r.KeyPrefix,
 		ttl: max(cfg.TTL, 0), timeout: cfg.WriteTimeout, now: cfg.Now, log: cfg.Log, onDrop: cfg.OnDrop}
 	s.idle = sync.NewCond(&s.mu)

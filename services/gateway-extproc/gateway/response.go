@@ -27,6 +27,8 @@ type responseState struct {
 	finished   bool
 	usage      sse.Usage
 	hasUsage   bool
+	// obs is the latency observation Finish made (windows.go reads it).
+	obs *LatencyObservation
 	// filter shapes a 2xx SSE body for the client (ForwardChunk): it drops
 	// the usage chunk the router asked for, and holds partial events back
 	// when alignEvents is set.
@@ -117,6 +119,7 @@ func (x *Exchange) Finish(ctx context.Context) {
 	s.finished = true
 	end := x.g.now()
 	obs := &LatencyObservation{Status: s.status, Streamed: s.sseBody, Total: end.Sub(x.start)}
+	s.obs = obs
 	if m := x.routed.target.Model; m != nil {
 		obs.Model = m.Name
 	}

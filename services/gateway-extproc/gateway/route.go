@@ -9,6 +9,7 @@ import (
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/chatreq"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
+	"github.com/semrouter/semrouter/services/gateway-extproc/sticky"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
 )
 
@@ -83,11 +84,22 @@ type route struct {
 	upstreamFail string
 	// clientGone: the client hung up before it got an answer (ClientGone).
 	clientGone bool
+	// sticky is what model switch protection did (0: it did not run;
+	// sticky.go).
+	sticky sticky.Outcome
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
 // the results is non-nil.
 func (x *Exchange) RequestBody(ctx context.Context, body []byte) (*Immediate, *Forward) {
+	imm, fwd := x.requestBody(ctx, body)
+	if fwd != nil {
+		x.windowStart(fwd) // in flight until End (windows.go)
+	}
+	return imm, fwd
+}
+
+func (x *Exchange) requestBody(ctx context.Context, body []byte) (*Immediate, *Forward) {
 	if int64(len(body)) > x.t.MaxBodyBytes {
 		return x.Reject(chatreq.TooLarge(x.t.MaxBodyBytes)), nil
 	}
@@ -172,6 +184,7 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 		r.latency = x.g.now().Sub(x.start)
 		return imm, nil
 	}
+	x.stick(ctx) // sticky.go: may put the conversation's model first
 	hits := x.cacheLookup(ctx, spec)
 	imm := x.cacheHit(hits)
 	x.reportServed(ctx, spec)
@@ -415,7 +428,10 @@ func (x *Exchange) BodyFor(t Target) ([]byte, bool, error) {
 }
 
 // UseTarget records that t (a failover target) is now serving the request.
-func (x *Exchange) UseTarget(t Target) { x.routed.target = t }
+func (x *Exchange) UseTarget(t Target) {
+	x.routed.target = t
+	x.windowRetarget(t)
+}
 
 // UpstreamFailed records that no backend answered the request: t is the
 // target tried last and reason the llm_request_errors_total reason of its

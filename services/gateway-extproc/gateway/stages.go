@@ -145,6 +145,11 @@ type Decision struct {
 	Category string
 	// Algorithm is the model-selection algorithm used.
 	Algorithm string
+	// Scores are the selection algorithm's scores of the decision's
+	// models by name (higher is better; nil when it computes none). Model
+	// switch protection replaces a conversation's pinned model only for a
+	// choice that scores better by more than its margin (sticky.go).
+	Scores map[string]float64
 	// Matched maps a signal type (keyword, embedding, domain, jailbreak,
 	// pii, …, projection) to the rule names that matched.
 	Matched map[string][]string

@@ -34,9 +34,12 @@ const DefaultRetryCount = 1
 //	embedding-dependent signals / semantic response_cache → NeedsEmbedding
 //	max reasks[].lookback_turns               → HistoryTurns
 //	global.router.streamed_body.max_bytes     → MaxBodyBytes
+//	global.router.streamed_body.enabled, timeout_sec → StreamedBody
 //	global.services.authz.identity            → Identity
 //	global.services.response_api              → Responses
 //	global.services.ratelimit                 → RateLimit (see attachRateLimit)
+//	global.router.learning.protection         → Sticky (see StickyFromConfig)
+//	global.services.observability.metrics.windowed_metrics → Windows (see WindowsFromConfig)
 func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if cfg == nil {
 		return Spec{}, errors.New("routes from config: config is nil")
@@ -110,8 +113,13 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 		return Spec{}, err
 	}
 	spec.Replay = ReplayStoreFromConfig(cfg.Global.Services.RouterReplay)
-	if sb := cfg.Global.Router.StreamedBody; sb != nil && sb.MaxBytes > 0 {
-		spec.MaxBodyBytes = sb.MaxBytes
+	spec.Sticky = StickyFromConfig(cfg.Global.Router.Learning)
+	spec.Windows = WindowsFromConfig(cfg)
+	if sb := cfg.Global.Router.StreamedBody; sb != nil {
+		if sb.MaxBytes > 0 {
+			spec.MaxBodyBytes = sb.MaxBytes
+		}
+		spec.StreamedBody = StreamedBody{Enabled: sb.Enabled, Timeout: time.Duration(sb.TimeoutSec) * time.Second}
 	}
 	spec.Identity.UserIDHeader, spec.Identity.UserGroupsHeader = cfg.IdentityHeaders()
 	spec.Responses = responsesFromConfig(cfg)

@@ -158,7 +158,7 @@ global:
   router:
     auto_model_names: [auto, smart]
     include_config_models_in_list: false
-    streamed_body: {enabled: true, max_bytes: 2048}
+    streamed_body: {enabled: true, max_bytes: 2048, timeout_sec: 12}
   services:
     authz:
       identity: {user_id_header: X-User, user_groups_header: X-Groups}
@@ -240,8 +240,8 @@ func TestFromConfigMapsEveryField(t *testing.T) {
 	if tbl.NeedsEmbedding {
 		t.Error("keyword-only routing with an exact cache needs no embedding")
 	}
-	if tbl.MaxBodyBytes != 2048 {
-		t.Errorf("max body %d", tbl.MaxBodyBytes)
+	if tbl.MaxBodyBytes != 2048 || tbl.StreamedBody != (StreamedBody{Enabled: true, Timeout: 12 * time.Second}) {
+		t.Errorf("max body %d, streamed body %+v", tbl.MaxBodyBytes, tbl.StreamedBody)
 	}
 	if tbl.Identity != (Identity{UserIDHeader: "x-user", UserGroupsHeader: "x-groups"}) {
 		t.Errorf("identity %+v", tbl.Identity)

@@ -18,6 +18,7 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/ratelimit"
 	"github.com/semrouter/semrouter/services/gateway-extproc/responses"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
+	"github.com/semrouter/semrouter/services/gateway-extproc/windows"
 )
 
 // defaultAutoNames are used when global.router.auto_model_names is unset.
@@ -59,6 +60,9 @@ type Spec struct {
 	// MaxBodyBytes caps request bodies (global.router.streamed_body.max_bytes);
 	// 0 means 10 MiB.
 	MaxBodyBytes int64
+	// StreamedBody is global.router.streamed_body: how Envoy hands request
+	// bodies to ext_proc.
+	StreamedBody StreamedBody
 	// StageTimeout bounds each fan-out stage (embed, classify, cache lookup);
 	// 0 means 150ms.
 	StageTimeout time.Duration
@@ -77,6 +81,12 @@ type Spec struct {
 	// Replay is where router_replay records go
 	// (global.services.router_replay; replaystore.go).
 	Replay ReplayStore
+	// Sticky keeps a conversation on its model
+	// (global.router.learning.protection; sticky.go).
+	Sticky Sticky
+	// Windows configures the per-model sliding-window metrics
+	// (global.services.observability.metrics.windowed_metrics; windows.go).
+	Windows windows.Settings
 }
 
 // Identity names the request headers that carry the caller's identity, set
@@ -494,4 +504,15 @@ func (t *Table) MemoryOn() bool {
 		}
 	}
 	return false
+}
+
+// StreamedBody mirrors global.router.streamed_body for ext_proc mode.
+type StreamedBody struct {
+	// Enabled: config-hub programs Envoy with request_body_mode
+	// FULL_DUPLEX_STREAMED (the gateway assumes so when Envoy does not
+	// announce its mode).
+	Enabled bool
+	// Timeout bounds the arrival of a streamed body from its request
+	// headers (0: no deadline of its own).
+	Timeout time.Duration
 }

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestStreamedBodyValidation: global.router.streamed_body runs (no "does
+// not act on it" warning); enabling it warns that it only changes Envoy
+// mode, and its limits are checked with YAML paths and lines.
+func TestStreamedBodyValidation(t *testing.T) {
+	const p = "global.router.streamed_body"
+	envoyOnly := wantProblem{SeverityWarning, p + ".enabled", "applies to Envoy (ext_proc) mode only"}
+	cases := []struct {
+		name  string
+		block string
+		want  []wantProblem
+	}{
+		{"enabled warns that API mode is unchanged", `{enabled: true, max_bytes: 1048576, timeout_sec: 15}`, []wantProblem{envoyOnly}},
+		{"disabled with a limit is quiet", `{enabled: false, max_bytes: 2048}`, nil},
+		{"no deadline is allowed", `{enabled: true, max_bytes: 2048, timeout_sec: 0}`, []wantProblem{envoyOnly}},
+		{"enabled without a limit", `{enabled: true, timeout_sec: 5}`,
+			[]wantProblem{envoyOnly, {SeverityError, p + ".max_bytes", "must be > 0 when enabled"}}},
+		{"negative limit", `{enabled: false, max_bytes: -1}`,
+			[]wantProblem{{SeverityError, p + ".max_bytes", "must not be negative"}}},
+		{"negative timeout", `{enabled: true, max_bytes: 10, timeout_sec: -3}`,
+			[]wantProblem{envoyOnly, {SeverityError, p + ".timeout_sec", "must not be negative"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := invalidBase + "global:\n  router:\n    streamed_body: " + tc.block + "\n"
+			_, probs, _ := Parse([]byte(doc), "streamed-body")
+			var mine Problems
+			for _, pr := range probs {
+				if strings.HasPrefix(pr.Path, p) {
+					mine = append(mine, pr)
+				}
+			}
+			for _, w := range tc.want {
+				if !hasProblem(mine, w.sev, w.path, w.msg) {
+					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
+				}
+			}
+			if len(mine) != len(tc.want) {
+				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
+			}
+			for _, pr := range mine {
+				if pr.Line != 39 {
+					t.Errorf("problem at line %d, want 39: %v", pr.Line, pr)
+				}
+			}
+		})
+	}
+}
