@@ -46,7 +46,7 @@ func TestReferenceConfigWarnings(t *testing.T) {
 		{"routing.decisions[1].algorithm.confidence.token_filter", "token_filter has no effect"},
 		{"routing.decisions[4].algorithm.fusion.include_analysis", "include_analysis has no effect"},
 		{"routing.decisions[8].algorithm.automix.discount_factor", "semrouter does not use discount_factor"},
-		{"routing.decisions[2].algorithm.type", `"ratings"`},
+		{"routing.decisions[2].algorithm.type", `algorithm "ratings" runs in API mode only`},
 		{"routing.decisions[3].algorithm.type", `algorithm "remom" runs in API mode only`},
 		{"routing.decisions[0].candidateIterations", "does not act on it"},
 		{"global.router.learning.adaptation", "does not sample routes for exploration"},
@@ -390,7 +390,7 @@ func TestHelpers(t *testing.T) {
 	if f, ok := SignalFamilyByCondition("authz"); !ok || f.Key != "role_bindings" {
 		t.Errorf("authz condition family %+v", f)
 	}
-	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || !AlgorithmImplemented("remom") || AlgorithmImplemented("ratings") {
+	if !AlgorithmImplemented("") || !AlgorithmImplemented("router_dc") || !AlgorithmImplemented("remom") || !AlgorithmImplemented("ratings") || AlgorithmImplemented("workflows") {
 		t.Errorf("AlgorithmImplemented wrong")
 	}
 	if !PluginImplemented("semantic-cache") || !PluginImplemented("rag") || !PluginImplemented(PluginTools) || !PluginImplemented(PluginToolSelection) {

@@ -122,10 +122,19 @@ type wantProblem struct {
 func checkPluginProblems(t *testing.T, file, plugin string, want []wantProblem) {
 	t.Helper()
 	doc := invalidBase + "      plugins:\n        - " + plugin + "\n"
+	checkProblemsUnder(t, doc, file, "routing.decisions[0].plugins", want, 0)
+}
+
+// checkProblemsUnder parses doc under the file name file and checks that
+// the problems whose path starts with prefix are exactly want: each wanted
+// one is there, there are no others, and each is on line (any line but 0
+// when line is 0).
+func checkProblemsUnder(t *testing.T, doc, file, prefix string, want []wantProblem, line int) {
+	t.Helper()
 	_, probs, _ := Parse([]byte(doc), file)
 	var mine Problems
 	for _, p := range probs {
-		if strings.HasPrefix(p.Path, "routing.decisions[0].plugins") {
+		if strings.HasPrefix(p.Path, prefix) {
 			mine = append(mine, p)
 		}
 	}
@@ -138,8 +147,11 @@ func checkPluginProblems(t *testing.T, file, plugin string, want []wantProblem) 
 		t.Errorf("got %d problems, want %d:\n%s", len(mine), len(want), mine)
 	}
 	for _, p := range mine {
-		if p.Line == 0 {
+		if line == 0 && p.Line == 0 {
 			t.Errorf("problem without a line: %v", p)
+		}
+		if line != 0 && p.Line != line {
+			t.Errorf("problem at line %d, want %d: %v", p.Line, line, p)
 		}
 	}
 }

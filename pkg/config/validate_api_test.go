@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestAPIServiceValidation: global.services.api.batch_classification is
 // served (no "does not act on it" warning); bad values are errors, values
@@ -45,26 +42,7 @@ func TestAPIServiceValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  services:\n    api:\n      batch_classification: " + tc.block + "\n"
-			_, probs, _ := Parse([]byte(doc), "api.yaml")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, "global.services.api") {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
+			checkProblemsUnder(t, doc, "api.yaml", "global.services.api", tc.want, 0)
 		})
 	}
 }

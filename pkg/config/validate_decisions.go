@@ -15,7 +15,7 @@ func algorithmKinds() map[string]bool {
 		"multi_factor":  true,
 		"router_dc":     true,
 		"confidence":    true, // semrouter: API-mode cascade over modelRefs scored by token logprobs (gateway looper)
-		"ratings":       false,
+		"ratings":       true, // semrouter: API-mode concurrent answers of every modelRef, one choice each (gateway looper)
 		"remom":         true, // semrouter: API-mode rounds of parallel calls then a synthesis call (gateway looper)
 		"fusion":        true, // semrouter: API-mode panel of analysis models then a synthesis call (gateway looper)
 		"workflows":     false,
@@ -250,6 +250,13 @@ func (v *validator) validateAlgorithm(p *profile, ap string, d *Decision) {
 		if c := a.AutoMix; c != nil {
 			v.checkUnit(sub(ap, "automix.verification_threshold"), c.VerificationThreshold)
 			v.checkUnit(sub(ap, "automix.cost_quality_tradeoff"), c.CostQualityTradeoff)
+		}
+	case "ratings":
+		if c := a.Ratings; c != nil {
+			if c.MaxConcurrent < 0 {
+				v.errorf(sub(ap, "ratings.max_concurrent"), "max_concurrent must not be negative (0: every modelRef at once), got %d", c.MaxConcurrent)
+			}
+			v.checkOneOf(sub(ap, "ratings.on_error"), c.OnError, "skip", "fail")
 		}
 	}
 	// models named inside algorithm blocks must exist

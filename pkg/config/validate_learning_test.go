@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestLearningValidation: global.router.learning.protection and
 // state_store run (no "does not act on it" warning); adaptation is
@@ -52,26 +49,7 @@ func TestLearningValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  router:\n    learning: " + tc.learning + "\n"
-			_, probs, _ := Parse([]byte(doc), "learning")
-			var mine Problems
-			for _, pr := range probs {
-				if strings.HasPrefix(pr.Path, p) {
-					mine = append(mine, pr)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, pr := range mine {
-				if pr.Line == 0 {
-					t.Errorf("problem without a line: %v", pr)
-				}
-			}
+			checkProblemsUnder(t, doc, "learning", p, tc.want, 0)
 		})
 	}
 }

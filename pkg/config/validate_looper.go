@@ -5,7 +5,7 @@ import "fmt"
 // looperAlgorithm reports whether typ is an algorithm the gateway runs as
 // several upstream calls (services/gateway-extproc/looper).
 func looperAlgorithm(typ string) bool {
-	return typ == "confidence" || typ == "automix" || typ == "fusion" || typ == "remom"
+	return typ == "confidence" || typ == "automix" || typ == "fusion" || typ == "remom" || typ == "ratings"
 }
 
 const msgLooperNoEffect = "semrouter does not use %s; it has no effect"
@@ -44,6 +44,10 @@ func (v *validator) looperEffects(path string, r *Routing) {
 		case "remom":
 			if c := a.ReMoM; c != nil {
 				v.remomEffects(sub(ap, "remom"), c)
+			}
+		case "ratings":
+			if a.OnError == "fallback" && (a.Ratings == nil || a.Ratings.OnError == "") {
+				v.warnf(sub(ap, "on_error"), "ratings has no fallback answer; failed models are left out as with on_error skip")
 			}
 		}
 	}

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestRateLimitValidation: global.services.ratelimit is enforced by the
 // gateway, so it carries no "does not act on it" warning; every bad value
@@ -52,26 +49,7 @@ func TestRateLimitValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  services:\n    ratelimit: " + tc.block + "\n"
-			_, probs, _ := Parse([]byte(doc), "ratelimit.yaml")
-			var mine Problems
-			for _, p := range probs {
-				if strings.HasPrefix(p.Path, rl) {
-					mine = append(mine, p)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, p := range mine {
-				if p.Line == 0 {
-					t.Errorf("problem without a line: %v", p)
-				}
-			}
+			checkProblemsUnder(t, doc, "ratelimit.yaml", rl, tc.want, 0)
 		})
 	}
 }

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestRouterReplayServiceValidation: global.services.router_replay runs
 // (no "does not act on it" warning); its backend, ttl and redis
@@ -47,26 +44,7 @@ func TestRouterReplayServiceValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  services:\n    router_replay: " + tc.service + "\n"
-			_, probs, _ := Parse([]byte(doc), "router-replay")
-			var mine Problems
-			for _, pr := range probs {
-				if strings.HasPrefix(pr.Path, p) {
-					mine = append(mine, pr)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, pr := range mine {
-				if pr.Line == 0 {
-					t.Errorf("problem without a line: %v", pr)
-				}
-			}
+			checkProblemsUnder(t, doc, "router-replay", p, tc.want, 0)
 		})
 	}
 }

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestStreamedBodyValidation: global.router.streamed_body runs (no "does
 // not act on it" warning); enabling it warns that it only changes Envoy
@@ -29,26 +26,7 @@ func TestStreamedBodyValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  router:\n    streamed_body: " + tc.block + "\n"
-			_, probs, _ := Parse([]byte(doc), "streamed-body")
-			var mine Problems
-			for _, pr := range probs {
-				if strings.HasPrefix(pr.Path, p) {
-					mine = append(mine, pr)
-				}
-			}
-			for _, w := range tc.want {
-				if !hasProblem(mine, w.sev, w.path, w.msg) {
-					t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-				}
-			}
-			if len(mine) != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", len(mine), len(tc.want), mine)
-			}
-			for _, pr := range mine {
-				if pr.Line != 39 {
-					t.Errorf("problem at line %d, want 39: %v", pr.Line, pr)
-				}
-			}
+			checkProblemsUnder(t, doc, "streamed-body", p, tc.want, 39)
 		})
 	}
 }

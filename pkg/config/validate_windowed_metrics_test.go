@@ -1,9 +1,6 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestWindowedMetricsValidation: windowed_metrics runs (no "does not act
 // on it" warning); its windows, update interval and max_models are
@@ -42,35 +39,11 @@ func TestWindowedMetricsValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := invalidBase + "global:\n  services:\n    observability:\n      metrics:\n        windowed_metrics: " + tc.block + "\n"
-			checkProblemsUnder(t, doc, p, tc.want)
+			checkProblemsUnder(t, doc, "windowed-metrics", p, tc.want, 0)
 		})
 	}
 	t.Run("metrics disabled", func(t *testing.T) {
 		doc := invalidBase + "global:\n  services:\n    observability:\n      metrics:\n        enabled: false\n        windowed_metrics: {enabled: true, time_windows: [1m]}\n"
-		checkProblemsUnder(t, doc, p, []wantProblem{{SeverityWarning, p + ".enabled", "metrics.enabled is false"}})
+		checkProblemsUnder(t, doc, "windowed-metrics", p, []wantProblem{{SeverityWarning, p + ".enabled", "metrics.enabled is false"}}, 0)
 	})
-}
-
-func checkProblemsUnder(t *testing.T, doc, prefix string, want []wantProblem) {
-	t.Helper()
-	_, probs, _ := Parse([]byte(doc), "windowed-metrics")
-	var mine Problems
-	for _, pr := range probs {
-		if strings.HasPrefix(pr.Path, prefix) {
-			mine = append(mine, pr)
-		}
-	}
-	for _, w := range want {
-		if !hasProblem(mine, w.sev, w.path, w.msg) {
-			t.Errorf("missing %v %s: %s\ngot:\n%s", w.sev, w.path, w.msg, mine)
-		}
-	}
-	if len(mine) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(mine), len(want), mine)
-	}
-	for _, pr := range mine {
-		if pr.Line == 0 {
-			t.Errorf("problem without a line: %v", pr)
-		}
-	}
 }

@@ -128,6 +128,9 @@ type Result struct {
 	// SelectionDetail is what the algorithm based the choice on (hybrid:
 	// the components that scored, e.g. "experience+router_dc+cost").
 	SelectionDetail string
+	// ModelScores are the selection algorithm's scores of the decision's
+	// modelRefs (engine.Result.ModelScores): empty when it computes none.
+	ModelScores []engine.ModelScore
 
 	UseReasoning    bool
 	ReasoningEffort string
@@ -311,6 +314,7 @@ func (c *Classifier) fillDecision(res *Result, er *engine.Result) {
 		res.Algorithm = er.Algorithm
 		res.SelectionFallback = er.Fallback
 		res.SelectionDetail = er.SelectionDetail
+		res.ModelScores = append(res.ModelScores, er.ModelScores...)
 		if er.Fallback != "" {
 			res.Degraded = append(res.Degraded, Degradation{Stage: "selection", Err: er.Fallback})
 		}

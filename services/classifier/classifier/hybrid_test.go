@@ -2,6 +2,7 @@ package classifier_test
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -118,6 +119,21 @@ func TestHybridDecision(t *testing.T) {
 			}
 			if h.Model == "big-reasoner" {
 				big++
+			}
+			// both report each modelRef's knn estimate as its score
+			est, err := bank.Estimate(vecs[i], 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for alg, ms := range map[string][]engine.ModelScore{"hybrid": h.ModelScores, "knn": k.ModelScores} {
+				if len(ms) < 2 {
+					t.Fatalf("%q: %s scores %v", p, alg, ms)
+				}
+				for _, m := range ms {
+					if col := bank.Column(m.Model); col < 0 || math.Abs(m.Score-est[col]) > 1e-6 {
+						t.Fatalf("%q: %s scores %v, estimates %v", p, alg, ms, est)
+					}
+				}
 			}
 		}
 		if big == 0 || big == len(generalPrompts) {

@@ -232,6 +232,9 @@ type scratch struct {
 	scores  []scoreState
 	matched []matchedDecision
 	vals    []float64 // partition softmax inputs
+	// selScores receives the selection algorithm's per-modelRef scores
+	// (selection.Input.Scores); as long as the longest modelRefs list.
+	selScores []float64
 }
 
 func (r *routing) getScratch() *scratch {
@@ -242,11 +245,16 @@ func (r *routing) getScratch() *scratch {
 	for i := range r.partitions {
 		maxMembers = max(maxMembers, len(r.partitions[i].members))
 	}
+	maxRefs := 0
+	for i := range r.decisions {
+		maxRefs = max(maxRefs, len(r.decisions[i].refs))
+	}
 	return &scratch{
-		members: make([]slotState, len(r.memberNames)),
-		outputs: make([]slotState, len(r.outputNames)),
-		scores:  make([]scoreState, len(r.scores)),
-		matched: make([]matchedDecision, 0, len(r.decisions)),
-		vals:    make([]float64, maxMembers),
+		members:   make([]slotState, len(r.memberNames)),
+		outputs:   make([]slotState, len(r.outputNames)),
+		scores:    make([]scoreState, len(r.scores)),
+		matched:   make([]matchedDecision, 0, len(r.decisions)),
+		vals:      make([]float64, maxMembers),
+		selScores: make([]float64, maxRefs),
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/signal"
@@ -43,6 +44,12 @@ type ScoreValue struct {
 	Unknown bool // an input family failed; the score has no value
 }
 
+// ModelScore is the score the selection algorithm gave one modelRef.
+type ModelScore struct {
+	Model string
+	Score float64
+}
+
 // Result is the engine's answer. Reuse one Result across calls to avoid
 // allocations; slices are overwritten. Plugins is shared with the engine
 // and must not be modified.
@@ -72,6 +79,12 @@ type Result struct {
 	// SelectionDetail is what the algorithm based the choice on (hybrid:
 	// the components that scored, e.g. "experience+router_dc+cost").
 	SelectionDetail string
+	// ModelScores are the selection algorithm's scores of the decision's
+	// modelRefs, in modelRefs order, on the scale it compares them (higher
+	// is better; see selection.Choice.Scores). Empty when it computes none
+	// or fell back to a simpler rule; a modelRef it could not score is
+	// left out.
+	ModelScores []ModelScore
 
 	Projections []ProjectionHit
 	Scores      []ScoreValue
@@ -80,6 +93,7 @@ type Result struct {
 func (res *Result) reset() {
 	*res = Result{
 		MatchedConditions: res.MatchedConditions[:0],
+		ModelScores:       res.ModelScores[:0],
 		Projections:       res.Projections[:0],
 		Scores:            res.Scores[:0],
 	}
@@ -148,13 +162,22 @@ func (e *Engine) Evaluate(set *signal.Set, req Request, res *Result) error {
 	res.Plugins = d.plugins
 	res.MatchedConditions = r.explain(d.root, set, sc, res.MatchedConditions)
 
-	choice, err := d.selector.Select(req.Selection)
+	in := req.Selection
+	in.Scores = sc.selScores
+	choice, err := d.selector.Select(in)
 	if err != nil {
 		return fmt.Errorf("select model for decision %q: %w", d.name, err)
 	}
 	ref := d.refs[choice.Index]
 	res.Model, res.UseReasoning, res.ReasoningEffort, res.LoRAName = ref.Model, ref.UseReasoning, ref.ReasoningEffort, ref.LoRAName
 	res.Algorithm, res.Fallback, res.SelectionScore, res.SelectionDetail = choice.Algorithm, choice.Fallback, choice.Score, choice.Detail
+	if len(choice.Scores) == len(d.refs) {
+		for i, v := range choice.Scores {
+			if !math.IsNaN(v) {
+				res.ModelScores = append(res.ModelScores, ModelScore{Model: d.refs[i].Model, Score: v})
+			}
+		}
+	}
 	return nil
 }
 

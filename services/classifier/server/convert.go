@@ -11,6 +11,7 @@ import (
 	classifierv1 "github.com/semrouter/semrouter/gen/semrouter/classifier/v1"
 	commonv1 "github.com/semrouter/semrouter/gen/semrouter/common/v1"
 	"github.com/semrouter/semrouter/services/classifier/classifier"
+	"github.com/semrouter/semrouter/services/classifier/engine"
 	"github.com/semrouter/semrouter/services/classifier/engine/selection"
 	"github.com/semrouter/semrouter/services/classifier/heuristic"
 )
@@ -143,7 +144,23 @@ func toEvaluation(c *classifier.Classifier, res *classifier.Result) *classifierv
 	for _, d := range res.Degraded {
 		ev.Degraded = append(ev.Degraded, &classifierv1.Degradation{Stage: d.Stage, Family: string(d.Family), Error: d.Err})
 	}
+	ev.ModelScores = toModelScores(res.ModelScores)
 	return ev
+}
+
+// toModelScores maps the selection algorithm's per-model scores; the
+// messages share one backing array (two allocations for any count).
+func toModelScores(ms []engine.ModelScore) []*classifierv1.ModelScore {
+	if len(ms) == 0 {
+		return nil
+	}
+	msgs := make([]classifierv1.ModelScore, len(ms))
+	out := make([]*classifierv1.ModelScore, len(ms))
+	for i, m := range ms {
+		msgs[i].Model, msgs[i].Score = m.Model, m.Score
+		out[i] = &msgs[i]
+	}
+	return out
 }
 
 func toTimings(ts []classifier.StageTiming) []*classifierv1.StageTiming {

@@ -86,6 +86,15 @@ type EvalDecision struct {
 	LoRAName        string       `json:"lora_name,omitempty"`
 	IsDefault       bool         `json:"is_default"`
 	Plugins         []EvalPlugin `json:"plugins"`
+	// ModelScores are the selection algorithm's scores of the decision's
+	// modelRefs (Evaluation.model_scores); absent when it computes none.
+	ModelScores []EvalModelScore `json:"model_scores,omitempty"`
+}
+
+// EvalModelScore is the selection algorithm's score of one model.
+type EvalModelScore struct {
+	Model string  `json:"model"`
+	Score float64 `json:"score"`
 }
 
 // EvalPlugin is one plugin of the winning decision.
@@ -337,6 +346,9 @@ func NewEvalResponse(res *classifier.Result) EvalResponse {
 	}
 	for _, p := range res.Plugins {
 		out.Decision.Plugins = append(out.Decision.Plugins, EvalPlugin{Type: p.Type, Configuration: p.Configuration})
+	}
+	for _, m := range res.ModelScores {
+		out.Decision.ModelScores = append(out.Decision.ModelScores, EvalModelScore{Model: m.Model, Score: m.Score})
 	}
 	for _, s := range res.Signals {
 		f := string(s.Family)

@@ -68,7 +68,11 @@ func (s *Server) looperPlan(x *gateway.Exchange) *looper.Plan {
 // loop answers the request with the plan: each sub-call goes through
 // failover (credentials, api_version, Anthropic translation, failover and
 // outlier ejection apply), non-streaming; the served answer is relayed as
-// JSON, or as an SSE stream when the client asked for one.
+// JSON, or as an SSE stream when the client asked for one. A ratings
+// answer (one choice per model) is served and cached like any other: the
+// cache keeps it in the decision's partition and serves it only to a
+// request routed by the same decision; a streamed one is not cached (the
+// stream reassembler keeps single-choice completions only).
 func (s *Server) loop(ctx context.Context, w http.ResponseWriter, r *http.Request, x *gateway.Exchange, fwd *gateway.Forward, p *looper.Plan) (cut bool) {
 	c := &subCaller{s: s, r: r, x: x, fwd: fwd}
 	obs, _ := s.obs.(looper.Observer)
@@ -92,7 +96,12 @@ func (s *Server) loop(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		if x.StreamRequested() {
 			// The router's usage chunk is dropped for a client that did
 			// not ask for it (gateway usageInjected), like a live stream.
-			if replay, err := sse.Replay(body, true); err == nil {
+			render := sse.Replay
+			if p.Algorithm() == looper.Ratings {
+				// every choice, each naming its model
+				render = func(b []byte, usage bool) ([]byte, error) { return looper.AppendStream(nil, b, usage) }
+			}
+			if replay, err := render(body, true); err == nil {
 				body, ctype = replay, "text/event-stream"
 			}
 		}

@@ -184,7 +184,8 @@ func TestConcreteModelPassthrough(t *testing.T) {
 
 func TestAutoRouteAppliesDecision(t *testing.T) {
 	cls := &fakeClassifier{dec: &Decision{Name: "complex", Confidence: 0.91, Category: "math", Algorithm: "static",
-		Matched: map[string][]string{"keyword": {"kw_a", "kw_b"}, "domain": {"math"}, "jailbreak": {"jb"}, "projection": {"p1"}}}}
+		Matched: map[string][]string{"keyword": {"kw_a", "kw_b"}, "domain": {"math"}, "jailbreak": {"jb"}, "projection": {"p1"}},
+		Scores:  map[string]float64{"qwen3-8b": 0.25, "qwen3-32b": 0.8125}}}
 	emb := &fakeEmbedder{}
 	g := newGateway(t, testSpec(), Stages{Embedder: emb, Classifier: cls})
 	body := `{"model":"MoM","logprobs":true,"max_tokens":5000,"messages":[{"role":"user","content":"prove it"}]}`
@@ -228,6 +229,7 @@ func TestAutoRouteAppliesDecision(t *testing.T) {
 		"x-vsr-matched-domains":     "math",
 		"x-vsr-matched-jailbreak":   "jb",
 		"x-vsr-matched-projections": "p1",
+		"x-vsr-selection-scores":    "qwen3-32b=0.8125,qwen3-8b=0.2500",
 	}
 	for k, v := range wantH {
 		if got[k] != v {
@@ -243,6 +245,9 @@ func TestAutoRouteAppliesDecision(t *testing.T) {
 	plain := headerMap(x2.ResponseHeaders(200, "application/json"))
 	if _, ok := plain["x-vsr-matched-keywords"]; ok {
 		t.Fatalf("matched signals without debug: %v", plain)
+	}
+	if _, ok := plain["x-vsr-selection-scores"]; ok {
+		t.Fatalf("selection scores without debug: %v", plain)
 	}
 	x3, _, _ := chat(g, noHeaders, body)
 	if h := headerMap(x3.ResponseHeaders(503, "application/json")); h["x-vsr-selected-decision"] != "" || h["x-vsr-response-path"] != "upstream" {

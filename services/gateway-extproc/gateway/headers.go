@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ const (
 	HeaderSelectedRecipe     = "x-vsr-selected-recipe"
 	HeaderSelectedAlgorithm  = "x-vsr-selected-algorithm"
 	HeaderSelectedCategory   = "x-vsr-selected-category"
+	HeaderSelectionScores    = "x-vsr-selection-scores"
 	HeaderInjectedPrompt     = "x-vsr-injected-system-prompt"
 	HeaderCacheHit           = "x-vsr-cache-hit"
 	HeaderCacheSimilarity    = "x-vsr-cache-similarity"
@@ -116,6 +119,9 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 		if d.Category != "" {
 			h = append(h, Header{HeaderSelectedCategory, d.Category})
 		}
+		if len(d.Scores) > 0 {
+			h = append(h, Header{HeaderSelectionScores, formatScores(d.Scores)})
+		}
 		for _, mh := range matchedHeaders() {
 			if names := d.Matched[mh.signal]; len(names) > 0 {
 				h = append(h, Header{mh.header, strings.Join(names, ",")})
@@ -123,6 +129,22 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 		}
 	}
 	return h
+}
+
+// formatScores writes the selection algorithm's per-model scores as
+// "model=score" pairs (4 decimals) sorted by model name, comma-separated.
+func formatScores(scores map[string]float64) string {
+	names := slices.Sorted(maps.Keys(scores))
+	var b strings.Builder
+	for i, m := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatFloat(scores[m], 'f', 4, 64))
+	}
+	return b.String()
 }
 
 func onOff(b bool) string {

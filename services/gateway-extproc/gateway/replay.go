@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -27,8 +28,11 @@ type ReplayRecord struct {
 	Confidence     float64 `json:"confidence"`
 	Algorithm      string  `json:"algorithm,omitempty"`
 	Category       string  `json:"category,omitempty"`
-	SelectedModel  string  `json:"selected_model,omitempty"`
-	Reasoning      bool    `json:"reasoning"`
+	// SelectionScores are the selection algorithm's per-model scores
+	// (x-vsr-selection-scores), when it computes them.
+	SelectionScores map[string]float64 `json:"selection_scores,omitempty"`
+	SelectedModel   string             `json:"selected_model,omitempty"`
+	Reasoning       bool               `json:"reasoning"`
 	// Signals are the matched rule names by signal type.
 	Signals map[string][]string `json:"signals,omitempty"`
 	// ResponsePath is x-vsr-response-path (upstream, cache_hit, blocked,
@@ -255,6 +259,9 @@ func (x *Exchange) recordReplay(status int) {
 	}
 	if d := r.decision; d != nil {
 		rec.Confidence, rec.Algorithm, rec.Category = d.Confidence, d.Algorithm, d.Category
+		if len(d.Scores) > 0 {
+			rec.SelectionScores = maps.Clone(d.Scores)
+		}
 		if len(d.Matched) > 0 {
 			rec.Signals = make(map[string][]string, len(d.Matched))
 			for k, v := range d.Matched {

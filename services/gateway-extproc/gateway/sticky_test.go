@@ -67,13 +67,14 @@ func TestStickyGateway(t *testing.T) {
 		if r := runSticky(t, g, turn, conv); r.sticky != "new" || r.model != "qwen3-32b" {
 			t.Fatalf("turn 1 %+v", r)
 		}
-		cls.dec = &Decision{Name: "complex", Model: "plain"}
+		cls.dec = &Decision{Name: "complex", Model: "plain", Scores: map[string]float64{"plain": 0.45, "qwen3-32b": 0.5}}
 		r := runSticky(t, g, turn, conv)
 		if r.sticky != "pinned" || r.model != "qwen3-32b" || strings.Join(r.targets, ",") != "qwen3-32b,plain,qwen3-8b" {
 			t.Fatalf("turn 2 %+v", r)
 		}
 		recs := g.Replay().List(ReplayFilter{})
-		if len(recs) != 2 || recs[0].Sticky != "pinned" || recs[0].SelectedModel != "qwen3-32b" || recs[1].Sticky != "new" {
+		if len(recs) != 2 || recs[0].Sticky != "pinned" || recs[0].SelectedModel != "qwen3-32b" || recs[1].Sticky != "new" ||
+			len(recs[0].SelectionScores) != 2 || recs[0].SelectionScores["plain"] != 0.45 || recs[1].SelectionScores != nil {
 			t.Errorf("replay records %+v", recs)
 		}
 		want := `

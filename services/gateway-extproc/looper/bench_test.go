@@ -45,3 +45,45 @@ func BenchmarkParseAndScore(b *testing.B) {
 		}
 	}
 }
+
+// ratingsAnswers are three 200-token answers with logprobs, as a ratings
+// decision over three models gathers them.
+func ratingsAnswers() []Answer {
+	body := benchAnswer()
+	return []Answer{{Model: "small", Body: body}, {Model: "medium", Body: body}, {Model: "large", Body: body}}
+}
+
+// BenchmarkRatingsCombine is the assembly of a ratings answer from three
+// model answers (into a reused buffer, as a caller that pools it would).
+func BenchmarkRatingsCombine(b *testing.B) {
+	answers := ratingsAnswers()
+	n := 0
+	for _, a := range answers {
+		n += len(a.Body)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = Combine(buf[:0], answers); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRatingsStream renders a combined three-choice answer as SSE.
+func BenchmarkRatingsStream(b *testing.B) {
+	body, err := Combine(nil, ratingsAnswers())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		if buf, err = AppendStream(buf[:0], body, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

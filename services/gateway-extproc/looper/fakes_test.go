@@ -23,6 +23,7 @@ type fakeModel struct {
 	status   int   // 0: 200
 	err      error // transport failure
 	text     string
+	raw      string // when set, the whole 200 answer body
 }
 
 type call struct {
@@ -55,6 +56,9 @@ func (f *fakeCaller) Call(ctx context.Context, model string, e Edit) (Reply, err
 	}
 	if m.status != 0 && m.status != 200 {
 		return Reply{Status: m.status, Body: []byte(`{"error":{"message":"` + model + ` down"}}`)}, nil
+	}
+	if m.raw != "" {
+		return Reply{Status: 200, Body: []byte(m.raw)}, nil
 	}
 	return Reply{Status: 200, Body: completion(model, m)}, nil
 }

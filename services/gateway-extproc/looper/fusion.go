@@ -144,6 +144,26 @@ type job struct {
 // within timeout (0: the request deadline only), and returns their
 // results in job order. An answer without text is a failure.
 func (r *run) parallel(ctx context.Context, jobs []job, limit int, timeout time.Duration) []analysis {
+	out := r.fanOut(ctx, jobs, limit, timeout)
+	for i := range out {
+		a := &out[i]
+		if a.err != nil {
+			continue
+		}
+		a.text = strings.TrimSpace(gjson.GetBytes(a.reply.Body, "choices.0.message.content").String())
+		if a.text == "" {
+			a.err = fmt.Errorf("answer of %s has no text", a.model)
+		}
+		a.reasoning = strings.TrimSpace(gjson.GetBytes(a.reply.Body, "choices.0.message.reasoning_content").String())
+	}
+	return out
+}
+
+// fanOut runs jobs concurrently, at most limit at a time (0: all), within
+// timeout (0: the request deadline only), and returns their replies in
+// job order; a job not started before the deadline fails with the
+// context's error.
+func (r *run) fanOut(ctx context.Context, jobs []job, limit int, timeout time.Duration) []analysis {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -170,15 +190,7 @@ func (r *run) parallel(ctx context.Context, jobs []job, limit int, timeout time.
 			defer wg.Done()
 			defer func() { <-sem }()
 			rep, err := r.call(ctx, j.model, j.edit)
-			a := analysis{model: j.model, reply: rep, err: err}
-			if err == nil {
-				a.text = strings.TrimSpace(gjson.GetBytes(rep.Body, "choices.0.message.content").String())
-				if a.text == "" {
-					a.err = fmt.Errorf("answer of %s has no text", j.model)
-				}
-				a.reasoning = strings.TrimSpace(gjson.GetBytes(rep.Body, "choices.0.message.reasoning_content").String())
-			}
-			out[i] = a
+			out[i] = analysis{model: j.model, reply: rep, err: err}
 		}()
 	}
 	wg.Wait()

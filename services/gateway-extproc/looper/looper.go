@@ -12,12 +12,16 @@
 //   - remom: rounds of parallel answers (breadth_schedule), each round
 //     seeing the previous round's compacted answers, then a synthesis
 //     model writes the final answer.
+//   - ratings: every modelRef answers concurrently and the client gets
+//     one chat.completion with one choice per model (side-by-side
+//     answers for A/B and arena rating UIs).
 //
 // The package knows nothing about HTTP backends: every call goes through a
 // Caller (API mode implements it with its failover path, so credentials,
 // api_version, Anthropic translation, failover and outlier ejection apply
 // to each sub-call). Every call is non-streaming; the caller streams the
-// final answer to a streaming client.
+// final answer to a streaming client (AppendStream renders a ratings
+// answer with all its choices).
 //
 // Only API mode runs these algorithms: behind Envoy (ext_proc) the gateway
 // cannot make several upstream calls, so the request goes to the
@@ -41,6 +45,7 @@ const (
 	AutoMix    = "automix"
 	Fusion     = "fusion"
 	ReMoM      = "remom"
+	Ratings    = "ratings"
 )
 
 // on_error values.
@@ -62,7 +67,7 @@ func Handles(a *config.Algorithm) bool {
 		return false
 	}
 	switch a.Type {
-	case Confidence, AutoMix, Fusion, ReMoM:
+	case Confidence, AutoMix, Fusion, ReMoM, Ratings:
 		return true
 	}
 	return false
@@ -107,7 +112,7 @@ type Result struct {
 	Model string
 	Reply Reply
 	// Called lists the models called, in call order (fusion: the
-	// analysis models, then the fusion model).
+	// analysis models, then the fusion model; ratings: the modelRefs).
 	Called []string
 	// Score is the confidence (confidence) or verification score
 	// (automix) of the served answer, when HasScore.
@@ -155,6 +160,8 @@ func (p *Plan) Run(ctx context.Context, c Caller, obs Observer, log *slog.Logger
 		return r.automix(ctx)
 	case ReMoM:
 		return r.remom(ctx)
+	case Ratings:
+		return r.ratings(ctx)
 	default:
 		return r.fusion(ctx)
 	}

@@ -157,7 +157,8 @@ func contentPart(p gjson.Result) *commonv1.ContentPart {
 
 // DecisionFrom maps a classifier evaluation to a gateway decision: the
 // winning decision (none: default routing), the selected model and
-// reasoning, the algorithm, the domain category and the matched signal
+// reasoning, the algorithm and its per-model scores (Scores, what model
+// switch protection compares), the domain category and the matched signal
 // rules per family ("projection" lists partition winners and mapping
 // bands). Blocking is configured as decisions with a fast_response plugin,
 // which the gateway applies from its own routes, so Block stays nil.
@@ -171,6 +172,12 @@ func DecisionFrom(ev *classifierv1.Evaluation) *gateway.Decision {
 	}
 	if m := ev.GetModel(); m != nil {
 		d.Model, d.Algorithm = m.GetName(), m.GetAlgorithm()
+	}
+	if ms := ev.GetModelScores(); len(ms) > 0 {
+		d.Scores = make(map[string]float64, len(ms))
+		for _, s := range ms {
+			d.Scores[s.GetModel()] = s.GetScore()
+		}
 	}
 	if r := ev.GetReasoning(); r != nil {
 		use := r.GetUseReasoning()

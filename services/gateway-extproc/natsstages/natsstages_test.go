@@ -79,7 +79,8 @@ type recordingClassifier struct {
 func (c recordingClassifier) Classify(_ context.Context, r *connect.Request[classifierv1.ClassifyRequest]) (*connect.Response[classifierv1.ClassifyResponse], error) {
 	c.got <- r.Msg
 	return connect.NewResponse(&classifierv1.ClassifyResponse{Evaluation: &classifierv1.Evaluation{
-		Decision: &classifierv1.Decision{Name: "d"}, Model: &classifierv1.SelectedModel{Name: "m"}}}), nil
+		Decision: &classifierv1.Decision{Name: "d"}, Model: &classifierv1.SelectedModel{Name: "m"},
+		ModelScores: []*classifierv1.ModelScore{{Model: "m", Score: 0.75}, {Model: "n", Score: 0.5}}}}), nil
 }
 
 func TestClassifySendsQueryAndHistoryEmbeddings(t *testing.T) {
@@ -96,7 +97,7 @@ func TestClassifySendsQueryAndHistoryEmbeddings(t *testing.T) {
 	defer cancel()
 	d, err := c.Classify(ctx, &gateway.RouteRequest{Model: "auto", LastUser: -1,
 		Embedding: []float32{1, 2}, History: [][]float32{{3}, {4}}})
-	if err != nil || d.Name != "d" || d.Model != "m" {
+	if err != nil || d.Name != "d" || d.Model != "m" || len(d.Scores) != 2 || d.Scores["m"] != 0.75 || d.Scores["n"] != 0.5 {
 		t.Fatalf("decision %+v err %v", d, err)
 	}
 	qe := (<-rc.got).GetQueryEmbeddings()
@@ -178,11 +179,19 @@ func TestDecisionFrom(t *testing.T) {
 				Partitions: []*classifierv1.PartitionOutput{{Name: "p", Winner: "stem"}},
 				Mappings:   []*classifierv1.MappingOutput{{Name: "m", Band: "hard"}},
 			},
+			ModelScores: []*classifierv1.ModelScore{{Model: "small", Score: 0.25}, {Model: "big", Score: 0.8}},
 		}, func(t *testing.T, d *gateway.Decision) {
 			if d.Name != "math" || d.Confidence != 0.7 || d.Model != "big" || d.Algorithm != "elo" || d.UseReasoning == nil || !*d.UseReasoning ||
 				d.ReasoningEffort != "high" || d.Category != "math" || len(d.Matched["keyword"]) != 1 || len(d.Matched["domain"]) != 2 ||
-				d.Matched["projection"][0] != "stem" || d.Matched["projection"][1] != "hard" || d.Block != nil {
+				d.Matched["projection"][0] != "stem" || d.Matched["projection"][1] != "hard" || d.Block != nil ||
+				len(d.Scores) != 2 || d.Scores["small"] != 0.25 || d.Scores["big"] != 0.8 {
 				t.Fatalf("%+v", d)
+			}
+		}},
+		{"no model scores leave Scores nil", &classifierv1.Evaluation{Decision: &classifierv1.Decision{Name: "d"},
+			Model: &classifierv1.SelectedModel{Name: "small", Algorithm: "static"}}, func(t *testing.T, d *gateway.Decision) {
+			if d.Scores != nil {
+				t.Fatalf("scores %v", d.Scores)
 			}
 		}},
 	}

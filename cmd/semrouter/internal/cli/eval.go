@@ -143,6 +143,13 @@ func printEval(w io.Writer, out server.EvalResponse) {
 		}
 	}
 	fmt.Fprintf(w, "reasoning:  %s\n", reasoning)
+	if len(d.ModelScores) > 0 {
+		parts := make([]string, len(d.ModelScores))
+		for i, m := range d.ModelScores {
+			parts[i] = fmt.Sprintf("%s %.3f", m.Model, m.Score)
+		}
+		fmt.Fprintf(w, "scores:     %s\n", strings.Join(parts, ", "))
+	}
 	if d.LoRAName != "" {
 		fmt.Fprintf(w, "lora:       %s\n", d.LoRAName)
 	}

@@ -484,7 +484,13 @@ type Evaluation struct {
 	// Plugins of the winning decision, in configuration order.
 	Plugins []*Plugin `protobuf:"bytes,8,rep,name=plugins,proto3" json:"plugins,omitempty"`
 	// Stages that could not run fully; routing continued without them.
-	Degraded      []*Degradation `protobuf:"bytes,9,rep,name=degraded,proto3" json:"degraded,omitempty"`
+	Degraded []*Degradation `protobuf:"bytes,9,rep,name=degraded,proto3" json:"degraded,omitempty"`
+	// Scores the selection algorithm gave the winning decision's modelRefs,
+	// in modelRefs order, on the scale it compares them (higher is better).
+	// Empty when the algorithm computes none (static, weighted), fell back
+	// to a simpler rule, or no decision matched; a model it could not score
+	// is left out.
+	ModelScores   []*ModelScore `protobuf:"bytes,10,rep,name=model_scores,json=modelScores,proto3" json:"model_scores,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -582,6 +588,73 @@ func (x *Evaluation) GetDegraded() []*Degradation {
 	return nil
 }
 
+func (x *Evaluation) GetModelScores() []*ModelScore {
+	if x != nil {
+		return x.ModelScores
+	}
+	return nil
+}
+
+// ModelScore is one candidate model's score from the selection algorithm.
+// What the score means depends on the algorithm: knn, the estimated
+// probability that the model answers correctly; hybrid, the weighted blend
+// of its components; router_dc, the cosine similarity of the query to the
+// model's description; latency_aware, the best candidate's latency over
+// this model's (1 = fastest); multi_factor, the weighted utility of
+// quality, latency, cost and load.
+type ModelScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Model name as configured (routing.models[].name).
+	Model         string  `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelScore) Reset() {
+	*x = ModelScore{}
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelScore) ProtoMessage() {}
+
+func (x *ModelScore) ProtoReflect() protoreflect.Message {
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelScore.ProtoReflect.Descriptor instead.
+func (*ModelScore) Descriptor() ([]byte, []int) {
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ModelScore) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelScore) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
 // SignalMatch is the result of one signal rule.
 type SignalMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -603,7 +676,7 @@ type SignalMatch struct {
 
 func (x *SignalMatch) Reset() {
 	*x = SignalMatch{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[7]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +688,7 @@ func (x *SignalMatch) String() string {
 func (*SignalMatch) ProtoMessage() {}
 
 func (x *SignalMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[7]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +701,7 @@ func (x *SignalMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalMatch.ProtoReflect.Descriptor instead.
 func (*SignalMatch) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{7}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SignalMatch) GetFamily() string {
@@ -685,7 +758,7 @@ type ProjectionOutputs struct {
 
 func (x *ProjectionOutputs) Reset() {
 	*x = ProjectionOutputs{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[8]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +770,7 @@ func (x *ProjectionOutputs) String() string {
 func (*ProjectionOutputs) ProtoMessage() {}
 
 func (x *ProjectionOutputs) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[8]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +783,7 @@ func (x *ProjectionOutputs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectionOutputs.ProtoReflect.Descriptor instead.
 func (*ProjectionOutputs) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{8}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ProjectionOutputs) GetScores() []*ScoreOutput {
@@ -745,7 +818,7 @@ type ScoreOutput struct {
 
 func (x *ScoreOutput) Reset() {
 	*x = ScoreOutput{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[9]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +830,7 @@ func (x *ScoreOutput) String() string {
 func (*ScoreOutput) ProtoMessage() {}
 
 func (x *ScoreOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[9]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +843,7 @@ func (x *ScoreOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreOutput.ProtoReflect.Descriptor instead.
 func (*ScoreOutput) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{9}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ScoreOutput) GetName() string {
@@ -804,7 +877,7 @@ type PartitionOutput struct {
 
 func (x *PartitionOutput) Reset() {
 	*x = PartitionOutput{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[10]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +889,7 @@ func (x *PartitionOutput) String() string {
 func (*PartitionOutput) ProtoMessage() {}
 
 func (x *PartitionOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[10]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +902,7 @@ func (x *PartitionOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionOutput.ProtoReflect.Descriptor instead.
 func (*PartitionOutput) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{10}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PartitionOutput) GetName() string {
@@ -885,7 +958,7 @@ type MappingOutput struct {
 
 func (x *MappingOutput) Reset() {
 	*x = MappingOutput{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[11]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +970,7 @@ func (x *MappingOutput) String() string {
 func (*MappingOutput) ProtoMessage() {}
 
 func (x *MappingOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[11]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +983,7 @@ func (x *MappingOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MappingOutput.ProtoReflect.Descriptor instead.
 func (*MappingOutput) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{11}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MappingOutput) GetName() string {
@@ -965,7 +1038,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[12]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1050,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[12]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1063,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{12}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Decision) GetName() string {
@@ -1059,7 +1132,7 @@ type SelectedModel struct {
 
 func (x *SelectedModel) Reset() {
 	*x = SelectedModel{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[13]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1144,7 @@ func (x *SelectedModel) String() string {
 func (*SelectedModel) ProtoMessage() {}
 
 func (x *SelectedModel) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[13]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1157,7 @@ func (x *SelectedModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelectedModel.ProtoReflect.Descriptor instead.
 func (*SelectedModel) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{13}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SelectedModel) GetName() string {
@@ -1129,7 +1202,7 @@ type Reasoning struct {
 
 func (x *Reasoning) Reset() {
 	*x = Reasoning{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[14]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1214,7 @@ func (x *Reasoning) String() string {
 func (*Reasoning) ProtoMessage() {}
 
 func (x *Reasoning) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[14]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1227,7 @@ func (x *Reasoning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reasoning.ProtoReflect.Descriptor instead.
 func (*Reasoning) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{14}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Reasoning) GetUseReasoning() bool {
@@ -1190,7 +1263,7 @@ type Plugin struct {
 
 func (x *Plugin) Reset() {
 	*x = Plugin{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[15]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1275,7 @@ func (x *Plugin) String() string {
 func (*Plugin) ProtoMessage() {}
 
 func (x *Plugin) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[15]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1288,7 @@ func (x *Plugin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
 func (*Plugin) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{15}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Plugin) GetType() string {
@@ -1246,7 +1319,7 @@ type Degradation struct {
 
 func (x *Degradation) Reset() {
 	*x = Degradation{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[16]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1331,7 @@ func (x *Degradation) String() string {
 func (*Degradation) ProtoMessage() {}
 
 func (x *Degradation) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[16]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1344,7 @@ func (x *Degradation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Degradation.ProtoReflect.Descriptor instead.
 func (*Degradation) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{16}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Degradation) GetStage() string {
@@ -1307,7 +1380,7 @@ type ClassifyOptions struct {
 
 func (x *ClassifyOptions) Reset() {
 	*x = ClassifyOptions{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[17]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1392,7 @@ func (x *ClassifyOptions) String() string {
 func (*ClassifyOptions) ProtoMessage() {}
 
 func (x *ClassifyOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[17]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1405,7 @@ func (x *ClassifyOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyOptions.ProtoReflect.Descriptor instead.
 func (*ClassifyOptions) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{17}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClassifyOptions) GetReturnProbabilities() bool {
@@ -1367,7 +1440,7 @@ type ClassifyIntentRequest struct {
 
 func (x *ClassifyIntentRequest) Reset() {
 	*x = ClassifyIntentRequest{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[18]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1452,7 @@ func (x *ClassifyIntentRequest) String() string {
 func (*ClassifyIntentRequest) ProtoMessage() {}
 
 func (x *ClassifyIntentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[18]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1465,7 @@ func (x *ClassifyIntentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyIntentRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyIntentRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{18}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClassifyIntentRequest) GetText() string {
@@ -1421,7 +1494,7 @@ type IntentClassification struct {
 
 func (x *IntentClassification) Reset() {
 	*x = IntentClassification{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[19]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1506,7 @@ func (x *IntentClassification) String() string {
 func (*IntentClassification) ProtoMessage() {}
 
 func (x *IntentClassification) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[19]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1519,7 @@ func (x *IntentClassification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntentClassification.ProtoReflect.Descriptor instead.
 func (*IntentClassification) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{19}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *IntentClassification) GetCategory() string {
@@ -1484,7 +1557,7 @@ type ClassifyIntentResponse struct {
 
 func (x *ClassifyIntentResponse) Reset() {
 	*x = ClassifyIntentResponse{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[20]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1569,7 @@ func (x *ClassifyIntentResponse) String() string {
 func (*ClassifyIntentResponse) ProtoMessage() {}
 
 func (x *ClassifyIntentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[20]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1582,7 @@ func (x *ClassifyIntentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyIntentResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyIntentResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{20}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ClassifyIntentResponse) GetClassification() *IntentClassification {
@@ -1551,7 +1624,7 @@ type ClassifyPiiRequest struct {
 
 func (x *ClassifyPiiRequest) Reset() {
 	*x = ClassifyPiiRequest{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[21]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1636,7 @@ func (x *ClassifyPiiRequest) String() string {
 func (*ClassifyPiiRequest) ProtoMessage() {}
 
 func (x *ClassifyPiiRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[21]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1649,7 @@ func (x *ClassifyPiiRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyPiiRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyPiiRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{21}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ClassifyPiiRequest) GetText() string {
@@ -1609,7 +1682,7 @@ type PiiEntity struct {
 
 func (x *PiiEntity) Reset() {
 	*x = PiiEntity{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[22]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1694,7 @@ func (x *PiiEntity) String() string {
 func (*PiiEntity) ProtoMessage() {}
 
 func (x *PiiEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[22]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1707,7 @@ func (x *PiiEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PiiEntity.ProtoReflect.Descriptor instead.
 func (*PiiEntity) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{22}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PiiEntity) GetType() string {
@@ -1686,7 +1759,7 @@ type ClassifyPiiResponse struct {
 
 func (x *ClassifyPiiResponse) Reset() {
 	*x = ClassifyPiiResponse{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[23]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1771,7 @@ func (x *ClassifyPiiResponse) String() string {
 func (*ClassifyPiiResponse) ProtoMessage() {}
 
 func (x *ClassifyPiiResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[23]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1784,7 @@ func (x *ClassifyPiiResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyPiiResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyPiiResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{23}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClassifyPiiResponse) GetHasPii() bool {
@@ -1760,7 +1833,7 @@ type ClassifySecurityRequest struct {
 
 func (x *ClassifySecurityRequest) Reset() {
 	*x = ClassifySecurityRequest{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[24]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1845,7 @@ func (x *ClassifySecurityRequest) String() string {
 func (*ClassifySecurityRequest) ProtoMessage() {}
 
 func (x *ClassifySecurityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[24]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1858,7 @@ func (x *ClassifySecurityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifySecurityRequest.ProtoReflect.Descriptor instead.
 func (*ClassifySecurityRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{24}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClassifySecurityRequest) GetText() string {
@@ -1818,7 +1891,7 @@ type ClassifySecurityResponse struct {
 
 func (x *ClassifySecurityResponse) Reset() {
 	*x = ClassifySecurityResponse{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[25]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1903,7 @@ func (x *ClassifySecurityResponse) String() string {
 func (*ClassifySecurityResponse) ProtoMessage() {}
 
 func (x *ClassifySecurityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[25]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1916,7 @@ func (x *ClassifySecurityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifySecurityResponse.ProtoReflect.Descriptor instead.
 func (*ClassifySecurityResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{25}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClassifySecurityResponse) GetIsJailbreak() bool {
@@ -1919,7 +1992,7 @@ type LatencyObservation struct {
 
 func (x *LatencyObservation) Reset() {
 	*x = LatencyObservation{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[26]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2004,7 @@ func (x *LatencyObservation) String() string {
 func (*LatencyObservation) ProtoMessage() {}
 
 func (x *LatencyObservation) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[26]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2017,7 @@ func (x *LatencyObservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyObservation.ProtoReflect.Descriptor instead.
 func (*LatencyObservation) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{26}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LatencyObservation) GetModel() string {
@@ -2013,7 +2086,7 @@ type RecordLatencyRequest struct {
 
 func (x *RecordLatencyRequest) Reset() {
 	*x = RecordLatencyRequest{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[27]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2098,7 @@ func (x *RecordLatencyRequest) String() string {
 func (*RecordLatencyRequest) ProtoMessage() {}
 
 func (x *RecordLatencyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[27]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2111,7 @@ func (x *RecordLatencyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLatencyRequest.ProtoReflect.Descriptor instead.
 func (*RecordLatencyRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{27}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecordLatencyRequest) GetObservations() []*LatencyObservation {
@@ -2058,7 +2131,7 @@ type RecordLatencyResponse struct {
 
 func (x *RecordLatencyResponse) Reset() {
 	*x = RecordLatencyResponse{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[28]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2143,7 @@ func (x *RecordLatencyResponse) String() string {
 func (*RecordLatencyResponse) ProtoMessage() {}
 
 func (x *RecordLatencyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[28]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2156,7 @@ func (x *RecordLatencyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLatencyResponse.ProtoReflect.Descriptor instead.
 func (*RecordLatencyResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{28}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RecordLatencyResponse) GetAccepted() int32 {
@@ -2103,7 +2176,7 @@ type ScoreTextRequest struct {
 
 func (x *ScoreTextRequest) Reset() {
 	*x = ScoreTextRequest{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2188,7 @@ func (x *ScoreTextRequest) String() string {
 func (*ScoreTextRequest) ProtoMessage() {}
 
 func (x *ScoreTextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[29]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2201,7 @@ func (x *ScoreTextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreTextRequest.ProtoReflect.Descriptor instead.
 func (*ScoreTextRequest) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{29}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ScoreTextRequest) GetText() string {
@@ -2153,7 +2226,7 @@ type ScoreTextResponse struct {
 
 func (x *ScoreTextResponse) Reset() {
 	*x = ScoreTextResponse{}
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2238,7 @@ func (x *ScoreTextResponse) String() string {
 func (*ScoreTextResponse) ProtoMessage() {}
 
 func (x *ScoreTextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[30]
+	mi := &file_semrouter_classifier_v1_classifier_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2251,7 @@ func (x *ScoreTextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreTextResponse.ProtoReflect.Descriptor instead.
 func (*ScoreTextResponse) Descriptor() ([]byte, []int) {
-	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{30}
+	return file_semrouter_classifier_v1_classifier_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ScoreTextResponse) GetJailbreakScore() float64 {
@@ -2260,7 +2333,7 @@ const file_semrouter_classifier_v1_classifier_proto_rawDesc = "" +
 	"candidates\"Z\n" +
 	"\vStageTiming\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x125\n" +
-	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x9c\x04\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\xe4\x04\n" +
 	"\n" +
 	"Evaluation\x12'\n" +
 	"\x0fconfig_revision\x18\x01 \x01(\x03R\x0econfigRevision\x12>\n" +
@@ -2271,7 +2344,13 @@ const file_semrouter_classifier_v1_classifier_proto_rawDesc = "" +
 	"\treasoning\x18\x06 \x01(\v2\".semrouter.classifier.v1.ReasoningR\treasoning\x12\x1b\n" +
 	"\tlora_name\x18\a \x01(\tR\bloraName\x129\n" +
 	"\aplugins\x18\b \x03(\v2\x1f.semrouter.classifier.v1.PluginR\aplugins\x12@\n" +
-	"\bdegraded\x18\t \x03(\v2$.semrouter.classifier.v1.DegradationR\bdegraded\"\xa8\x01\n" +
+	"\bdegraded\x18\t \x03(\v2$.semrouter.classifier.v1.DegradationR\bdegraded\x12F\n" +
+	"\fmodel_scores\x18\n" +
+	" \x03(\v2#.semrouter.classifier.v1.ModelScoreR\vmodelScores\"8\n" +
+	"\n" +
+	"ModelScore\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"\xa8\x01\n" +
 	"\vSignalMatch\x12\x16\n" +
 	"\x06family\x18\x01 \x01(\tR\x06family\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -2434,7 +2513,7 @@ func file_semrouter_classifier_v1_classifier_proto_rawDescGZIP() []byte {
 	return file_semrouter_classifier_v1_classifier_proto_rawDescData
 }
 
-var file_semrouter_classifier_v1_classifier_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_semrouter_classifier_v1_classifier_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_semrouter_classifier_v1_classifier_proto_goTypes = []any{
 	(*RequestFacts)(nil),             // 0: semrouter.classifier.v1.RequestFacts
 	(*ClassifyRequest)(nil),          // 1: semrouter.classifier.v1.ClassifyRequest
@@ -2443,105 +2522,107 @@ var file_semrouter_classifier_v1_classifier_proto_goTypes = []any{
 	(*EvalResponse)(nil),             // 4: semrouter.classifier.v1.EvalResponse
 	(*StageTiming)(nil),              // 5: semrouter.classifier.v1.StageTiming
 	(*Evaluation)(nil),               // 6: semrouter.classifier.v1.Evaluation
-	(*SignalMatch)(nil),              // 7: semrouter.classifier.v1.SignalMatch
-	(*ProjectionOutputs)(nil),        // 8: semrouter.classifier.v1.ProjectionOutputs
-	(*ScoreOutput)(nil),              // 9: semrouter.classifier.v1.ScoreOutput
-	(*PartitionOutput)(nil),          // 10: semrouter.classifier.v1.PartitionOutput
-	(*MappingOutput)(nil),            // 11: semrouter.classifier.v1.MappingOutput
-	(*Decision)(nil),                 // 12: semrouter.classifier.v1.Decision
-	(*SelectedModel)(nil),            // 13: semrouter.classifier.v1.SelectedModel
-	(*Reasoning)(nil),                // 14: semrouter.classifier.v1.Reasoning
-	(*Plugin)(nil),                   // 15: semrouter.classifier.v1.Plugin
-	(*Degradation)(nil),              // 16: semrouter.classifier.v1.Degradation
-	(*ClassifyOptions)(nil),          // 17: semrouter.classifier.v1.ClassifyOptions
-	(*ClassifyIntentRequest)(nil),    // 18: semrouter.classifier.v1.ClassifyIntentRequest
-	(*IntentClassification)(nil),     // 19: semrouter.classifier.v1.IntentClassification
-	(*ClassifyIntentResponse)(nil),   // 20: semrouter.classifier.v1.ClassifyIntentResponse
-	(*ClassifyPiiRequest)(nil),       // 21: semrouter.classifier.v1.ClassifyPiiRequest
-	(*PiiEntity)(nil),                // 22: semrouter.classifier.v1.PiiEntity
-	(*ClassifyPiiResponse)(nil),      // 23: semrouter.classifier.v1.ClassifyPiiResponse
-	(*ClassifySecurityRequest)(nil),  // 24: semrouter.classifier.v1.ClassifySecurityRequest
-	(*ClassifySecurityResponse)(nil), // 25: semrouter.classifier.v1.ClassifySecurityResponse
-	(*LatencyObservation)(nil),       // 26: semrouter.classifier.v1.LatencyObservation
-	(*RecordLatencyRequest)(nil),     // 27: semrouter.classifier.v1.RecordLatencyRequest
-	(*RecordLatencyResponse)(nil),    // 28: semrouter.classifier.v1.RecordLatencyResponse
-	(*ScoreTextRequest)(nil),         // 29: semrouter.classifier.v1.ScoreTextRequest
-	(*ScoreTextResponse)(nil),        // 30: semrouter.classifier.v1.ScoreTextResponse
-	nil,                              // 31: semrouter.classifier.v1.RequestFacts.HeadersEntry
-	nil,                              // 32: semrouter.classifier.v1.RequestFacts.MetadataEntry
-	nil,                              // 33: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
-	nil,                              // 34: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
-	nil,                              // 35: semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
-	nil,                              // 36: semrouter.classifier.v1.Decision.AnnotationsEntry
-	nil,                              // 37: semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
-	(*v1.ChatMessage)(nil),           // 38: semrouter.common.v1.ChatMessage
-	(*v1.Identity)(nil),              // 39: semrouter.common.v1.Identity
-	(*durationpb.Duration)(nil),      // 40: google.protobuf.Duration
-	(*structpb.Struct)(nil),          // 41: google.protobuf.Struct
-	(*v1.Usage)(nil),                 // 42: semrouter.common.v1.Usage
-	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
-	(*v1.Vector)(nil),                // 44: semrouter.common.v1.Vector
+	(*ModelScore)(nil),               // 7: semrouter.classifier.v1.ModelScore
+	(*SignalMatch)(nil),              // 8: semrouter.classifier.v1.SignalMatch
+	(*ProjectionOutputs)(nil),        // 9: semrouter.classifier.v1.ProjectionOutputs
+	(*ScoreOutput)(nil),              // 10: semrouter.classifier.v1.ScoreOutput
+	(*PartitionOutput)(nil),          // 11: semrouter.classifier.v1.PartitionOutput
+	(*MappingOutput)(nil),            // 12: semrouter.classifier.v1.MappingOutput
+	(*Decision)(nil),                 // 13: semrouter.classifier.v1.Decision
+	(*SelectedModel)(nil),            // 14: semrouter.classifier.v1.SelectedModel
+	(*Reasoning)(nil),                // 15: semrouter.classifier.v1.Reasoning
+	(*Plugin)(nil),                   // 16: semrouter.classifier.v1.Plugin
+	(*Degradation)(nil),              // 17: semrouter.classifier.v1.Degradation
+	(*ClassifyOptions)(nil),          // 18: semrouter.classifier.v1.ClassifyOptions
+	(*ClassifyIntentRequest)(nil),    // 19: semrouter.classifier.v1.ClassifyIntentRequest
+	(*IntentClassification)(nil),     // 20: semrouter.classifier.v1.IntentClassification
+	(*ClassifyIntentResponse)(nil),   // 21: semrouter.classifier.v1.ClassifyIntentResponse
+	(*ClassifyPiiRequest)(nil),       // 22: semrouter.classifier.v1.ClassifyPiiRequest
+	(*PiiEntity)(nil),                // 23: semrouter.classifier.v1.PiiEntity
+	(*ClassifyPiiResponse)(nil),      // 24: semrouter.classifier.v1.ClassifyPiiResponse
+	(*ClassifySecurityRequest)(nil),  // 25: semrouter.classifier.v1.ClassifySecurityRequest
+	(*ClassifySecurityResponse)(nil), // 26: semrouter.classifier.v1.ClassifySecurityResponse
+	(*LatencyObservation)(nil),       // 27: semrouter.classifier.v1.LatencyObservation
+	(*RecordLatencyRequest)(nil),     // 28: semrouter.classifier.v1.RecordLatencyRequest
+	(*RecordLatencyResponse)(nil),    // 29: semrouter.classifier.v1.RecordLatencyResponse
+	(*ScoreTextRequest)(nil),         // 30: semrouter.classifier.v1.ScoreTextRequest
+	(*ScoreTextResponse)(nil),        // 31: semrouter.classifier.v1.ScoreTextResponse
+	nil,                              // 32: semrouter.classifier.v1.RequestFacts.HeadersEntry
+	nil,                              // 33: semrouter.classifier.v1.RequestFacts.MetadataEntry
+	nil,                              // 34: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
+	nil,                              // 35: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
+	nil,                              // 36: semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
+	nil,                              // 37: semrouter.classifier.v1.Decision.AnnotationsEntry
+	nil,                              // 38: semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
+	(*v1.ChatMessage)(nil),           // 39: semrouter.common.v1.ChatMessage
+	(*v1.Identity)(nil),              // 40: semrouter.common.v1.Identity
+	(*durationpb.Duration)(nil),      // 41: google.protobuf.Duration
+	(*structpb.Struct)(nil),          // 42: google.protobuf.Struct
+	(*v1.Usage)(nil),                 // 43: semrouter.common.v1.Usage
+	(*timestamppb.Timestamp)(nil),    // 44: google.protobuf.Timestamp
+	(*v1.Vector)(nil),                // 45: semrouter.common.v1.Vector
 }
 var file_semrouter_classifier_v1_classifier_proto_depIdxs = []int32{
-	38, // 0: semrouter.classifier.v1.RequestFacts.messages:type_name -> semrouter.common.v1.ChatMessage
-	31, // 1: semrouter.classifier.v1.RequestFacts.headers:type_name -> semrouter.classifier.v1.RequestFacts.HeadersEntry
-	39, // 2: semrouter.classifier.v1.RequestFacts.identity:type_name -> semrouter.common.v1.Identity
-	32, // 3: semrouter.classifier.v1.RequestFacts.metadata:type_name -> semrouter.classifier.v1.RequestFacts.MetadataEntry
+	39, // 0: semrouter.classifier.v1.RequestFacts.messages:type_name -> semrouter.common.v1.ChatMessage
+	32, // 1: semrouter.classifier.v1.RequestFacts.headers:type_name -> semrouter.classifier.v1.RequestFacts.HeadersEntry
+	40, // 2: semrouter.classifier.v1.RequestFacts.identity:type_name -> semrouter.common.v1.Identity
+	33, // 3: semrouter.classifier.v1.RequestFacts.metadata:type_name -> semrouter.classifier.v1.RequestFacts.MetadataEntry
 	0,  // 4: semrouter.classifier.v1.ClassifyRequest.facts:type_name -> semrouter.classifier.v1.RequestFacts
-	33, // 5: semrouter.classifier.v1.ClassifyRequest.query_embeddings:type_name -> semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
+	34, // 5: semrouter.classifier.v1.ClassifyRequest.query_embeddings:type_name -> semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry
 	6,  // 6: semrouter.classifier.v1.ClassifyResponse.evaluation:type_name -> semrouter.classifier.v1.Evaluation
 	0,  // 7: semrouter.classifier.v1.EvalRequest.facts:type_name -> semrouter.classifier.v1.RequestFacts
-	34, // 8: semrouter.classifier.v1.EvalRequest.query_embeddings:type_name -> semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
+	35, // 8: semrouter.classifier.v1.EvalRequest.query_embeddings:type_name -> semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry
 	6,  // 9: semrouter.classifier.v1.EvalResponse.evaluation:type_name -> semrouter.classifier.v1.Evaluation
 	5,  // 10: semrouter.classifier.v1.EvalResponse.timings:type_name -> semrouter.classifier.v1.StageTiming
-	12, // 11: semrouter.classifier.v1.EvalResponse.candidates:type_name -> semrouter.classifier.v1.Decision
-	40, // 12: semrouter.classifier.v1.StageTiming.duration:type_name -> google.protobuf.Duration
-	7,  // 13: semrouter.classifier.v1.Evaluation.signals:type_name -> semrouter.classifier.v1.SignalMatch
-	8,  // 14: semrouter.classifier.v1.Evaluation.projections:type_name -> semrouter.classifier.v1.ProjectionOutputs
-	12, // 15: semrouter.classifier.v1.Evaluation.decision:type_name -> semrouter.classifier.v1.Decision
-	13, // 16: semrouter.classifier.v1.Evaluation.model:type_name -> semrouter.classifier.v1.SelectedModel
-	14, // 17: semrouter.classifier.v1.Evaluation.reasoning:type_name -> semrouter.classifier.v1.Reasoning
-	15, // 18: semrouter.classifier.v1.Evaluation.plugins:type_name -> semrouter.classifier.v1.Plugin
-	16, // 19: semrouter.classifier.v1.Evaluation.degraded:type_name -> semrouter.classifier.v1.Degradation
-	9,  // 20: semrouter.classifier.v1.ProjectionOutputs.scores:type_name -> semrouter.classifier.v1.ScoreOutput
-	10, // 21: semrouter.classifier.v1.ProjectionOutputs.partitions:type_name -> semrouter.classifier.v1.PartitionOutput
-	11, // 22: semrouter.classifier.v1.ProjectionOutputs.mappings:type_name -> semrouter.classifier.v1.MappingOutput
-	35, // 23: semrouter.classifier.v1.PartitionOutput.member_scores:type_name -> semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
-	36, // 24: semrouter.classifier.v1.Decision.annotations:type_name -> semrouter.classifier.v1.Decision.AnnotationsEntry
-	41, // 25: semrouter.classifier.v1.Plugin.configuration:type_name -> google.protobuf.Struct
-	17, // 26: semrouter.classifier.v1.ClassifyIntentRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
-	19, // 27: semrouter.classifier.v1.ClassifyIntentResponse.classification:type_name -> semrouter.classifier.v1.IntentClassification
-	37, // 28: semrouter.classifier.v1.ClassifyIntentResponse.probabilities:type_name -> semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
-	17, // 29: semrouter.classifier.v1.ClassifyPiiRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
-	22, // 30: semrouter.classifier.v1.ClassifyPiiResponse.entities:type_name -> semrouter.classifier.v1.PiiEntity
-	17, // 31: semrouter.classifier.v1.ClassifySecurityRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
-	40, // 32: semrouter.classifier.v1.LatencyObservation.ttft:type_name -> google.protobuf.Duration
-	40, // 33: semrouter.classifier.v1.LatencyObservation.tpot:type_name -> google.protobuf.Duration
-	40, // 34: semrouter.classifier.v1.LatencyObservation.total:type_name -> google.protobuf.Duration
-	42, // 35: semrouter.classifier.v1.LatencyObservation.usage:type_name -> semrouter.common.v1.Usage
-	43, // 36: semrouter.classifier.v1.LatencyObservation.observed_at:type_name -> google.protobuf.Timestamp
-	26, // 37: semrouter.classifier.v1.RecordLatencyRequest.observations:type_name -> semrouter.classifier.v1.LatencyObservation
-	44, // 38: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
-	44, // 39: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
-	1,  // 40: semrouter.classifier.v1.ClassifierService.Classify:input_type -> semrouter.classifier.v1.ClassifyRequest
-	3,  // 41: semrouter.classifier.v1.ClassifierService.Eval:input_type -> semrouter.classifier.v1.EvalRequest
-	18, // 42: semrouter.classifier.v1.ClassifierService.ClassifyIntent:input_type -> semrouter.classifier.v1.ClassifyIntentRequest
-	21, // 43: semrouter.classifier.v1.ClassifierService.ClassifyPii:input_type -> semrouter.classifier.v1.ClassifyPiiRequest
-	24, // 44: semrouter.classifier.v1.ClassifierService.ClassifySecurity:input_type -> semrouter.classifier.v1.ClassifySecurityRequest
-	27, // 45: semrouter.classifier.v1.ClassifierService.RecordLatency:input_type -> semrouter.classifier.v1.RecordLatencyRequest
-	29, // 46: semrouter.classifier.v1.ClassifierService.ScoreText:input_type -> semrouter.classifier.v1.ScoreTextRequest
-	2,  // 47: semrouter.classifier.v1.ClassifierService.Classify:output_type -> semrouter.classifier.v1.ClassifyResponse
-	4,  // 48: semrouter.classifier.v1.ClassifierService.Eval:output_type -> semrouter.classifier.v1.EvalResponse
-	20, // 49: semrouter.classifier.v1.ClassifierService.ClassifyIntent:output_type -> semrouter.classifier.v1.ClassifyIntentResponse
-	23, // 50: semrouter.classifier.v1.ClassifierService.ClassifyPii:output_type -> semrouter.classifier.v1.ClassifyPiiResponse
-	25, // 51: semrouter.classifier.v1.ClassifierService.ClassifySecurity:output_type -> semrouter.classifier.v1.ClassifySecurityResponse
-	28, // 52: semrouter.classifier.v1.ClassifierService.RecordLatency:output_type -> semrouter.classifier.v1.RecordLatencyResponse
-	30, // 53: semrouter.classifier.v1.ClassifierService.ScoreText:output_type -> semrouter.classifier.v1.ScoreTextResponse
-	47, // [47:54] is the sub-list for method output_type
-	40, // [40:47] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	13, // 11: semrouter.classifier.v1.EvalResponse.candidates:type_name -> semrouter.classifier.v1.Decision
+	41, // 12: semrouter.classifier.v1.StageTiming.duration:type_name -> google.protobuf.Duration
+	8,  // 13: semrouter.classifier.v1.Evaluation.signals:type_name -> semrouter.classifier.v1.SignalMatch
+	9,  // 14: semrouter.classifier.v1.Evaluation.projections:type_name -> semrouter.classifier.v1.ProjectionOutputs
+	13, // 15: semrouter.classifier.v1.Evaluation.decision:type_name -> semrouter.classifier.v1.Decision
+	14, // 16: semrouter.classifier.v1.Evaluation.model:type_name -> semrouter.classifier.v1.SelectedModel
+	15, // 17: semrouter.classifier.v1.Evaluation.reasoning:type_name -> semrouter.classifier.v1.Reasoning
+	16, // 18: semrouter.classifier.v1.Evaluation.plugins:type_name -> semrouter.classifier.v1.Plugin
+	17, // 19: semrouter.classifier.v1.Evaluation.degraded:type_name -> semrouter.classifier.v1.Degradation
+	7,  // 20: semrouter.classifier.v1.Evaluation.model_scores:type_name -> semrouter.classifier.v1.ModelScore
+	10, // 21: semrouter.classifier.v1.ProjectionOutputs.scores:type_name -> semrouter.classifier.v1.ScoreOutput
+	11, // 22: semrouter.classifier.v1.ProjectionOutputs.partitions:type_name -> semrouter.classifier.v1.PartitionOutput
+	12, // 23: semrouter.classifier.v1.ProjectionOutputs.mappings:type_name -> semrouter.classifier.v1.MappingOutput
+	36, // 24: semrouter.classifier.v1.PartitionOutput.member_scores:type_name -> semrouter.classifier.v1.PartitionOutput.MemberScoresEntry
+	37, // 25: semrouter.classifier.v1.Decision.annotations:type_name -> semrouter.classifier.v1.Decision.AnnotationsEntry
+	42, // 26: semrouter.classifier.v1.Plugin.configuration:type_name -> google.protobuf.Struct
+	18, // 27: semrouter.classifier.v1.ClassifyIntentRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
+	20, // 28: semrouter.classifier.v1.ClassifyIntentResponse.classification:type_name -> semrouter.classifier.v1.IntentClassification
+	38, // 29: semrouter.classifier.v1.ClassifyIntentResponse.probabilities:type_name -> semrouter.classifier.v1.ClassifyIntentResponse.ProbabilitiesEntry
+	18, // 30: semrouter.classifier.v1.ClassifyPiiRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
+	23, // 31: semrouter.classifier.v1.ClassifyPiiResponse.entities:type_name -> semrouter.classifier.v1.PiiEntity
+	18, // 32: semrouter.classifier.v1.ClassifySecurityRequest.options:type_name -> semrouter.classifier.v1.ClassifyOptions
+	41, // 33: semrouter.classifier.v1.LatencyObservation.ttft:type_name -> google.protobuf.Duration
+	41, // 34: semrouter.classifier.v1.LatencyObservation.tpot:type_name -> google.protobuf.Duration
+	41, // 35: semrouter.classifier.v1.LatencyObservation.total:type_name -> google.protobuf.Duration
+	43, // 36: semrouter.classifier.v1.LatencyObservation.usage:type_name -> semrouter.common.v1.Usage
+	44, // 37: semrouter.classifier.v1.LatencyObservation.observed_at:type_name -> google.protobuf.Timestamp
+	27, // 38: semrouter.classifier.v1.RecordLatencyRequest.observations:type_name -> semrouter.classifier.v1.LatencyObservation
+	45, // 39: semrouter.classifier.v1.ClassifyRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
+	45, // 40: semrouter.classifier.v1.EvalRequest.QueryEmbeddingsEntry.value:type_name -> semrouter.common.v1.Vector
+	1,  // 41: semrouter.classifier.v1.ClassifierService.Classify:input_type -> semrouter.classifier.v1.ClassifyRequest
+	3,  // 42: semrouter.classifier.v1.ClassifierService.Eval:input_type -> semrouter.classifier.v1.EvalRequest
+	19, // 43: semrouter.classifier.v1.ClassifierService.ClassifyIntent:input_type -> semrouter.classifier.v1.ClassifyIntentRequest
+	22, // 44: semrouter.classifier.v1.ClassifierService.ClassifyPii:input_type -> semrouter.classifier.v1.ClassifyPiiRequest
+	25, // 45: semrouter.classifier.v1.ClassifierService.ClassifySecurity:input_type -> semrouter.classifier.v1.ClassifySecurityRequest
+	28, // 46: semrouter.classifier.v1.ClassifierService.RecordLatency:input_type -> semrouter.classifier.v1.RecordLatencyRequest
+	30, // 47: semrouter.classifier.v1.ClassifierService.ScoreText:input_type -> semrouter.classifier.v1.ScoreTextRequest
+	2,  // 48: semrouter.classifier.v1.ClassifierService.Classify:output_type -> semrouter.classifier.v1.ClassifyResponse
+	4,  // 49: semrouter.classifier.v1.ClassifierService.Eval:output_type -> semrouter.classifier.v1.EvalResponse
+	21, // 50: semrouter.classifier.v1.ClassifierService.ClassifyIntent:output_type -> semrouter.classifier.v1.ClassifyIntentResponse
+	24, // 51: semrouter.classifier.v1.ClassifierService.ClassifyPii:output_type -> semrouter.classifier.v1.ClassifyPiiResponse
+	26, // 52: semrouter.classifier.v1.ClassifierService.ClassifySecurity:output_type -> semrouter.classifier.v1.ClassifySecurityResponse
+	29, // 53: semrouter.classifier.v1.ClassifierService.RecordLatency:output_type -> semrouter.classifier.v1.RecordLatencyResponse
+	31, // 54: semrouter.classifier.v1.ClassifierService.ScoreText:output_type -> semrouter.classifier.v1.ScoreTextResponse
+	48, // [48:55] is the sub-list for method output_type
+	41, // [41:48] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_semrouter_classifier_v1_classifier_proto_init() }
@@ -2555,7 +2636,7 @@ func file_semrouter_classifier_v1_classifier_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_semrouter_classifier_v1_classifier_proto_rawDesc), len(file_semrouter_classifier_v1_classifier_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

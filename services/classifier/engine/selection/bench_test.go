@@ -37,9 +37,10 @@ func BenchmarkLatencyAware(b *testing.B) {
 	for _, n := range []int{64, 1024} {
 		b.Run(fmt.Sprintf("samples=%d", n), func(b *testing.B) {
 			s := NewLatencyAwareSelector(LatencyAwareConfig{TTFTPercentile: 95, TPOTPercentile: 90}, benchModels, filledWindow(benchModels, n))
+			scores := make([]float64, len(benchModels))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.Select(Input{Now: t0}); err != nil {
+				if _, err := s.Select(Input{Now: t0, Scores: scores}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -58,9 +59,10 @@ func BenchmarkMultiFactor(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	scores := make([]float64, len(cands))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Select(Input{Now: t0, InputTokens: 500, OutputTokens: 200}); err != nil {
+		if _, err := s.Select(Input{Now: t0, InputTokens: 500, OutputTokens: 200, Scores: scores}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -77,9 +79,10 @@ func BenchmarkRouterDC(b *testing.B) {
 		}
 	}
 	s := NewRouterDCSelector(RouterDCConfig{Temperature: 0.2}, desc)
+	scores := make([]float64, len(desc))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Select(Input{Query: q}); err != nil {
+		if _, err := s.Select(Input{Query: q, Scores: scores}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -93,7 +93,10 @@ const (
 // a candidate without description, quality_score or pricing) is left out
 // for every candidate and the remaining weights are renormalised; the
 // choice then carries a Fallback saying what was left out and why. With
-// no component left, the first modelRef is used.
+// no component left, the first modelRef is used. A candidate's score
+// (Choice.Score, Choice.Scores) is its blend, in [0,1] when every blended
+// component is (always with Normalize; without it a negative router_dc
+// cosine can pull a blend below 0).
 type HybridSelector struct {
 	w      [numComponents]float64
 	gap    float64
@@ -416,5 +419,7 @@ func (s *HybridSelector) Select(in Input) (Choice, error) {
 			break
 		}
 	}
-	return Choice{Index: pick, Algorithm: Hybrid, Score: score[pick], Fallback: s.fallback[drop], Detail: s.detail[used]}, nil
+	out := scoresOut(in, s.n)
+	copy(out, score)
+	return Choice{Index: pick, Algorithm: Hybrid, Score: score[pick], Fallback: s.fallback[drop], Detail: s.detail[used], Scores: out}, nil
 }

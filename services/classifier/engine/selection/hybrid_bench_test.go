@@ -94,9 +94,11 @@ func BenchmarkHybridSelect(b *testing.B) {
 	for i, x := range bank.Row(4242) {
 		q[i] += x
 	}
+	// the engine's per-request score buffer, reused as it is there
+	scores := make([]float64, len(cands))
 	b.ReportAllocs()
 	for b.Loop() {
-		if c, err := s.Select(selection.Input{Query: q}); err != nil || c.Algorithm != selection.Hybrid {
+		if c, err := s.Select(selection.Input{Query: q, Scores: scores}); err != nil || c.Algorithm != selection.Hybrid || len(c.Scores) != len(cands) {
 			b.Fatalf("choice %+v err %v", c, err)
 		}
 	}
@@ -111,9 +113,10 @@ func BenchmarkHybridSelectNoQuery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	scores := make([]float64, len(cands))
 	b.ReportAllocs()
 	for b.Loop() {
-		if c, err := s.Select(selection.Input{}); err != nil || c.Algorithm != selection.Hybrid || c.Fallback == "" {
+		if c, err := s.Select(selection.Input{Scores: scores}); err != nil || c.Algorithm != selection.Hybrid || c.Fallback == "" {
 			b.Fatalf("choice %+v err %v", c, err)
 		}
 	}
@@ -129,9 +132,10 @@ func BenchmarkHybridSelectWithoutExperience(b *testing.B) {
 		b.Fatal(err)
 	}
 	q := bank.Row(99)
+	scores := make([]float64, len(cands))
 	b.ReportAllocs()
 	for b.Loop() {
-		if c, err := s.Select(selection.Input{Query: q}); err != nil || c.Algorithm != selection.Hybrid || c.Fallback != "" {
+		if c, err := s.Select(selection.Input{Query: q, Scores: scores}); err != nil || c.Algorithm != selection.Hybrid || c.Fallback != "" {
 			b.Fatalf("choice %+v err %v", c, err)
 		}
 	}

@@ -40,7 +40,8 @@ type KNNCandidate struct {
 // exp((cos − cos₁)/τ) with cos₁ the nearest one's cosine. It then picks
 // the cheapest candidate whose estimate is at most the gap below the best
 // estimate. A candidate without a column in the bank is scored by the mean
-// estimate of all the bank's columns.
+// estimate of all the bank's columns. A candidate's score
+// (Choice.Score, Choice.Scores) is that estimate, in [0,1].
 type KNNSelector struct {
 	cfg   KNNConfig
 	k     int
@@ -134,16 +135,21 @@ func (s *KNNSelector) Select(in Input) (Choice, error) {
 		return mean
 	}
 	best := math.Inf(-1)
+	out := scoresOut(in, len(s.cols))
 	for i := range s.cols {
-		best = math.Max(best, score(i))
+		p := score(i)
+		best = math.Max(best, p)
+		if out != nil {
+			out[i] = p
+		}
 	}
 	for _, i := range s.order {
 		if p := score(i); p >= best-s.gap {
-			return Choice{Index: i, Algorithm: KNN, Score: p}, nil
+			return Choice{Index: i, Algorithm: KNN, Score: p, Scores: out}, nil
 		}
 	}
 	// unreachable: the best candidate always qualifies
-	return Choice{Index: s.order[0], Algorithm: KNN, Score: score(s.order[0])}, nil
+	return Choice{Index: s.order[0], Algorithm: KNN, Score: score(s.order[0]), Scores: out}, nil
 }
 
 // Estimate returns, for every model column of the bank, the kernel-weighted

@@ -19,9 +19,11 @@ func BenchmarkKNNSelect(b *testing.B) {
 	for i, x := range bank.Row(4242) {
 		q[i] += x
 	}
+	// the engine's per-request score buffer, reused as it is there
+	scores := make([]float64, 2)
 	b.ReportAllocs()
 	for b.Loop() {
-		if c, err := s.Select(selection.Input{Query: q}); err != nil || c.Algorithm != selection.KNN {
+		if c, err := s.Select(selection.Input{Query: q, Scores: scores}); err != nil || c.Algorithm != selection.KNN || len(c.Scores) != 2 {
 			b.Fatalf("choice %+v err %v", c, err)
 		}
 	}

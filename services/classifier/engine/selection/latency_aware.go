@@ -1,6 +1,9 @@
 package selection
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // LatencyAwareConfig mirrors `algorithm.latency_aware`.
 type LatencyAwareConfig struct {
@@ -14,6 +17,9 @@ type LatencyAwareConfig struct {
 // available ratios (1 is best) and the lowest score wins. Candidates with no
 // observation in the window are skipped while any other candidate has one;
 // when none has, the first candidate is used and the result says why.
+// Score is the winner's mean ratio; Scores are each candidate's inverse,
+// 1/mean ratio in (0,1] (1: as fast as the fastest, 0.5: twice as slow),
+// so that higher is better (NaN for a candidate without observations).
 type LatencyAwareSelector struct {
 	cfg    LatencyAwareConfig
 	models []string
@@ -68,7 +74,11 @@ func (s *LatencyAwareSelector) Select(in Input) (Choice, error) {
 		}
 	}
 	best, bestScore := -1, 0.0
+	out := scoresOut(in, len(s.models))
 	for i := range s.models {
+		if out != nil {
+			out[i] = math.NaN()
+		}
 		sum, n := 0.0, 0
 		if tpot[i] >= 0 {
 			sum += ratio(tpot[i], bestTPOT)
@@ -82,6 +92,9 @@ func (s *LatencyAwareSelector) Select(in Input) (Choice, error) {
 			continue
 		}
 		score := sum / float64(n)
+		if out != nil {
+			out[i] = 1 / score
+		}
 		if best < 0 || score < bestScore {
 			best, bestScore = i, score
 		}
@@ -89,7 +102,7 @@ func (s *LatencyAwareSelector) Select(in Input) (Choice, error) {
 	if best < 0 {
 		return Choice{Index: 0, Algorithm: Static, Fallback: reasonNoLatency}, nil
 	}
-	return Choice{Index: best, Algorithm: LatencyAware, Score: bestScore}, nil
+	return Choice{Index: best, Algorithm: LatencyAware, Score: bestScore, Scores: out}, nil
 }
 
 func ratio(v, best float64) float64 {

@@ -46,7 +46,9 @@ type Candidate struct {
 // ceiling are excluded first; each factor is min-max normalised over the
 // survivors and S = wQ·Q + wT·(1−T) + wC·(1−C) + wL·(1−L). A factor that is
 // unknown for any survivor is left out of the comparison for all of them.
-// Ties go to the earlier modelRef.
+// Ties go to the earlier modelRef. A survivor's score (Choice.Score,
+// Choice.Scores) is S, in [0,1]; a candidate excluded by an SLO has none
+// (NaN in Choice.Scores).
 type MultiFactorSelector struct {
 	cfg   MultiFactorConfig
 	cands []Candidate
@@ -143,8 +145,12 @@ func (s *MultiFactorSelector) Select(in Input) (Choice, error) {
 	l := span(f, ok, func(x facts) float64 { return x.load })
 	w := s.cfg.Weights
 	best, bestScore := -1, 0.0
+	out := scoresOut(in, n)
 	for i := range f {
 		if !ok[i] {
+			if out != nil {
+				out[i] = math.NaN()
+			}
 			continue
 		}
 		score := 0.0
@@ -160,11 +166,14 @@ func (s *MultiFactorSelector) Select(in Input) (Choice, error) {
 		if l.known {
 			score += w.Load * (1 - l.norm(f[i].load))
 		}
+		if out != nil {
+			out[i] = score
+		}
 		if best < 0 || score > bestScore {
 			best, bestScore = i, score
 		}
 	}
-	return Choice{Index: best, Algorithm: MultiFactor, Score: bestScore}, nil
+	return Choice{Index: best, Algorithm: MultiFactor, Score: bestScore, Scores: out}, nil
 }
 
 func (s *MultiFactorSelector) facts(c Candidate, in Input) facts {

@@ -10,7 +10,9 @@ type RouterDCConfig struct {
 
 // RouterDCSelector picks the model whose description embedding is most
 // similar (cosine) to the query embedding. Score is the winner's softmax
-// probability over similarities divided by the temperature.
+// probability over similarities divided by the temperature; Scores are the
+// cosine similarities themselves, in [-1,1] (NaN for a candidate without a
+// description embedding of the query's dimensions).
 type RouterDCSelector struct {
 	cfg  RouterDCConfig
 	desc [][]float32 // per candidate; nil when the model has no description embedding
@@ -43,11 +45,18 @@ func (s *RouterDCSelector) Select(in Input) (Choice, error) {
 	}
 	best, bestSim := -1, 0.0
 	maxSim := math.Inf(-1)
+	out := scoresOut(in, len(s.desc))
 	for i, d := range s.desc {
 		if len(d) == 0 || len(d) != len(in.Query) {
+			if out != nil {
+				out[i] = math.NaN()
+			}
 			continue
 		}
 		sim := cosine(in.Query, d)
+		if out != nil {
+			out[i] = sim
+		}
 		if best < 0 || sim > bestSim {
 			best, bestSim = i, sim
 		}
@@ -67,7 +76,7 @@ func (s *RouterDCSelector) Select(in Input) (Choice, error) {
 		sum += math.Exp((cosine(in.Query, d) - maxSim) / s.cfg.Temperature)
 	}
 	p := math.Exp((bestSim-maxSim)/s.cfg.Temperature) / sum
-	return Choice{Index: best, Algorithm: RouterDC, Score: p}, nil
+	return Choice{Index: best, Algorithm: RouterDC, Score: p, Scores: out}, nil
 }
 
 func cosine(a, b []float32) float64 {

@@ -37,6 +37,12 @@ type Input struct {
 	// InputTokens and OutputTokens are estimates used to blend pricing
 	// (multi_factor); zero when unknown.
 	InputTokens, OutputTokens int
+	// Scores, when its capacity has room for every candidate, receives
+	// the score the algorithm gave each candidate (modelRefs order) and
+	// Choice.Scores is then Scores[:n]. The caller owns it and reuses it
+	// across requests; a nil or short Scores costs nothing and reports
+	// none.
+	Scores []float64
 }
 
 // Choice is the outcome of a selection.
@@ -49,6 +55,23 @@ type Choice struct {
 	// several inputs (hybrid: the components that scored, e.g.
 	// "experience+cost"); empty otherwise.
 	Detail string
+	// Scores is Input.Scores[:n] filled with every candidate's score on
+	// the scale the algorithm compares them, higher is better (see each
+	// selector for what its score means); NaN for a candidate it could not
+	// score. Nil when Input.Scores had no room, the algorithm computes no
+	// per-candidate scores (static, weighted), there was one candidate, or
+	// it did not choose by score (a Fallback to the first modelRef or the
+	// cheapest; hybrid reports scores when it blended the components left).
+	Scores []float64
+}
+
+// scoresOut returns in.Scores[:n] when it has room for n candidates, nil
+// otherwise: the destination of a selector's per-candidate scores.
+func scoresOut(in Input, n int) []float64 {
+	if cap(in.Scores) < n {
+		return nil
+	}
+	return in.Scores[:n]
 }
 
 // Selector chooses one of the candidates it was built with.
