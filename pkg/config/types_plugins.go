@@ -51,7 +51,7 @@ func pluginKinds() map[string]pluginKind {
 		PluginMemory:              {func() any { return &MemoryPlugin{} }, true},
 		PluginResponseJailbreak:   {func() any { return &ResponseJailbreakPlugin{} }, true},
 		PluginRAG:                 {func() any { return &RAGPlugin{} }, true},
-		PluginImageGen:            {func() any { return &ImageGenPlugin{} }, false},
+		PluginImageGen:            {func() any { return &ImageGenPlugin{} }, true},
 		PluginProviderPromptCache: {func() any { return &GenericPlugin{} }, false},
 	}
 }

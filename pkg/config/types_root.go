@@ -81,12 +81,16 @@ type Reliability struct {
 	HealthCheckTimeout  Duration `yaml:"health_check_timeout"`
 }
 
-// Pricing is the price of a model per million tokens.
+// Pricing is the price of a model per million tokens, in Currency (a
+// 3-letter code, USD when unset). The gateway prices every answer with it
+// (x-vsr-cost, llm_model_cost_total): cached prompt tokens at
+// CachedInputPer1M and prompt-cache writes at CacheWritePer1M, each
+// falling back to PromptPer1M when unset (0).
 type Pricing struct {
 	Currency         string  `yaml:"currency"`
 	PromptPer1M      float64 `yaml:"prompt_per_1m"`
-	CachedInputPer1M float64 `yaml:"cached_input_per_1m" sr:"unimplemented"`
-	CacheWritePer1M  float64 `yaml:"cache_write_per_1m" sr:"unimplemented"`
+	CachedInputPer1M float64 `yaml:"cached_input_per_1m"`
+	CacheWritePer1M  float64 `yaml:"cache_write_per_1m"`
 	CompletionPer1M  float64 `yaml:"completion_per_1m"`
 }
 

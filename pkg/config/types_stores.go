@@ -6,7 +6,7 @@ type Stores struct {
 	// SemanticCache is the legacy name of ResponseCache.
 	SemanticCache *ResponseCacheStore `yaml:"semantic_cache"`
 	Memory        *MemoryStore        `yaml:"memory"`
-	VectorStore   *VectorStore        `yaml:"vector_store" sr:"unimplemented"`
+	VectorStore   *VectorStore        `yaml:"vector_store"`
 }
 
 // ResponseCacheStore is the response cache backend. BackendType is memory,

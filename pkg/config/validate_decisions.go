@@ -82,6 +82,7 @@ func (v *validator) validateDecision(p *profile, dp string, d *Decision) {
 		}
 		seen[k] = true
 	}
+	v.checkDecisionCurrencies(sub(dp, "modelRefs"), d) // validate_pricing.go
 	for i, it := range d.CandidateIterations {
 		for j, ref := range it.Models {
 			v.validateModelRef(p, joinIndex(sub(joinIndex(sub(dp, "candidateIterations"), i), "models"), j), ref, false)
@@ -362,6 +363,8 @@ func (v *validator) validatePlugin(pp string, pl Plugin) {
 		v.validateMemoryPlugin(cp, c)
 	case *RAGPlugin:
 		v.validateRAGPlugin(cp, c)
+	case *ImageGenPlugin:
+		v.validateImageGenPlugin(cp, c)
 	case *ResponseJailbreakPlugin:
 		v.validateResponseJailbreak(cp, c)
 	case *HallucinationPlugin:

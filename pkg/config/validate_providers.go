@@ -72,6 +72,7 @@ func (v *validator) validatePricing(p string, pr *Pricing) {
 	v.checkNonNegative(sub(p, "cached_input_per_1m"), pr.CachedInputPer1M)
 	v.checkNonNegative(sub(p, "cache_write_per_1m"), pr.CacheWritePer1M)
 	v.checkNonNegative(sub(p, "completion_per_1m"), pr.CompletionPer1M)
+	v.validateCurrency(sub(p, "currency"), pr.Currency) // validate_pricing.go
 }
 
 func (v *validator) validateReliability(p string, r *Reliability) {
@@ -140,6 +141,7 @@ func (v *validator) validateGlobal() {
 		v.validateRouterDC("global.router.model_selection.router_dc", ms.RouterDC)
 	}
 	v.validateMemoryStore()
+	v.validateVectorStore() // validate_vector_store.go
 	v.validateRouterReplayService()
 	v.validateWindowedMetrics()
 	v.validateLearning()

@@ -47,10 +47,14 @@ func (v *validator) validateRAGPlugin(cp string, c *RAGPlugin) {
 		if c.Enabled {
 			v.errorf(bp, "required when the plugin is enabled (expected one of %s)", strings.Join(ragBackends(), ", "))
 		}
-	case RAGBackendExternalAPI:
-		v.validateRAGExternalAPI(sub(cp, "backend_config"), c.BackendConfig)
-	case RAGBackendMilvus, RAGBackendMCP, RAGBackendOpenAI, RAGBackendVectorStore, RAGBackendHybrid:
-		v.warnf(bp, "backend %q is accepted and kept, but semrouter does not run it yet; this rag plugin has no effect (backend external_api runs)", c.Backend)
+	case RAGBackendHybrid:
+		v.validateRAGHybrid(cp, c)
+	case RAGBackendMilvus, RAGBackendMCP, RAGBackendOpenAI, RAGBackendVectorStore, RAGBackendExternalAPI:
+		if v.validateRAGBackendConfig(c.Backend, sub(cp, "backend_config"), c.BackendConfig) {
+			v.checkRAGWorkflow(cp, c)
+			break
+		}
+		v.warnf(bp, "backend %q is accepted and kept, but semrouter does not run it yet; this rag plugin has no effect (docs/operations.md lists the backends that run)", c.Backend)
 	default:
 		v.errorf(bp, "unknown backend %q (expected one of %s)", c.Backend, strings.Join(ragBackends(), ", "))
 	}

@@ -98,6 +98,8 @@ type Gateway struct {
 	replayDropped    *prometheus.CounterVec
 	windows          *windowSeries          // windows.go
 	sticky           *prometheus.CounterVec // sticky.go
+	cost             *costSeries            // cost.go
+	imageGen         *prometheus.CounterVec // imagegen.go
 }
 
 // NewGateway registers the gateway series in reg (nil: returns nil).
@@ -143,8 +145,10 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		rateLimit: newRateLimitSeries(r),
 		replayDropped: counterVec(r, GatewayReplayDropped,
 			"router_replay records lost on the way to the shared store, by reason (queue_full, write_failed).", "reason"),
-		windows: newWindowSeries(r),
-		sticky:  newStickySeries(r),
+		windows:  newWindowSeries(r),
+		sticky:   newStickySeries(r),
+		cost:     newCostSeries(r),
+		imageGen: newImageGenSeries(r),
 	}
 	if r.err != nil {
 		return nil, r.err

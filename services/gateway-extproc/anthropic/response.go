@@ -94,11 +94,15 @@ type oaUsage struct {
 	PromptTokensDetails *struct {
 		CachedTokens int64 `json:"cached_tokens"`
 	} `json:"prompt_tokens_details,omitempty"`
+	// CacheCreationInputTokens carries Anthropic's prompt cache writes
+	// (the gateway prices them at cache_write_per_1m).
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens,omitempty"`
 }
 
 func (u msgUsage) openAI() *oaUsage {
 	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
-	out := &oaUsage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens}
+	out := &oaUsage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens,
+		CacheCreationInputTokens: u.CacheCreationInputTokens}
 	if u.CacheReadInputTokens > 0 {
 		out.PromptTokensDetails = &struct {
 			CachedTokens int64 `json:"cached_tokens"`

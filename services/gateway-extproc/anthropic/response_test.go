@@ -26,6 +26,11 @@ func TestConvertResponse(t *testing.T) {
 			want: map[string]string{"id": `"chatcmpl-msg_1"`, "object": `"chat.completion"`, "created": `1700000000`, "model": `"claude-x"`,
 				"choices.0.message.role": `"assistant"`, "choices.0.message.content": `"Hello there"`, "choices.0.finish_reason": `"stop"`,
 				"usage.prompt_tokens": `14`, "usage.completion_tokens": `3`, "usage.total_tokens": `17`, "usage.prompt_tokens_details.cached_tokens": `4`}},
+		{name: "prompt cache writes keep their count",
+			in: `{"id":"msg_3","type":"message","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn",` +
+				`"usage":{"input_tokens":10,"output_tokens":3,"cache_creation_input_tokens":600,"cache_read_input_tokens":300}}`,
+			want: map[string]string{"usage.prompt_tokens": `910`, "usage.completion_tokens": `3`, "usage.total_tokens": `913`,
+				"usage.prompt_tokens_details.cached_tokens": `300`, "usage.cache_creation_input_tokens": `600`}},
 		{name: "tool use",
 			in: `{"id":"msg_2","type":"message","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],` +
 				`"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":2}}`,

@@ -268,6 +268,12 @@ func (s *Stream) dispatch() {
 			if ev.Usage.InputTokens > 0 {
 				s.usage.InputTokens = ev.Usage.InputTokens
 			}
+			if ev.Usage.CacheCreationInputTokens > 0 {
+				s.usage.CacheCreationInputTokens = ev.Usage.CacheCreationInputTokens
+			}
+			if ev.Usage.CacheReadInputTokens > 0 {
+				s.usage.CacheReadInputTokens = ev.Usage.CacheReadInputTokens
+			}
 		}
 		var d streamDelta
 		if len(ev.Delta) > 0 {

@@ -109,6 +109,7 @@ func (s *Server) loop(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		resp := &http.Response{StatusCode: res.Reply.Status, Header: h, Body: io.NopCloser(bytes.NewReader(nil))}
 		// The served answer passes the response plugins like a proxied one.
 		resp, body = s.screen(ctx, x, resp, body)
+		resp, body = s.priceJSON(x, resp, body) // cost.go: the sub-calls' sum
 		return s.relay(w, x, resp, body)
 	}
 	s.log.Warn("looper found no answer", slog.String("algorithm", p.Algorithm()), slog.Any("error", res.Err))
@@ -214,6 +215,7 @@ func (c *subCaller) Call(ctx context.Context, model string, e looper.Edit) (loop
 			return looper.Reply{}, fmt.Errorf("read answer of %s: %w", model, err)
 		}
 		data := append(append(make([]byte, 0, len(o.first)+len(rest)), o.first...), rest...)
+		c.x.LooperCallCost(t.Model, o.resp.StatusCode, data) // every sub-call is paid for
 		return looper.Reply{Status: o.resp.StatusCode, Header: o.resp.Header, Body: data}, nil
 	}
 	if o.last != nil {

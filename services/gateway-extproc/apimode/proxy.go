@@ -56,6 +56,7 @@ func (s *Server) proxy(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		defer o.done()
 		x.UseTarget(o.target)
 		o.resp, o.first = s.screen(ctx, x, o.resp, o.first)
+		o.resp, o.first = s.priceJSON(x, o.resp, o.first) // cost.go: x-vsr-cost
 		return s.relay(w, x, o.resp, o.first)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {

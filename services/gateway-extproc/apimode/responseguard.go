@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 )
@@ -28,30 +27,19 @@ func (s *Server) screen(ctx context.Context, x *gateway.Exchange, resp *http.Res
 	if !x.ScreensResponse(resp.StatusCode) {
 		return resp, first
 	}
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/event-stream") {
+	if isEventStream(resp) {
 		resp.Body = &screenReader{src: io.MultiReader(bytes.NewReader(first), resp.Body), body: resp.Body,
 			open:  func() *gateway.StreamScreen { return x.NewStreamScreen() },
 			write: func(sc *gateway.StreamScreen, p []byte) []byte { return sc.Write(ctx, p) },
 			close: func(sc *gateway.StreamScreen) []byte { return sc.Close(ctx) }}
 		return resp, nil
 	}
-	body := append([]byte(nil), first...)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		body = append(body, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// relay reports the cut: what was read, then the error.
-			resp.Body = readCloser{errReader{err}, resp.Body}
-			return resp, body
-		}
+	body, whole := readWhole(resp, first)
+	if !whole {
 		if len(body) > maxScreenedBody {
 			x.ScreenSkipped(errAnswerTooLarge)
-			return resp, body
 		}
+		return resp, body
 	}
 	out, hdrs := x.ScreenBody(ctx, resp.StatusCode, body)
 	for _, h := range hdrs {

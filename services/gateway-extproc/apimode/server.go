@@ -121,6 +121,9 @@ type Server struct {
 	afterFunc func(time.Duration, func()) (stop func() bool)
 	// respStores keeps the Responses API store (responses.go).
 	respStores *responses.Stores
+	// vstores keeps the files / vector stores API's store (vectorstore.go).
+	vstores vectorStores
+	vsDir   string
 
 	mu      sync.Mutex
 	serving bool // between Serve's first bind and its shutdown
@@ -142,6 +145,9 @@ func New(gw *gateway.Gateway, log *slog.Logger, opts ...Option) *Server {
 		o(s)
 	}
 	s.health = newOutliers(s.now, log, s.obs)
+	if gw != nil { // the rag vectorstore backend, both front ends
+		gw.SetVectorSearcher(vectorSearcher{s})
+	}
 	if s.client == nil {
 		s.client = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -222,11 +228,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.drains.Wait()
 	s.gw.Wait()
 	s.respStores.Close()
+	if cerr := s.vstores.close(); cerr != nil {
+		s.log.Warn("vector store: close", slog.Any("error", cerr))
+	}
 	return err
 }
 
 func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
-	if s.serveReplay(rw, r) || s.serveModelStats(rw, r) || s.serveMemories(ctx, rw, r) || s.serveResponses(ctx, rw, r) {
+	if s.serveReplay(rw, r) || s.serveModelStats(rw, r) || s.serveMemories(ctx, rw, r) || s.serveResponses(ctx, rw, r) ||
+		s.serveVectorStores(ctx, rw, r) {
 		return
 	}
 	s.serveChat(ctx, rw, r)

@@ -195,6 +195,10 @@ func (st *stream) handle(ctx context.Context, req *extprocv3.ProcessingRequest) 
 				in = st.ac.responseBody(b.Body, b.EndOfStream)
 			}
 			in, gh, screened := st.guardBody(ctx, in, b.EndOfStream)
+			if b.EndOfStream && !st.x.StreamingResponse() {
+				// BUFFERED: the whole answer is here, its headers not yet sent.
+				gh = append(gh, st.x.BodyCostHeaders(in)...)
+			}
 			if len(gh) > 0 {
 				cr.HeaderMutation = headerMutation(gh)
 			}

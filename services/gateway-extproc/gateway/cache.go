@@ -205,8 +205,8 @@ func (x *Exchange) cacheHit(hits []CachedResponse) *Immediate {
 	if hit.Exact {
 		x.routed.similarity = 1
 	}
-	return &Immediate{Status: http.StatusOK, Body: body,
-		Headers: x.appendRouteHeaders([]Header{{"content-type", ctype}})}
+	h := x.appendRouteHeaders([]Header{{"content-type", ctype}})
+	return &Immediate{Status: http.StatusOK, Body: body, Headers: append(h, x.priceCacheHit(hit.Body)...)}
 }
 
 // cacheDirective reports whether the client asked for directive (or for

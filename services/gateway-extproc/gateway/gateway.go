@@ -65,6 +65,9 @@ type Gateway struct {
 	// sticky keeps the conversation pin store across revisions
 	// (sticky.go).
 	sticky stickyStores
+	// vsearch is the local vector store of the rag vectorstore backend
+	// (vectorstore.go).
+	vsearch atomic.Pointer[vectorSearcherRef]
 
 	metrics    *metrics.Gateway
 	tracer     trace.Tracer
@@ -153,6 +156,8 @@ type Exchange struct {
 	halluc hallucResult
 	// limit is the rate limit check of this request (ratelimit.go).
 	limit rateLimitOutcome
+	// cost is what the request cost upstream, or saved (cost.go).
+	cost costState
 
 	// observability (observe.go)
 	span      trace.Span

@@ -109,6 +109,7 @@ func (x *Exchange) appendRouteHeaders(h []Header) []Header {
 	h = x.appendMemoryHeader(h)
 	h = x.appendCompressHeader(h)
 	h = x.appendStickyHeader(h)
+	h = x.appendImageGenHeader(h)
 	if !x.debug {
 		return h
 	}

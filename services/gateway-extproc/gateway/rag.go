@@ -56,7 +56,7 @@ func (x *Exchange) startRAG(ctx context.Context) (wait func() *Immediate) {
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		res, err := p.Retrieve(ctx, q)
+		res, err := p.Retrieve(x.g.withVectorSearcher(ctx), q)
 		if err == nil && ctx.Err() != nil {
 			err = ctx.Err() // answered, but after the deadline
 		}

@@ -59,6 +59,17 @@ type ReplayRecord struct {
 	// Sticky is x-vsr-sticky: what model switch protection did (new,
 	// pinned, switched).
 	Sticky string `json:"sticky,omitempty"`
+	// Cost is what the request cost upstream, one amount per currency
+	// (x-vsr-cost; absent when unpriced or the usage is unknown); a cache
+	// hit has cost 0 and CostSaved, what its answer cost when generated.
+	// Per-user spend is summed from these records (the user is not a
+	// Prometheus label).
+	Cost      []Money `json:"cost,omitempty"`
+	CostSaved []Money `json:"cost_saved,omitempty"`
+	// User is the caller named by the trusted identity header
+	// (x-authz-user-id or global.services.authz.identity.user_id_header),
+	// when there is one.
+	User string `json:"user,omitempty"`
 
 	RequestBody           string     `json:"request_body,omitempty"`
 	RequestBodyTruncated  bool       `json:"request_body_truncated,omitempty"`
@@ -282,6 +293,10 @@ func (x *Exchange) recordReplay(status int) {
 	if o := r.sticky; o != 0 {
 		rec.Sticky = o.String()
 	}
+	if total, saved := x.Cost(); len(total) > 0 || len(saved) > 0 {
+		rec.Cost, rec.CostSaved = total, saved
+	}
+	rec.User = x.identity().User
 	x.captureReplay(rec, p)
 	x.g.replayStoreFor(x.t).Add(context.Background(), rec, p.MaxRecords)
 }

@@ -70,10 +70,14 @@ func (x *Exchange) AlignEvents() { x.resp.alignEvents = true }
 // valid until the next call. end marks the last chunk.
 func (x *Exchange) ForwardChunk(chunk []byte, end bool) []byte {
 	x.ResponseBody(chunk, end)
+	out := chunk
 	if f := x.resp.filter; f != nil {
-		return f.Next(chunk, end)
+		out = f.Next(chunk, end)
 	}
-	return chunk
+	if x.resp.sseBody {
+		out = x.spliceStreamCost(out) // cost.go: the x-vsr-cost comment
+	}
+	return out
 }
 
 // StreamingResponse reports whether the upstream answered with SSE (ext_proc
@@ -147,15 +151,12 @@ func (x *Exchange) Finish(ctx context.Context) {
 		complete = s.ended && !s.overflow && gjson.ValidBytes(s.buf)
 		if complete {
 			completion = s.buf
-			if u := gjson.GetBytes(s.buf, "usage"); u.IsObject() {
-				s.hasUsage = true
-				s.usage = sse.Usage{PromptTokens: u.Get("prompt_tokens").Int(),
-					CompletionTokens: u.Get("completion_tokens").Int(), TotalTokens: u.Get("total_tokens").Int()}
-			}
+			s.usage, s.hasUsage = usageIn(s.buf)
 		}
 		obs.TTFT = s.headersAt.Sub(x.start)
 	}
 	obs.PromptTokens, obs.CompletionTokens = s.usage.PromptTokens, s.usage.CompletionTokens
+	x.priceAnswer(s.usage, s.hasUsage) // cost.go
 	x.debitRateLimit(ctx)
 	if x.endpoint == EndpointEmbeddings {
 		// No completion: nothing for the latency series, the cache or

@@ -87,6 +87,9 @@ type route struct {
 	// sticky is what model switch protection did (0: it did not run;
 	// sticky.go).
 	sticky sticky.Outcome
+	// imageGen and imageSize: what the image_gen plugin did
+	// (x-vsr-image-gen) and the size it generated (imagegen.go).
+	imageGen, imageSize string
 }
 
 // RequestBody processes the buffered chat-completions body. Exactly one of
@@ -196,6 +199,9 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	r.latency = x.g.now().Sub(x.start)
 	if fr := x.fastResponsePlugin(); fr != nil {
 		return x.fastResponse(fr.Message), nil
+	}
+	if imm := x.imageGen(ctx); imm != nil { // imagegen.go
+		return imm, nil
 	}
 	waitRAG := x.startRAG(ctx) // runs while the tools plan is made
 	waitMemory := x.startMemory(ctx)

@@ -4,10 +4,13 @@
 // max_context_length) and injects them into the chat-completions body
 // (injection_mode system_prompt or tool_role).
 //
-// Backends that run: external_api (an HTTP search service, external.go).
-// The others the contract accepts (milvus, mcp, openai, vectorstore,
-// hybrid) are reported by config validation as having no effect; a
-// decision using one gets no Plugin (Compile returns nil).
+// Backends that run are registered in backends (one line each, one file
+// each): external_api (an HTTP search service, external.go), openai (an
+// OpenAI vector store search, openai.go), hybrid (two of them composed,
+// hybrid.go), vectorstore (the router's own vector store, vectorstore.go).
+// The others the contract accepts are reported by config
+// validation as having no effect; a decision using one gets no Plugin
+// (Compile returns nil).
 package rag
 
 import (
@@ -79,6 +82,55 @@ type Options struct {
 	Cache *Cache
 	// HTTP is the client of external_api backends (nil: a new one).
 	HTTP HTTPDoer
+	// Env looks up api_key_env (nil: os.Getenv).
+	Env func(string) string
+}
+
+// backendFactory builds a backend's Retriever from its backend_config; a
+// nil Retriever with no error means the backend has no effect.
+type backendFactory func(bc map[string]any, o Options) (Retriever, error)
+
+// backends are the backends that run, by name.
+func backends() map[string]backendFactory {
+	return map[string]backendFactory{
+		BackendExternalAPI: newExternalAPIBackend,
+		BackendOpenAI:      newOpenAIBackend,
+		BackendHybrid:      newHybridBackend,
+		BackendVectorStore: newVectorStoreBackend,
+	}
+}
+
+func newExternalAPIBackend(bc map[string]any, o Options) (Retriever, error) {
+	e, err := NewExternalAPI(bc, o.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func newOpenAIBackend(bc map[string]any, o Options) (Retriever, error) {
+	v, err := NewOpenAIVectorStore(bc, o.HTTP, o.Env)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// identityOf names what r answers, for the result cache key.
+func identityOf(r Retriever) string {
+	if i, ok := r.(interface{ identity() string }); ok {
+		return i.identity()
+	}
+	return fmt.Sprintf("%T %p", r, r)
+}
+
+// forcedMode is the injection mode a backend imposes ("" none; openai's
+// workflow_mode tool_based imposes tool_role).
+func forcedMode(r Retriever) string {
+	if m, ok := r.(interface{ injectionMode() string }); ok {
+		return m.injectionMode()
+	}
+	return ""
 }
 
 // Plugin is a compiled rag plugin, immutable and safe for concurrent use.
@@ -126,16 +178,22 @@ func Compile(c *config.RAGPlugin, o Options) (*Plugin, error) {
 	default:
 		return nil, fmt.Errorf("on_failure: unknown policy %q", p.OnFailure)
 	}
-	switch c.Backend {
-	case BackendExternalAPI:
-		b, err := NewExternalAPI(c.BackendConfig, o.HTTP)
-		if err != nil {
-			return nil, fmt.Errorf("backend_config: %w", err)
-		}
-		p.backend = b
-		p.cacheID = BackendExternalAPI + "\x00" + b.identity()
-	default:
+	build, ok := backends()[c.Backend]
+	if !ok {
 		return nil, nil
+	}
+	b, err := build(c.BackendConfig, o)
+	if err != nil {
+		return nil, fmt.Errorf("backend_config: %w", err)
+	}
+	if b == nil {
+		return nil, nil
+	}
+	p.backend = b
+	// top_k and the threshold are part of the search request.
+	p.cacheID = fmt.Sprintf("%s\x00%s\x00%d\x00%g", c.Backend, identityOf(b), p.TopK, p.Threshold)
+	if m := forcedMode(b); m != "" {
+		p.Mode = m
 	}
 	if c.CacheResults && o.Cache != nil {
 		p.cache = o.Cache

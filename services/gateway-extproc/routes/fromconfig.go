@@ -40,6 +40,7 @@ const DefaultRetryCount = 1
 //	global.services.ratelimit                 → RateLimit (see attachRateLimit)
 //	global.router.learning.protection         → Sticky (see StickyFromConfig)
 //	global.services.observability.metrics.windowed_metrics → Windows (see WindowsFromConfig)
+//	global.stores.vector_store                → VectorStore (see vectorStoreFromConfig)
 func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if cfg == nil {
 		return Spec{}, errors.New("routes from config: config is nil")
@@ -109,6 +110,9 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	if err := attachMemory(cfg, &spec); err != nil {
 		return Spec{}, err
 	}
+	if err := attachImageGen(cfg, &spec); err != nil {
+		return Spec{}, err
+	}
 	if err := attachRateLimit(cfg, &spec); err != nil {
 		return Spec{}, err
 	}
@@ -123,6 +127,7 @@ func FromConfig(cfg *config.Config, revision uint64) (Spec, error) {
 	}
 	spec.Identity.UserIDHeader, spec.Identity.UserGroupsHeader = cfg.IdentityHeaders()
 	spec.Responses = responsesFromConfig(cfg)
+	spec.VectorStore = vectorStoreFromConfig(cfg)
 	return spec, nil
 }
 
@@ -151,6 +156,7 @@ func modelFromConfig(m config.Model) Model {
 		APIFormat: m.APIFormat}
 	if p := m.Pricing; p != nil {
 		out.Price = p.PromptPer1M + p.CompletionPer1M
+		out.Pricing = pricingFromConfig(p)
 	}
 	if r := m.Reliability; r != nil {
 		if r.RetryCount > 0 {
@@ -235,6 +241,20 @@ func cacheFromConfig(rc *config.ResponseCachePlugin, store *config.ResponseCache
 	}
 	if r := rc.Revision; r != nil && (r.CacheEpoch != "" || r.ModelRevision != "" || r.PromptRevision != "" || r.PolicyRevision != "") {
 		out.Revision = strings.Join([]string{r.CacheEpoch, r.ModelRevision, r.PromptRevision, r.PolicyRevision}, "|")
+	}
+	return out
+}
+
+// pricingFromConfig compiles a pricing block: an unset currency is USD,
+// unset cached-input and cache-write prices are the prompt price.
+func pricingFromConfig(p *config.Pricing) *Pricing {
+	out := &Pricing{Currency: config.PricingCurrency(p), Prompt: p.PromptPer1M,
+		CachedInput: p.CachedInputPer1M, CacheWrite: p.CacheWritePer1M, Completion: p.CompletionPer1M}
+	if out.CachedInput == 0 {
+		out.CachedInput = out.Prompt
+	}
+	if out.CacheWrite == 0 {
+		out.CacheWrite = out.Prompt
 	}
 	return out
 }

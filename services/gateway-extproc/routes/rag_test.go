@@ -24,6 +24,18 @@ const ragDoc = pluginDocHead + keywordSignals + `    - name: plain
       plugins:
         - type: rag
           configuration: {enabled: true, backend: milvus, backend_config: {collection: docs}}
+    - name: vectors
+      rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
+      modelRefs: [{model: m1}]
+      plugins:
+        - type: rag
+          configuration: {enabled: true, backend: openai, backend_config: {vector_store_id: vs, api_key: k, workflow_mode: tool_based}}
+    - name: hybrid
+      rules: {operator: AND, conditions: [{type: keyword, name: kw}]}
+      modelRefs: [{model: m1}]
+      plugins:
+        - type: rag
+          configuration: {enabled: true, backend: hybrid, backend_config: {primary: milvus, fallback: openai, fallback_config: {vector_store_id: vs, api_key: k}}}
 `
 
 func TestRAGPluginFromConfig(t *testing.T) {
@@ -38,6 +50,12 @@ func TestRAGPluginFromConfig(t *testing.T) {
 	p := byName["api"]
 	if p == nil || p.TopK != 3 || p.Mode != rag.InjectToolRole || p.OnFailure != rag.OnFailureBlock {
 		t.Fatalf("api plugin %+v", p)
+	}
+	if p := byName["vectors"]; p == nil || p.Mode != rag.InjectToolRole {
+		t.Errorf("openai plugin %+v, want one injecting as tool_role (workflow_mode tool_based)", p)
+	}
+	if byName["hybrid"] == nil {
+		t.Error("hybrid with a milvus primary has no plugin; want it running its openai fallback")
 	}
 
 	// A backend_config the gateway cannot use (validation rejects it too)

@@ -13,11 +13,13 @@ import (
 
 	"github.com/semrouter/semrouter/pkg/config"
 	"github.com/semrouter/semrouter/services/gateway-extproc/compress"
+	"github.com/semrouter/semrouter/services/gateway-extproc/imagegen"
 	"github.com/semrouter/semrouter/services/gateway-extproc/memory"
 	"github.com/semrouter/semrouter/services/gateway-extproc/rag"
 	"github.com/semrouter/semrouter/services/gateway-extproc/ratelimit"
 	"github.com/semrouter/semrouter/services/gateway-extproc/responses"
 	"github.com/semrouter/semrouter/services/gateway-extproc/toolselect"
+	"github.com/semrouter/semrouter/services/gateway-extproc/vectorstore"
 	"github.com/semrouter/semrouter/services/gateway-extproc/windows"
 )
 
@@ -87,6 +89,9 @@ type Spec struct {
 	// Windows configures the per-model sliding-window metrics
 	// (global.services.observability.metrics.windowed_metrics; windows.go).
 	Windows windows.Settings
+	// VectorStore is global.stores.vector_store (the files and vector
+	// stores API of API mode; vectorstore.go).
+	VectorStore vectorstore.Config
 }
 
 // Identity names the request headers that carry the caller's identity, set
@@ -142,8 +147,22 @@ type Model struct {
 	TextOnly bool
 	// Price is pricing.prompt_per_1m + pricing.completion_per_1m (0: no
 	// pricing); the looper algorithms order models by it.
-	Price    float64
+	Price float64
+	// Pricing is the model's pricing block (nil: none; the gateway then
+	// records no cost for it).
+	Pricing  *Pricing
 	Backends []Backend
+}
+
+// Pricing is a model's price per million tokens, in Currency (cost.go of
+// the gateway prices each answer with it).
+type Pricing struct {
+	// Currency is the 3-letter code of pricing.currency (USD when unset).
+	Currency string
+	// Prompt, CachedInput, CacheWrite and Completion mirror prompt_per_1m,
+	// cached_input_per_1m, cache_write_per_1m and completion_per_1m;
+	// CachedInput and CacheWrite fall back to Prompt when 0 (unset).
+	Prompt, CachedInput, CacheWrite, Completion float64
 }
 
 // API formats of Model.APIFormat.
@@ -231,6 +250,9 @@ type Plugins struct {
 	Compression *compress.Policy
 	// Memory is the compiled memory plugin (nil: off; package memory).
 	Memory *memory.Plugin
+	// ImageGen answers image requests from an image backend (nil: off;
+	// package imagegen).
+	ImageGen *imagegen.Plugin
 }
 
 // SystemPromptPlugin mirrors plugins[type=system_prompt].configuration.

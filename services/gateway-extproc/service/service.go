@@ -106,6 +106,10 @@ type Options struct {
 	// (apimode.DefaultTrustedProxies); an empty set trusts nobody. ext_proc
 	// mode is unaffected: there Envoy must strip client copies.
 	TrustedProxies *apimode.TrustedProxies
+	// VectorStoreDir holds API mode's vector store when
+	// global.stores.vector_store.file_storage_dir is unset ("": a
+	// directory under the temporary directory).
+	VectorStoreDir string
 }
 
 // Compile turns one published config document into the gateway's routes:
@@ -303,6 +307,9 @@ func newAPI(o Options, g *gateway.Gateway, met *metrics, up *pkgmetrics.Gateway,
 			slog.String("trusted_proxies", trusted.String()))
 	}
 	opts = append(opts, apimode.WithTrustedProxies(trusted), apimode.WithHeaderObserver(met))
+	if o.VectorStoreDir != "" {
+		opts = append(opts, apimode.WithVectorStoreDir(o.VectorStoreDir))
+	}
 	return apimode.New(g, log, opts...)
 }
 

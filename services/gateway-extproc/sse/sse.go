@@ -20,6 +20,16 @@ type Usage struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	TotalTokens      int64 `json:"total_tokens"`
+	// CachedTokens is prompt_tokens_details.cached_tokens: prompt tokens
+	// read from the provider's prompt cache (part of PromptTokens).
+	CachedTokens int64 `json:"-"`
+	// CacheWriteTokens is cache_creation_input_tokens (Anthropic, and
+	// its OpenAI-compatible translation): prompt tokens written to the
+	// provider's prompt cache (part of PromptTokens).
+	CacheWriteTokens int64 `json:"-"`
+	// ReasoningTokens is completion_tokens_details.reasoning_tokens (part
+	// of CompletionTokens).
+	ReasoningTokens int64 `json:"-"`
 }
 
 // ToolCall is a reassembled tool call.
@@ -174,7 +184,7 @@ func (r *Reassembler) chunk(c gjson.Result) {
 		case "usage":
 			if v.IsObject() {
 				r.HasUsage = true
-				r.Usage = usageOf(v)
+				r.Usage = ParseUsage(v)
 			}
 		case "choices":
 			v.ForEach(func(_, ch gjson.Result) bool {
@@ -186,7 +196,10 @@ func (r *Reassembler) chunk(c gjson.Result) {
 	})
 }
 
-func usageOf(v gjson.Result) Usage {
+// ParseUsage reads an OpenAI usage object, with its prompt cache
+// (prompt_tokens_details.cached_tokens, cache_creation_input_tokens) and
+// reasoning (completion_tokens_details.reasoning_tokens) details.
+func ParseUsage(v gjson.Result) Usage {
 	var u Usage
 	v.ForEach(func(k, n gjson.Result) bool {
 		switch k.Str {
@@ -196,10 +209,66 @@ func usageOf(v gjson.Result) Usage {
 			u.CompletionTokens = n.Int()
 		case "total_tokens":
 			u.TotalTokens = n.Int()
+		case "cache_creation_input_tokens":
+			u.CacheWriteTokens = n.Int()
+		case "prompt_tokens_details":
+			u.CachedTokens = n.Get("cached_tokens").Int()
+		case "completion_tokens_details":
+			u.ReasoningTokens = n.Get("reasoning_tokens").Int()
 		}
 		return true
 	})
 	return u
+}
+
+// usageJSON is the OpenAI wire shape of Usage (details only when set).
+type usageJSON struct {
+	PromptTokens             int64          `json:"prompt_tokens"`
+	CompletionTokens         int64          `json:"completion_tokens"`
+	TotalTokens              int64          `json:"total_tokens"`
+	PromptTokensDetails      *promptDetails `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails  *complDetails  `json:"completion_tokens_details,omitempty"`
+	CacheCreationInputTokens int64          `json:"cache_creation_input_tokens,omitempty"`
+}
+
+type promptDetails struct {
+	CachedTokens int64 `json:"cached_tokens"`
+}
+
+type complDetails struct {
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+}
+
+// MarshalJSON writes the OpenAI usage object, with the prompt cache and
+// reasoning details when they are set (a cached answer keeps them, so
+// what it cost can be priced again on a hit).
+func (u Usage) MarshalJSON() ([]byte, error) {
+	w := usageJSON{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens,
+		CacheCreationInputTokens: u.CacheWriteTokens}
+	if u.CachedTokens != 0 {
+		w.PromptTokensDetails = &promptDetails{u.CachedTokens}
+	}
+	if u.ReasoningTokens != 0 {
+		w.CompletionTokensDetails = &complDetails{u.ReasoningTokens}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads an OpenAI usage object (ParseUsage's fields).
+func (u *Usage) UnmarshalJSON(b []byte) error {
+	var w usageJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*u = Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens, TotalTokens: w.TotalTokens,
+		CacheWriteTokens: w.CacheCreationInputTokens}
+	if w.PromptTokensDetails != nil {
+		u.CachedTokens = w.PromptTokensDetails.CachedTokens
+	}
+	if w.CompletionTokensDetails != nil {
+		u.ReasoningTokens = w.CompletionTokensDetails.ReasoningTokens
+	}
+	return nil
 }
 
 func (r *Reassembler) choice(ch gjson.Result) {

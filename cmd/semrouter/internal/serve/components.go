@@ -129,6 +129,7 @@ func (e *environment) components() []group {
 					Logger:     o.Logger.With(slog.String("service", "gateway")),
 					Registerer: e.registry, TracerProvider: e.tracerProvider, OnAPIListen: e.apiListening,
 					StageTimeout: o.StageTimeout, DrainTimeout: o.DrainTimeout, TrustedProxies: o.TrustedProxies,
+					VectorStoreDir: vectorStoreDir(o.DataDir),
 				})
 			}},
 		}, wait: e.waitAPI},
@@ -249,4 +250,13 @@ func off(v, def string) string {
 		return ""
 	}
 	return v
+}
+
+// vectorStoreDir is the vector store's default directory under the data
+// directory ("" when there is none: the gateway picks a temporary one).
+func vectorStoreDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return filepath.Join(dataDir, "vector-store")
 }
