@@ -1,12 +1,14 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 )
 
 // vectorStoreBackends are the backend_type values of
-// global.stores.vector_store; semrouter runs memory and indexes every
-// other one in process as well.
+// global.stores.vector_store; semrouter runs memory (in process), valkey
+// and redis (shared through the valkey block's server), and indexes every
+// other one in process.
 var vectorStoreBackends = []string{"memory", "valkey", "redis", "milvus", "llama_stack", "qdrant"}
 
 // validateVectorStore checks global.stores.vector_store (the files and
@@ -17,9 +19,10 @@ func (v *validator) validateVectorStore() {
 		return
 	}
 	p := "global.stores.vector_store"
+	shared := vs.BackendType == "valkey" || vs.BackendType == "redis"
 	if vs.BackendType != "" {
 		v.checkKnown(sub(p, "backend_type"), vs.BackendType, vectorStoreBackends...)
-		if vs.BackendType != "memory" && vs.Enabled {
+		if vs.BackendType != "memory" && !shared && vs.Enabled {
 			v.warnf(sub(p, "backend_type"), "backend_type %s is not run by semrouter: the vector store keeps its index in process (backend memory, persisted under file_storage_dir)", vs.BackendType)
 		}
 	}
@@ -54,8 +57,53 @@ func (v *validator) validateVectorStore() {
 	if m := vs.Memory; m != nil && m.MaxEntriesPerStore < 0 {
 		v.errorf(sub(p, "memory.max_entries_per_store"), "must not be negative, got %d", m.MaxEntriesPerStore)
 	}
+	if vs.Valkey != nil {
+		v.validateVectorStoreValkey(sub(p, "valkey"), vs.Valkey, shared && vs.Enabled)
+	}
+	if shared {
+		if vs.Enabled && vs.Valkey == nil {
+			v.errorf(sub(p, "valkey"), "required for backend_type %s: host (and port, default 6379) of the shared server", vs.BackendType)
+		}
+		if vs.Enabled && vs.FileStorageDir != "" {
+			v.warnf(sub(p, "file_storage_dir"), "has no effect with backend_type %s: uploads, metadata and chunks are kept in valkey/redis", vs.BackendType)
+		}
+		if vs.Milvus != nil || vs.LlamaStack != nil || vs.Qdrant != nil || vs.MetadataPostgres != nil || vs.MetadataStore != "" {
+			v.warnf(p, "milvus, llama_stack, qdrant and metadata_store settings have no effect: the vector store keeps its index and metadata in valkey/redis")
+		}
+		return
+	}
 	if vs.Milvus != nil || vs.LlamaStack != nil || vs.Valkey != nil || vs.Qdrant != nil || vs.MetadataPostgres != nil || vs.MetadataStore != "" {
 		v.warnf(p, "milvus, llama_stack, valkey, qdrant and metadata_store settings have no effect: the vector store keeps its index and metadata in process, persisted under file_storage_dir")
+	}
+}
+
+// validateVectorStoreValkey checks global.stores.vector_store.valkey;
+// active is whether the store runs on it (backend_type valkey or redis,
+// enabled).
+func (v *validator) validateVectorStoreValkey(vp string, k *ValkeyStore, active bool) {
+	if active && strings.TrimSpace(k.Host) == "" {
+		v.errorf(sub(vp, "host"), "required: the valkey/redis server the replicas share")
+	}
+	if k.Port < 0 || k.Port > 65535 {
+		v.errorf(sub(vp, "port"), "port %s out of range (1-65535; 0: 6379)", strconv.Itoa(k.Port))
+	}
+	if k.Database < 0 {
+		v.errorf(sub(vp, "database"), "must not be negative, got %d", k.Database)
+	}
+	if k.Timeout < 0 {
+		v.errorf(sub(vp, "timeout"), "must not be negative, got %d", k.Timeout)
+	}
+	if k.ConnectTimeout < 0 {
+		v.errorf(sub(vp, "connect_timeout"), "must not be negative, got %d", k.ConnectTimeout)
+	}
+	if !active {
+		return
+	}
+	if k.MetricType != "" || k.IndexM != 0 || k.IndexEfConstruction != 0 || k.IndexName != "" || k.Dimension != 0 {
+		v.warnf(vp, "index_name, dimension, metric_type, index_m and index_ef_construction have no effect: the vector store scans each store's int8 vectors with cosine similarity, it builds no vector index")
+	}
+	if k.TLSEnabled || k.TLSCAPath != "" || k.TLSInsecureSkipVerify {
+		v.warnf(vp, "tls_enabled, tls_ca_path and tls_insecure_skip_verify have no effect: the vector store connects to valkey/redis without TLS")
 	}
 }
 

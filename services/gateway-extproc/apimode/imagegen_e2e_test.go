@@ -340,8 +340,13 @@ global:
 	spec := apimode.SpecFromYAML(t, doc, "image_gen ratelimit", apimode.PluginProblem, nil)
 	client := apimode.StartE2E(t, spec, gateway.Stages{Classifier: modalityClassifier{}}, apimode.E2EOptions{}).Client
 	params := openai.ChatCompletionNewParams{Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("omni a kite")}}
-	if _, err := client.Chat.Completions.New(context.Background(), params); err != nil {
+	var first *http.Response
+	if _, err := client.Chat.Completions.New(context.Background(), params, option.WithResponseInto(&first)); err != nil {
 		t.Fatal(err)
+	}
+	// An allowed generation carries the budgets as any allowed request.
+	if l, r := first.Header.Get(gateway.HeaderRateLimitLimitRequests), first.Header.Get(gateway.HeaderRateLimitRemainingReq); l != "1" || r != "0" {
+		t.Errorf("image answer: x-ratelimit-limit-requests %q remaining %q, want 1 and 0", l, r)
 	}
 	_, err := client.Chat.Completions.New(context.Background(), params)
 	var apiErr *openai.Error

@@ -150,7 +150,11 @@ func (s *Server) relay(w http.ResponseWriter, x *gateway.Exchange, resp *http.Re
 		h.Del(n)
 	}
 	ctype := resp.Header.Get("Content-Type")
-	for _, vh := range x.ResponseHeaders(resp.StatusCode, ctype) {
+	vsr := x.ResponseHeaders(resp.StatusCode, ctype)
+	for _, n := range gateway.StaleRateLimitHeaders(vsr) {
+		h.Del(n) // the upstream's budgets do not mix with the router's
+	}
+	for _, vh := range vsr {
 		h.Set(vh.Name, vh.Value)
 	}
 	streaming := x.StreamingResponse()

@@ -27,9 +27,53 @@ const (
 type vectorStores struct {
 	mu     sync.Mutex
 	cfg    vectorstore.Config
-	st     *vectorstore.Store
+	st     vectorStore
 	closed bool
 }
+
+// vectorStore is what the files and vector stores API and the rag
+// backend need of a store: the in-process one (localStore) or the
+// shared Redis one.
+type vectorStore interface {
+	MaxFileBytes() int64
+	AddFile(ctx context.Context, owner, filename, purpose string, data []byte) (*vectorstore.File, error)
+	Files(ctx context.Context, owner string) ([]vectorstore.File, error)
+	File(ctx context.Context, owner, id string) (vectorstore.File, error)
+	FileContent(ctx context.Context, owner, id string) ([]byte, error)
+	DeleteFile(ctx context.Context, owner, id string) error
+	CreateStore(ctx context.Context, owner, name string, metadata map[string]string, fileIDs []string) (vectorstore.VectorStore, error)
+	Stores(ctx context.Context, owner string) ([]vectorstore.VectorStore, error)
+	GetStore(ctx context.Context, owner, id string) (vectorstore.VectorStoreInfo, error)
+	DeleteStore(ctx context.Context, owner, id string) error
+	AttachFile(ctx context.Context, owner, storeID, fileID string, attrs map[string]any) (vectorstore.StoreFile, error)
+	StoreFiles(ctx context.Context, owner, storeID, status string) ([]vectorstore.StoreFile, error)
+	StoreFile(ctx context.Context, owner, storeID, fileID string) (vectorstore.StoreFile, error)
+	DetachFile(ctx context.Context, owner, storeID, fileID string) error
+	Search(ctx context.Context, owner, storeID string, req vectorstore.SearchRequest) ([]vectorstore.Hit, error)
+	SearchAny(ctx context.Context, storeID string, req vectorstore.SearchRequest) ([]vectorstore.Hit, error)
+	Close() error
+}
+
+var (
+	_ vectorStore = (*vectorstore.RedisStore)(nil)
+	_ vectorStore = localStore{}
+)
+
+// openVectorStore opens cfg's backend.
+func openVectorStore(cfg vectorstore.Config, emb vectorstore.Embedder, log *slog.Logger) (vectorStore, error) {
+	if cfg.Backend == vectorstore.BackendRedis {
+		return vectorstore.OpenRedis(cfg, emb, log)
+	}
+	st, err := vectorstore.Open(cfg, emb, log)
+	if err != nil {
+		return nil, err
+	}
+	return localStore{st}, nil
+}
+
+// CodeVectorStoreUnavailable is the error code of a 503 answer: the store
+// cannot be opened, or its shared backend (valkey/redis) is unreachable.
+const CodeVectorStoreUnavailable = "vector_store_unavailable"
 
 // errVectorStoreOff: the active config has no enabled vector store.
 var errVectorStoreOff = errors.New("the vector store is not enabled (global.stores.vector_store.enabled)")
@@ -37,7 +81,7 @@ var errVectorStoreOff = errors.New("the vector store is not enabled (global.stor
 // errNoEmbedder: the gateway has no embedding stage to index with.
 var errNoEmbedder = errors.New("the vector store needs the embedding stage, and none is configured")
 
-func (v *vectorStores) get(cfg vectorstore.Config, emb vectorstore.Embedder, log *slog.Logger) (*vectorstore.Store, error) {
+func (v *vectorStores) get(cfg vectorstore.Config, emb vectorstore.Embedder, log *slog.Logger) (vectorStore, error) {
 	if !cfg.Enabled {
 		return nil, errVectorStoreOff
 	}
@@ -58,7 +102,7 @@ func (v *vectorStores) get(cfg vectorstore.Config, emb vectorstore.Embedder, log
 		}
 		v.st = nil
 	}
-	st, err := vectorstore.Open(cfg, emb, log)
+	st, err := openVectorStore(cfg, emb, log)
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +133,13 @@ func (s *Server) CloseVectorStore() error { return s.vstores.close() }
 func WithVectorStoreDir(dir string) Option { return func(s *Server) { s.vsDir = dir } }
 
 // vectorStore opens (or returns) the active config's store.
-func (s *Server) vectorStore() (*vectorstore.Store, error) {
+func (s *Server) vectorStore() (vectorStore, error) {
 	var emb vectorstore.Embedder
 	if e := s.gw.Embedder(); e != nil {
 		emb = e
 	}
 	cfg := s.gw.Routes().VectorStore
-	if cfg.Dir == "" {
+	if cfg.Dir == "" && cfg.Backend != vectorstore.BackendRedis {
 		cfg.Dir = s.vsDir
 	}
 	return s.vstores.get(cfg, emb, s.log)
@@ -154,7 +198,7 @@ func (s *Server) serveVectorStores(ctx context.Context, w http.ResponseWriter, r
 			return true
 		}
 		s.log.Warn("vector store: open", slog.Any("error", err))
-		writeAPIError(w, &chatreq.APIError{Status: http.StatusServiceUnavailable, Type: chatreq.TypeServer, Code: "vector_store_unavailable",
+		writeAPIError(w, &chatreq.APIError{Status: http.StatusServiceUnavailable, Type: chatreq.TypeServer, Code: CodeVectorStoreUnavailable,
 			Message: "the vector store cannot be opened right now"})
 		return true
 	}
@@ -207,6 +251,10 @@ func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 		e.Status, e.Type, e.Code = http.StatusUnsupportedMediaType, chatreq.TypeInvalidRequest, "unsupported_file"
 	case errors.Is(err, vectorstore.ErrInvalid):
 		e.Status, e.Type, e.Code = http.StatusBadRequest, chatreq.TypeInvalidRequest, "invalid_value"
+	case errors.Is(err, vectorstore.ErrUnavailable):
+		s.log.Warn("vector store", slog.Any("error", err))
+		e.Status, e.Code = http.StatusServiceUnavailable, CodeVectorStoreUnavailable
+		e.Message = "the vector store's shared backend (valkey/redis) is unreachable; try again later"
 	default:
 		s.log.Warn("vector store", slog.Any("error", err))
 		e.Message = "the vector store could not complete the request"

@@ -19,7 +19,7 @@ import (
 // vsHandler answers one files / vector stores request.
 type vsHandler struct {
 	s     *Server
-	st    *vectorstore.Store
+	st    vectorStore
 	w     http.ResponseWriter
 	r     *http.Request
 	owner string
@@ -212,7 +212,11 @@ func (h *vsHandler) files(parts []string) {
 		case http.MethodPost:
 			h.upload()
 		case http.MethodGet:
-			fs := h.st.Files(h.owner)
+			fs, err := h.st.Files(h.r.Context(), h.owner)
+			if err != nil {
+				h.fail(err)
+				return
+			}
 			if p := h.r.URL.Query().Get("purpose"); p != "" {
 				kept := fs[:0]
 				for _, f := range fs {
@@ -233,14 +237,14 @@ func (h *vsHandler) files(parts []string) {
 	case 1:
 		switch h.r.Method {
 		case http.MethodGet:
-			f, err := h.st.File(h.owner, parts[0])
+			f, err := h.st.File(h.r.Context(), h.owner, parts[0])
 			if err != nil {
 				h.fail(err)
 				return
 			}
 			h.ok(toFileJSON(f))
 		case http.MethodDelete:
-			if err := h.st.DeleteFile(h.owner, parts[0]); err != nil {
+			if err := h.st.DeleteFile(h.r.Context(), h.owner, parts[0]); err != nil {
 				h.fail(err)
 				return
 			}
@@ -257,7 +261,7 @@ func (h *vsHandler) files(parts []string) {
 			methodNotAllowed(h.w, h.r, "GET")
 			return
 		}
-		data, err := h.st.FileContent(h.owner, parts[0])
+		data, err := h.st.FileContent(h.r.Context(), h.owner, parts[0])
 		if err != nil {
 			h.fail(err)
 			return
@@ -322,7 +326,7 @@ func (h *vsHandler) upload() {
 		h.fail(fmt.Errorf("%w: purpose is required", vectorstore.ErrInvalid))
 		return
 	}
-	f, err := h.st.AddFile(h.owner, name, purpose, data)
+	f, err := h.st.AddFile(h.r.Context(), h.owner, name, purpose, data)
 	if err != nil {
 		h.fail(err)
 		return
@@ -366,18 +370,27 @@ func (h *vsHandler) vectorStores(ctx context.Context, parts []string) {
 				h.fail(err)
 				return
 			}
-			vs, err := h.st.CreateStore(h.owner, req.Name, req.Metadata, req.FileIDs)
+			vs, err := h.st.CreateStore(ctx, h.owner, req.Name, req.Metadata, req.FileIDs)
 			if err != nil {
 				h.fail(err)
 				return
 			}
 			h.store(vs.ID)
 		case http.MethodGet:
-			vss := h.st.Stores(h.owner)
+			vss, err := h.st.Stores(ctx, h.owner)
+			if err != nil {
+				h.fail(err)
+				return
+			}
 			out := make([]vectorStoreJSON, 0, len(vss))
 			for _, v := range vss {
-				if info, err := h.st.GetStore(h.owner, v.ID); err == nil {
+				info, err := h.st.GetStore(ctx, h.owner, v.ID)
+				switch {
+				case err == nil:
 					out = append(out, toStoreJSON(info))
+				case errors.Is(err, vectorstore.ErrUnavailable):
+					h.fail(err)
+					return
 				}
 			}
 			okList(h, out, func(v vectorStoreJSON) string { return v.ID })
@@ -389,7 +402,7 @@ func (h *vsHandler) vectorStores(ctx context.Context, parts []string) {
 		case http.MethodGet:
 			h.store(parts[0])
 		case http.MethodDelete:
-			if err := h.st.DeleteStore(h.owner, parts[0]); err != nil {
+			if err := h.st.DeleteStore(ctx, h.owner, parts[0]); err != nil {
 				h.fail(err)
 				return
 			}
@@ -408,14 +421,14 @@ func (h *vsHandler) vectorStores(ctx context.Context, parts []string) {
 	case len(parts) == 3 && parts[1] == "files":
 		switch h.r.Method {
 		case http.MethodGet:
-			f, err := h.st.StoreFile(h.owner, parts[0], parts[2])
+			f, err := h.st.StoreFile(ctx, h.owner, parts[0], parts[2])
 			if err != nil {
 				h.fail(err)
 				return
 			}
 			h.ok(toStoreFileJSON(f))
 		case http.MethodDelete:
-			if err := h.st.DetachFile(h.owner, parts[0], parts[2]); err != nil {
+			if err := h.st.DetachFile(ctx, h.owner, parts[0], parts[2]); err != nil {
 				h.fail(err)
 				return
 			}
@@ -429,7 +442,7 @@ func (h *vsHandler) vectorStores(ctx context.Context, parts []string) {
 }
 
 func (h *vsHandler) store(id string) {
-	info, err := h.st.GetStore(h.owner, id)
+	info, err := h.st.GetStore(h.r.Context(), h.owner, id)
 	if err != nil {
 		h.fail(err)
 		return
@@ -441,7 +454,7 @@ func (h *vsHandler) store(id string) {
 func (h *vsHandler) storeFiles(storeID string) {
 	switch h.r.Method {
 	case http.MethodGet:
-		fs, err := h.st.StoreFiles(h.owner, storeID, h.r.URL.Query().Get("filter"))
+		fs, err := h.st.StoreFiles(h.r.Context(), h.owner, storeID, h.r.URL.Query().Get("filter"))
 		if err != nil {
 			h.fail(err)
 			return
@@ -464,7 +477,7 @@ func (h *vsHandler) storeFiles(storeID string) {
 			h.fail(fmt.Errorf("%w: file_id is required", vectorstore.ErrInvalid))
 			return
 		}
-		f, err := h.st.AttachFile(h.owner, storeID, req.FileID, plainAttributes(req.Attributes))
+		f, err := h.st.AttachFile(h.r.Context(), h.owner, storeID, req.FileID, plainAttributes(req.Attributes))
 		if err != nil {
 			h.fail(err)
 			return

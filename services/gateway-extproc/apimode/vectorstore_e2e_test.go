@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
+	"github.com/semrouter/semrouter/pkg/redistest"
 	"github.com/semrouter/semrouter/services/gateway-extproc/apimode"
 	"github.com/semrouter/semrouter/services/gateway-extproc/embedtest"
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
@@ -33,6 +34,28 @@ const vsStoreBlock = `global:
       ingestion_drain_timeout_seconds: 20
       supported_formats: [.txt, .md, .html]
 `
+
+// vsRedisBlock runs the vector store on the redis-server at ADDR's PORT
+// (backend_type redis: shared by every replica on that server).
+const vsRedisBlock = `global:
+  stores:
+    vector_store:
+      enabled: true
+      backend_type: redis
+      max_file_size_mb: 1
+      ingestion_workers: 2
+      ingestion_drain_timeout_seconds: 20
+      supported_formats: [.txt, .md, .html]
+      valkey: {host: 127.0.0.1, port: PORT, collection_prefix: "e2e:", timeout: 2, connect_timeout: 1}
+`
+
+// redisStoreBlock starts a real redis-server and returns vsRedisBlock on it.
+func redisStoreBlock(t *testing.T) (string, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	return strings.Replace(vsRedisBlock, "PORT", port, 1), srv
+}
 
 // vsDecisions routes "x" questions through a rag plugin on VSID.
 const vsDecisions = `    - name: docs
@@ -125,12 +148,25 @@ func apiStatus(err error) int {
 	return 0
 }
 
+// TestVectorStoreAPI drives the API with the openai-go SDK, once per
+// backend: in process (persisted under file_storage_dir) and redis (a
+// real redis-server).
 func TestVectorStoreAPI(t *testing.T) {
 	emb := embedtest.UseLite(t)
-	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		block func(t *testing.T) string
+	}{
+		{"memory", func(t *testing.T) string { return strings.Replace(vsStoreBlock, "DIR", t.TempDir(), 1) }},
+		{"redis", func(t *testing.T) string { b, _ := redisStoreBlock(t); return b }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testVectorStoreAPI(t, emb, tc.block(t)) })
+	}
+}
+
+func testVectorStoreAPI(t *testing.T, emb *embedtest.Embedder, storeBlock string) {
 	llm := newRecordingLLM(t) // FAKE LLM backend
 	head := strings.Replace(apimode.KeywordDocHead, "BACKEND", llm.srv.Listener.Addr().String(), 1)
-	storeBlock := strings.Replace(vsStoreBlock, "DIR", dir, 1)
 	env := startVS(t, emb, head+"    - name: plain\n      rules: {operator: AND, conditions: [{type: keyword, name: kw}]}\n      modelRefs: [{model: m1}]\n"+storeBlock)
 	ctx := context.Background()
 	c := env.client

@@ -79,3 +79,26 @@ func TestRateLimitImmediateResponse(t *testing.T) {
 		refused(t, "carol", "large", "large-tokens")
 	})
 }
+
+// TestRateLimitHeadersReplaceUpstream: when the router reports its
+// budgets on a response, the upstream's other x-ratelimit-* headers (a
+// provider's budget of the router's key) are removed, not mixed in.
+func TestRateLimitHeadersReplaceUpstream(t *testing.T) {
+	sp := spec()
+	sp.RateLimit = &ratelimit.Settings{Rules: []ratelimit.Rule{{Name: "per-user", Requests: 2, Unit: time.Minute}}}
+	e := startHarness(t, sp, gateway.Stages{}, nil, nil).open(t)
+	e.send(chatHeaders("x-authz-user-id", "alice"))
+	e.send(reqBody(`{"model":"small","messages":[{"role":"user","content":"hi"}]}`, true))
+	hm := e.send(respHeaders(200, "application/json")).GetResponseHeaders().GetResponse().GetHeaderMutation()
+	if got := setHeaders(hm)[gateway.HeaderRateLimitLimitRequests]; got != "2" {
+		t.Fatalf("x-ratelimit-limit-requests %q, want 2", got)
+	}
+	for _, n := range []string{gateway.HeaderRateLimitLimitTokens, gateway.HeaderRateLimitRemainingTok, gateway.HeaderRateLimitResetTokens} {
+		if !contains(hm.GetRemoveHeaders(), n) {
+			t.Errorf("%s not removed: %v", n, hm.GetRemoveHeaders())
+		}
+	}
+	if contains(hm.GetRemoveHeaders(), gateway.HeaderRateLimitLimitRequests) {
+		t.Errorf("a header the router sets is also removed: %v", hm.GetRemoveHeaders())
+	}
+}

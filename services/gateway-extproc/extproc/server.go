@@ -391,6 +391,8 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 		for _, v := range vsr {
 			hm.SetHeaders = append(hm.SetHeaders, headerOption(v.Name, v.Value))
 		}
+		// the upstream's budgets do not mix with the router's
+		hm.RemoveHeaders = append(hm.RemoveHeaders, gateway.StaleRateLimitHeaders(vsr)...)
 		resp.Response.HeaderMutation = hm
 	}
 	if st.x.StreamingResponse() {

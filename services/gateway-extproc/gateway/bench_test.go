@@ -177,3 +177,16 @@ func BenchmarkRequestBodyCacheDecision(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStaleRateLimitHeaders: the per-response check of which
+// upstream x-ratelimit-* headers the router's own replace.
+func BenchmarkStaleRateLimitHeaders(b *testing.B) {
+	h := []Header{{HeaderSchemaVersion, "2"}, {HeaderResponsePath, "upstream"}, {HeaderSelectedModel, "m"},
+		{HeaderRateLimitLimitRequests, "3"}, {HeaderRateLimitRemainingReq, "2"}, {HeaderRateLimitResetRequests, "20s"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(StaleRateLimitHeaders(h)) != 3 {
+			b.Fatal("want the 3 token headers")
+		}
+	}
+}

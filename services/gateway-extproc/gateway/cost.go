@@ -68,6 +68,11 @@ type costState struct {
 	// buf backs the stream comment ForwardChunk splices in.
 	buf      []byte
 	streamed bool
+	// subTokens sums the tokens of every 2xx looper sub-call, priced or
+	// not (subCalls: at least one): the rate limit token budgets are
+	// debited with them (debitRateLimit), not with the served answer's.
+	subTokens int64
+	subCalls  bool
 }
 
 // addMoney adds amount in currency to ms.
@@ -108,16 +113,25 @@ func usageIn(body []byte) (sse.Usage, bool) {
 
 // LooperCallCost prices one answer of a multi-call algorithm's sub-call to
 // model (status and JSON body as the upstream answered): its cost adds to
-// the request's and to llm_model_cost_total at once. Answers that are not
-// 2xx are not priced.
+// the request's and to llm_model_cost_total at once, and its tokens to
+// what the rate limits debit. Answers that are not 2xx are not counted.
 func (x *Exchange) LooperCallCost(model *routes.Model, status int, body []byte) {
-	if model == nil || model.Pricing == nil || status < 200 || status >= 300 {
+	if model == nil || status < 200 || status >= 300 {
 		return
 	}
 	c := &x.cost
 	u, ok := usageIn(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.subCalls = true
+	if n := u.PromptTokens + u.CompletionTokens; ok && n > 0 {
+		c.subTokens += n
+	} else {
+		c.subTokens += int64(len(x.req.Raw())+len(body)) / 4 // the estimate debitRateLimit makes
+	}
+	if model.Pricing == nil {
+		return
+	}
 	c.looper = true
 	if !ok {
 		c.unknown = true

@@ -156,6 +156,9 @@ type Exchange struct {
 	halluc hallucResult
 	// limit is the rate limit check of this request (ratelimit.go).
 	limit rateLimitOutcome
+	// pin is the conversation pin to write once the rate limits allowed
+	// the request (sticky.go).
+	pin *pendingPin
 	// cost is what the request cost upstream, or saved (cost.go).
 	cost costState
 

@@ -35,7 +35,8 @@ func (x *Exchange) imageGenPlugin() *imagegen.Plugin {
 
 // imageGen answers an image request of a decision with an image_gen
 // plugin from the image backend (nil: the request is not one, and goes
-// to the decision's chat model as usual). The rate limits apply first.
+// to the decision's chat model as usual). The rate limits were checked
+// before (route): a generation spends a request like a model call.
 // A failed generation is an OpenAI error (imagegen.Plugin.Failure) with
 // x-vsr-degraded: image_gen; the request is not sent to the chat model,
 // which cannot draw.
@@ -57,12 +58,6 @@ func (x *Exchange) imageGen(ctx context.Context) *Immediate {
 		x.g.metrics.ImageGeneration(decision, p.Backend(), metrics.ImageGenNotImage)
 		return nil
 	}
-	// A generation costs what a model call costs: the rate limits apply
-	// to it before the backend is asked (an answer from here skips the
-	// check requestBody makes on forwarded requests).
-	if imm, _ := x.rateLimit(ctx, nil, &Forward{}); imm != nil {
-		return imm
-	}
 	req := p.Prepare(text)
 	im, err := p.Generate(ctx, req)
 	r.path = PathImageGen
@@ -78,7 +73,7 @@ func (x *Exchange) imageGen(ctx context.Context) *Immediate {
 		r.imageGen = "failed:" + outcome
 		x.degrade(StageImageGen, err)
 		imm := errorResponse(apiErr)
-		imm.Headers = x.appendRouteHeaders(imm.Headers)
+		imm.Headers = x.appendRateLimitHeaders(x.appendRouteHeaders(imm.Headers))
 		return imm
 	}
 	x.g.metrics.ImageGeneration(decision, p.Backend(), metrics.ImageGenSuccess)
@@ -104,7 +99,7 @@ func (x *Exchange) imageGen(ctx context.Context) *Immediate {
 		body = imagegen.AppendCompletion(make([]byte, 0, 2*size+512), c, im)
 	}
 	return &Immediate{Status: http.StatusOK, Body: body,
-		Headers: x.appendRouteHeaders([]Header{{"content-type", ctype}})}
+		Headers: x.appendRateLimitHeaders(x.appendRouteHeaders([]Header{{"content-type", ctype}}))}
 }
 
 // appendImageGenHeader adds x-vsr-image-gen (and x-vsr-image-size) when

@@ -52,11 +52,15 @@ func WithRateLimitMaxKeys(n int) Option { return func(g *Gateway) { g.limits.Max
 func (g *Gateway) CloseRateLimits() { g.limits.Close() }
 
 // rateLimit checks a request about to go upstream (fwd) against the
-// rate limits; a refusal replaces it with a 429 (503 when a provider
-// failed and fail_open is false). Immediate answers (cache hits, blocks,
+// rate limits, once (an auto chat request in route, before its image_gen,
+// rag, memory and tools plugins; others when their Forward is ready); a
+// refusal replaces it with a 429 (503 when a provider failed and
+// fail_open is false). Immediate answers (cache hits, blocks,
 // fast responses, rejections) are not limited: they cost no upstream.
 func (x *Exchange) rateLimit(ctx context.Context, imm *Immediate, fwd *Forward) (*Immediate, *Forward) {
-	if imm != nil || fwd == nil {
+	if imm != nil || fwd == nil || x.limit.checked {
+		// Checked once per request: route checks an auto chat request
+		// before its plugins run.
 		return imm, fwd
 	}
 	// A revision without limits still goes to the holder, which then
@@ -114,6 +118,36 @@ func (x *Exchange) appendRateLimitHeaders(h []Header) []Header {
 	return appendQuotaHeaders(h, &x.limit.res)
 }
 
+// StaleRateLimitHeaders names the x-ratelimit-* headers that an upstream
+// answer may carry and that the router's own in h (ResponseHeaders) do
+// not replace: when the router reports its budgets, the proxy removes
+// these, so that a client never reads the router's budget of one kind
+// next to a provider's budget of the other (its key's, shared by every
+// caller). None when h reports no budget.
+func StaleRateLimitHeaders(h []Header) []string {
+	names := [...]string{HeaderRateLimitLimitRequests, HeaderRateLimitRemainingReq, HeaderRateLimitResetRequests,
+		HeaderRateLimitLimitTokens, HeaderRateLimitRemainingTok, HeaderRateLimitResetTokens}
+	var set [len(names)]bool
+	found := false
+	for _, x := range h {
+		for i, n := range names {
+			if x.Name == n {
+				set[i], found = true, true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	var out []string
+	for i, n := range names {
+		if !set[i] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func appendQuotaHeaders(h []Header, res *ratelimit.Result) []Header {
 	if q := res.Requests; q.Limit > 0 {
 		h = append(h, Header{HeaderRateLimitLimitRequests, strconv.FormatInt(q.Limit, 10)},
@@ -150,7 +184,8 @@ func formatReset(d time.Duration) string {
 // caller's token budgets: the usage the upstream reported (prompt +
 // completion), or, when it reported none, an estimate (request bytes / 4
 // for the prompt; one token per streamed event or response bytes / 4 for
-// the completion). Local budgets are debited at once; envoy-ratelimit
+// the completion); a multi-call algorithm spends what all its sub-calls
+// used (LooperCallCost). Local budgets are debited at once; envoy-ratelimit
 // services with a token limit for the caller are told in the background
 // (Gateway.Wait waits for it).
 func (x *Exchange) debitRateLimit(ctx context.Context) {
@@ -160,7 +195,13 @@ func (x *Exchange) debitRateLimit(ctx context.Context) {
 		return
 	}
 	n := s.usage.PromptTokens + s.usage.CompletionTokens
-	if !s.hasUsage || n <= 0 {
+	x.cost.mu.Lock()
+	sub, subTokens := x.cost.subCalls, x.cost.subTokens
+	x.cost.mu.Unlock()
+	if sub {
+		// A multi-call algorithm: every sub-call was spent upstream.
+		n = subTokens
+	} else if !s.hasUsage || n <= 0 {
 		n = int64(len(x.req.Raw())) / 4
 		if s.reasm != nil {
 			n += int64(s.reasm.Events)

@@ -43,7 +43,9 @@ func (x *Exchange) responseStarted(status int, contentType string) {
 	if s.sseBody {
 		s.reasm = sse.New(x.g.maxResp)
 		drop := x.usageInjected() && status >= 200 && status < 300
-		if drop || s.alignEvents {
+		// A priced stream is event-aligned too, so that ForwardChunk
+		// finds data: [DONE] whole to put the cost comment before it.
+		if drop || s.alignEvents || x.PricesAnswer(status) {
 			s.filter = &sse.Filter{DropUsage: drop}
 		}
 	}

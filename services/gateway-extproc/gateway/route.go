@@ -132,7 +132,9 @@ func (x *Exchange) requestBody(ctx context.Context, body []byte) (*Immediate, *F
 	}
 	x.auto, x.recipe = true, recipe
 	imm, fwd := x.route(ctx)
-	return x.rateLimit(ctx, imm, fwd)
+	imm, fwd = x.rateLimit(ctx, imm, fwd)
+	x.commitPin(ctx) // sticky.go: after the rate limits
+	return imm, fwd
 }
 
 // passthrough forwards a concrete model name: only the model id changes,
@@ -199,6 +201,12 @@ func (x *Exchange) route(ctx context.Context) (*Immediate, *Forward) {
 	r.latency = x.g.now().Sub(x.start)
 	if fr := x.fastResponsePlugin(); fr != nil {
 		return x.fastResponse(fr.Message), nil
+	}
+	// The rate limits apply before the image backend, rag, memory and
+	// the tools plan are asked (ratelimit.go): a refused request costs
+	// none of them. requestBody's check is then a no-op.
+	if imm, _ := x.rateLimit(ctx, nil, &Forward{}); imm != nil {
+		return imm, nil
 	}
 	if imm := x.imageGen(ctx); imm != nil { // imagegen.go
 		return imm, nil

@@ -27,7 +27,8 @@ const maxStickyCandidates = 8
 // .protection) once the decision's targets fit the request: when the
 // decision has more than one modelRef and is not a multi-call algorithm,
 // the conversation's pin (sticky.KeyFor, sticky.Policy.Decide) may put
-// its pinned model first; the pin is then written back. A named model
+// its pinned model first; the pin is written back by commitPin (not for
+// a request a rate limit refuses). A named model
 // never gets here. A store that fails degrades to the classifier's
 // choice, counted and named in x-vsr-degraded.
 func (x *Exchange) stick(ctx context.Context) {
@@ -75,10 +76,31 @@ func (x *Exchange) stick(ctx context.Context) {
 		x.promote(model)
 	}
 	r.sticky = outcome
-	x.g.metrics.Sticky(d.Name, outcome.String())
-	if err := store.Put(ctx, key, next); err != nil && !clientGone(ctx) {
-		x.g.metrics.Sticky(d.Name, metrics.StickyStoreError)
-		x.g.log.Warn("sticky: write the conversation's pin", slog.String("decision", d.Name), slog.Any("error", err))
+	x.pin = &pendingPin{store: store, key: key, next: next, decision: d.Name}
+}
+
+// pendingPin is the pin stick decided on, written by commitPin once the
+// request is not refused by a rate limit.
+type pendingPin struct {
+	store    sticky.Store
+	key      string
+	next     sticky.Pin
+	decision string
+}
+
+// commitPin writes the pin stick decided on and counts its outcome,
+// unless a rate limit refused the request: that turn reached no model,
+// and its retry must not count as another turn of the conversation.
+func (x *Exchange) commitPin(ctx context.Context) {
+	p := x.pin
+	x.pin = nil
+	if p == nil || x.routed.path == PathRateLimited {
+		return
+	}
+	x.g.metrics.Sticky(p.decision, x.routed.sticky.String())
+	if err := p.store.Put(ctx, p.key, p.next); err != nil && !clientGone(ctx) {
+		x.g.metrics.Sticky(p.decision, metrics.StickyStoreError)
+		x.g.log.Warn("sticky: write the conversation's pin", slog.String("decision", p.decision), slog.Any("error", err))
 	}
 }
 

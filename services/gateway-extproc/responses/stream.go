@@ -129,6 +129,7 @@ func boundary(b []byte) (int, int) {
 // chatEvent handles one chat SSE event (its data lines joined).
 func (s *Streamer) chatEvent(ev []byte) {
 	var data []byte
+	comment := false
 	for _, line := range bytes.Split(ev, []byte("\n")) {
 		line = bytes.TrimRight(line, "\r")
 		if d, ok := bytes.CutPrefix(line, []byte("data:")); ok {
@@ -136,7 +137,16 @@ func (s *Streamer) chatEvent(ev []byte) {
 				data = append(data, '\n')
 			}
 			data = append(data, bytes.TrimPrefix(d, []byte(" "))...)
+		} else if len(line) > 0 && line[0] == ':' {
+			comment = true
 		}
+	}
+	if len(data) == 0 && comment {
+		// A comment event (the router's ": x-vsr-cost …", hallucination
+		// and response_jailbreak verdicts) passes as it is, in its place:
+		// before the terminal event, as it came before [DONE].
+		s.out = append(append(s.out, bytes.TrimRight(ev, "\r\n")...), "\n\n"...)
+		return
 	}
 	if len(data) == 0 || string(data) == "[DONE]" || !gjson.ValidBytes(data) {
 		return
@@ -161,7 +171,7 @@ func (s *Streamer) chatEvent(ev []byte) {
 	if u := usageOf(c.Get("usage")); u != nil {
 		s.usage = u
 	}
-	ch := c.Get("choices.0")
+	ch := firstChoice(c.Get("choices"))
 	if !ch.Exists() {
 		return
 	}
@@ -182,6 +192,22 @@ func (s *Streamer) chatEvent(ev []byte) {
 	if r := ch.Get("finish_reason").Str; r != "" {
 		s.reason = r
 	}
+}
+
+// firstChoice is the chunk's choice of index 0 (a missing index counts
+// as 0). A Response has one answer, choice 0 as CompleteFromChat reads
+// it: the other choices of a multi-choice stream (n > 1, a ratings
+// answer's other models) are not mixed into it.
+func firstChoice(choices gjson.Result) gjson.Result {
+	var out gjson.Result
+	choices.ForEach(func(_, ch gjson.Result) bool {
+		if i := ch.Get("index"); !i.Exists() || i.Int() == 0 {
+			out = ch
+			return false
+		}
+		return true
+	})
+	return out
 }
 
 // text streams a content delta into the open message (opening one).

@@ -45,3 +45,37 @@ func TestStreamEndings(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamCommentsAndChoices: comment events pass in their place
+// (before the terminal event), and only choice 0 of a multi-choice
+// stream makes the Response's text.
+func TestStreamCommentsAndChoices(t *testing.T) {
+	cases := []struct {
+		name, in, text string
+		comments       []string
+	}{
+		{"cost and verdict comments", `data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}` + "\n\n" +
+			": x-vsr-hallucination detected=false spans=0 unverified=false\n\n: x-vsr-cost 0.1 USD\r\n\r\ndata: [DONE]\n\n",
+			"hi", []string{": x-vsr-hallucination detected=false spans=0 unverified=false\n\n", ": x-vsr-cost 0.1 USD\n\n"}},
+		{"other choices left out", `data: {"choices":[{"index":1,"delta":{"content":"B"},"finish_reason":null}]}` + "\n\n" +
+			`data: {"choices":[{"index":0,"delta":{"content":"A"},"finish_reason":null}]}` + "\n\n" +
+			`data: {"choices":[{"index":1,"delta":{},"finish_reason":"length"},{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n",
+			"A", nil},
+		{"choices without index", `data: {"choices":[{"delta":{"content":"plain"},"finish_reason":"stop"}]}` + "\n\n", "plain", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := NewStreamer(NewResponse(&Request{Model: "auto", Stream: true}, "resp_1", 1), counterIDs())
+			out := string(st.Start()) + string(st.Write([]byte(tc.in))) + string(st.Close(true))
+			if st.Response().Status != StatusCompleted || !strings.Contains(out, `"text":"`+tc.text+`"`) || strings.Contains(out, "[DONE]") {
+				t.Fatalf("status %s, want text %q:\n%s", st.Response().Status, tc.text, out)
+			}
+			done := strings.Index(out, "event: response.completed")
+			for _, c := range tc.comments {
+				if i := strings.Index(out, c); i < 0 || i > done || strings.Count(out, c) != 1 {
+					t.Fatalf("comment %q not once before response.completed:\n%s", c, out)
+				}
+			}
+		})
+	}
+}

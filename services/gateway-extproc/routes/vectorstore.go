@@ -1,6 +1,8 @@
 package routes
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,9 +11,9 @@ import (
 )
 
 // vectorStoreFromConfig maps global.stores.vector_store (absent or
-// enabled: false: the files and vector stores API is off). Every
-// backend_type runs the in-process index (validation warns about the
-// others).
+// enabled: false: the files and vector stores API is off). backend_type
+// valkey and redis run the shared store on the valkey block's server;
+// every other backend_type runs the in-process index (validation warns).
 func vectorStoreFromConfig(cfg *config.Config) vectorstore.Config {
 	vs := cfg.Global.Stores.VectorStore
 	if vs == nil || !vs.Enabled {
@@ -27,6 +29,19 @@ func vectorStoreFromConfig(cfg *config.Config) vectorstore.Config {
 	out.Formats = strings.Join(fs, ",")
 	if vs.Memory != nil {
 		out.MaxEntriesPerStore = vs.Memory.MaxEntriesPerStore
+	}
+	if vs.BackendType == "valkey" || vs.BackendType == "redis" {
+		out.Backend, out.Dir = vectorstore.BackendRedis, ""
+		k := vs.Valkey
+		if k == nil {
+			k = &config.ValkeyStore{}
+		}
+		port := k.Port
+		if port == 0 {
+			port = 6379
+		}
+		out.Redis = vectorstore.RedisConfig{Addr: net.JoinHostPort(k.Host, strconv.Itoa(port)), Password: k.Password, DB: k.Database,
+			Prefix: k.CollectionPrefix, DialTimeout: time.Duration(k.ConnectTimeout) * time.Second, Timeout: time.Duration(k.Timeout) * time.Second}
 	}
 	return out
 }

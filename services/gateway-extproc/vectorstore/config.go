@@ -9,7 +9,11 @@
 // metadata index rewritten after every change, and each ingested file's
 // chunks written once), so a restart keeps uploaded files, stores and
 // chunks.
-// Other backend types fall back to this one (config validation warns).
+// With backend_type valkey or redis (RedisStore, redis.go) the files,
+// stores, statuses, chunks and uploaded bytes live in Valkey/Redis
+// instead, so several gateway replicas share them.
+// Other backend types fall back to the in-process one (config
+// validation warns).
 package vectorstore
 
 import (
@@ -56,8 +60,37 @@ type Config struct {
 	// Dimension, when set, is the embedding length the embedder must
 	// return.
 	Dimension int
-	// MaxEntriesPerStore caps the chunks of one vector store (0: no cap).
+	// MaxEntriesPerStore caps the chunks of one vector store (0: no cap
+	// in process; DefaultRedisMaxChunks with Redis).
 	MaxEntriesPerStore int
+	// Backend is BackendMemory ("") or BackendRedis.
+	Backend string
+	// Redis locates the shared store (Backend BackendRedis).
+	Redis RedisConfig
+}
+
+// Backends of Config.Backend.
+const (
+	BackendMemory = "memory"
+	BackendRedis  = "redis"
+)
+
+// RedisConfig is global.stores.vector_store.valkey compiled.
+type RedisConfig struct {
+	// Addr is host:port.
+	Addr     string
+	Password string
+	DB       int
+	// Prefix starts every key (collection_prefix; "": DefaultRedisPrefix).
+	Prefix string
+	// DialTimeout bounds connecting (connect_timeout; 0: 5s).
+	DialTimeout time.Duration
+	// Timeout bounds each round trip (timeout; 0: 5s).
+	Timeout time.Duration
+	// ResumeEvery is how often a replica looks for files left in
+	// progress by a replica that stopped (0: DefaultResumeEvery;
+	// negative: only when the store opens).
+	ResumeEvery time.Duration
 }
 
 // DefaultDir is where files go when file_storage_dir is unset.

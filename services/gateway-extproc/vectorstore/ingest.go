@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"sync"
+	"time"
 )
 
 // enqueue starts the ingestion of (storeID, fileID) in its own goroutine;
@@ -107,18 +109,24 @@ func (s *Store) prepare(ctx context.Context, fileID string) ([]Chunk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read file %s: %w", fileID, err)
 	}
+	return embedFile(ctx, s.emb, s.chunker, s.cfg.Dimension, fileID, name, data)
+}
+
+// embedFile extracts, chunks and embeds one file's data (batches of
+// EmbedBatch chunks); the vectors come back unit length.
+func embedFile(ctx context.Context, emb Embedder, chunker Chunker, dim int, fileID, name string, data []byte) ([]Chunk, error) {
 	text, err := ExtractText(Extension(name), data)
 	if err != nil {
 		return nil, err
 	}
-	texts := s.chunker.Chunk(text)
+	texts := chunker.Chunk(text)
 	if len(texts) == 0 {
 		return nil, fmt.Errorf("%w: file %q has no text", ErrInvalid, name)
 	}
 	out := make([]Chunk, 0, len(texts))
 	for i := 0; i < len(texts); i += EmbedBatch {
 		batch := texts[i:min(i+EmbedBatch, len(texts))]
-		vecs, err := s.emb.Embed(ctx, batch)
+		vecs, err := emb.Embed(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("embed chunks of %s: %w", fileID, err)
 		}
@@ -126,8 +134,8 @@ func (s *Store) prepare(ctx context.Context, fileID string) ([]Chunk, error) {
 			return nil, fmt.Errorf("embed chunks of %s: %d embeddings for %d texts", fileID, len(vecs), len(batch))
 		}
 		for j, v := range vecs {
-			if s.cfg.Dimension > 0 && len(v) != s.cfg.Dimension {
-				return nil, fmt.Errorf("%w: the embedder returned %d dimensions, embedding_dimension is %d", ErrInvalid, len(v), s.cfg.Dimension)
+			if dim > 0 && len(v) != dim {
+				return nil, fmt.Errorf("%w: the embedder returned %d dimensions, embedding_dimension is %d", ErrInvalid, len(v), dim)
 			}
 			out = append(out, Chunk{FileID: fileID, Text: batch[j], Vec: normalize(v)})
 		}
@@ -150,4 +158,23 @@ func normalize(v []float32) []float32 {
 		out[i] = x * inv
 	}
 	return out
+}
+
+// drain waits up to timeout for the running ingestion jobs, then cancels
+// them (cancel stops their embedding calls) and waits for them to return;
+// cancel is called either way. resume says, in the timeout's log line,
+// what becomes of unfinished files.
+func drain(jobs *sync.WaitGroup, timeout time.Duration, cancel func(), log *slog.Logger, resume string) {
+	done := make(chan struct{})
+	go func() { jobs.Wait(); close(done) }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		log.Warn("vector store: ingestion drain timed out; "+resume, slog.Duration("timeout", timeout))
+		cancel()
+		<-done
+	}
+	cancel()
 }

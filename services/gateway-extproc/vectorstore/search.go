@@ -153,26 +153,10 @@ func (s *Store) SearchAny(ctx context.Context, storeID string, req SearchRequest
 }
 
 func (s *Store) search(ctx context.Context, storeID string, req SearchRequest) ([]Hit, error) {
-	if req.Query == "" {
-		return nil, fmt.Errorf("%w: query is required", ErrInvalid)
-	}
-	if req.Filter != nil {
-		if err := req.Filter.Check(); err != nil {
-			return nil, err
-		}
-	}
-	k := req.MaxResults
-	if k <= 0 {
-		k = 10
-	}
-	vecs, err := s.emb.Embed(ctx, []string{req.Query})
+	q, k, err := embedQuery(ctx, s.emb, req)
 	if err != nil {
-		return nil, fmt.Errorf("embed the query: %w", err)
+		return nil, err
 	}
-	if len(vecs) != 1 {
-		return nil, fmt.Errorf("embed the query: %d embeddings for 1 text", len(vecs))
-	}
-	q := normalize(vecs[0])
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, ok := s.stores[storeID]
@@ -181,16 +165,9 @@ func (s *Store) search(ctx context.Context, storeID string, req SearchRequest) (
 	}
 	allowed := map[string]bool{}
 	for id, f := range st.Files {
-		if f.Status != StatusCompleted {
-			continue
+		if searchable(f, &req) {
+			allowed[id] = true
 		}
-		if len(req.FileIDs) > 0 && !contains(req.FileIDs, id) {
-			continue
-		}
-		if req.Filter != nil && !req.Filter.Match(f.Attributes) {
-			continue
-		}
-		allowed[id] = true
 	}
 	top := topK(st.Chunks, q, k, float32(req.Threshold), allowed)
 	hits := make([]Hit, len(top))
@@ -203,6 +180,42 @@ func (s *Store) search(ctx context.Context, storeID string, req SearchRequest) (
 		hits[i] = h
 	}
 	return hits, nil
+}
+
+// embedQuery checks a search request and embeds its query (unit
+// length); k is the number of hits asked for.
+func embedQuery(ctx context.Context, emb Embedder, req SearchRequest) (q []float32, k int, err error) {
+	if req.Query == "" {
+		return nil, 0, fmt.Errorf("%w: query is required", ErrInvalid)
+	}
+	if req.Filter != nil {
+		if err := req.Filter.Check(); err != nil {
+			return nil, 0, err
+		}
+	}
+	k = req.MaxResults
+	if k <= 0 {
+		k = 10
+	}
+	vecs, err := emb.Embed(ctx, []string{req.Query})
+	if err != nil {
+		return nil, 0, fmt.Errorf("embed the query: %w", err)
+	}
+	if len(vecs) != 1 {
+		return nil, 0, fmt.Errorf("embed the query: %d embeddings for 1 text", len(vecs))
+	}
+	return normalize(vecs[0]), k, nil
+}
+
+// searchable reports whether a store file takes part in a search.
+func searchable(f *StoreFile, req *SearchRequest) bool {
+	if f.Status != StatusCompleted {
+		return false
+	}
+	if len(req.FileIDs) > 0 && !contains(req.FileIDs, f.FileID) {
+		return false
+	}
+	return req.Filter == nil || req.Filter.Match(f.Attributes)
 }
 
 func contains(xs []string, x string) bool {

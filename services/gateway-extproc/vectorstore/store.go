@@ -83,8 +83,7 @@ type Store struct {
 	formats map[string]bool
 	emb     Embedder
 	log     *slog.Logger
-	now     func() time.Time
-	chunker Chunker
+	settings
 
 	mu     sync.RWMutex
 	files  map[string]*File
@@ -98,14 +97,29 @@ type Store struct {
 	cancel context.CancelFunc
 }
 
-// Option tunes a Store.
-type Option func(*Store)
+// settings are what Options tune (both backends).
+type settings struct {
+	now     func() time.Time
+	chunker Chunker
+	// claimed, when set, is told each ingestion claim a shared store
+	// attempts (won or lost).
+	claimed func(storeID, fileID string, won bool)
+}
+
+// Option tunes a Store or a RedisStore.
+type Option func(*settings)
 
 // WithClock injects the time source of created_at fields.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
 
 // WithChunker replaces the default chunk sizes.
-func WithChunker(c Chunker) Option { return func(s *Store) { s.chunker = c } }
+func WithChunker(c Chunker) Option { return func(s *settings) { s.chunker = c } }
+
+// WithClaimObserver is told every ingestion claim a RedisStore attempts
+// and whether it won it (metrics, tests); the local store claims nothing.
+func WithClaimObserver(f func(storeID, fileID string, won bool)) Option {
+	return func(s *settings) { s.claimed = f }
+}
 
 // Open loads (or creates) the store under cfg.Dir and resumes the
 // ingestion of files left in progress.
@@ -118,12 +132,9 @@ func Open(cfg Config, emb Embedder, log *slog.Logger, opts ...Option) (*Store, e
 		return nil, fmt.Errorf("open vector store %q: %w", cfg.Dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Store{cfg: cfg, formats: cfg.formats(), emb: emb, log: log, now: time.Now,
+	s := &Store{cfg: cfg, formats: cfg.formats(), emb: emb, log: log, settings: newSettings(opts),
 		files: map[string]*File{}, stores: map[string]*storeState{},
 		sem: make(chan struct{}, cfg.Workers), ctx: ctx, cancel: cancel}
-	for _, o := range opts {
-		o(s)
-	}
 	if err := s.load(); err != nil {
 		cancel()
 		return nil, err
@@ -152,20 +163,16 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.jobs.Wait(); close(done) }()
-	t := time.NewTimer(s.cfg.DrainTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		s.log.Warn("vector store: ingestion drain timed out; unfinished files resume at the next start",
-			slog.Duration("timeout", s.cfg.DrainTimeout))
-		s.cancel()
-		<-done
-	}
-	s.cancel()
+	drain(&s.jobs, s.cfg.DrainTimeout, s.cancel, s.log, "unfinished files resume at the next start")
 	return s.save()
+}
+
+func newSettings(opts []Option) settings {
+	st := settings{now: time.Now}
+	for _, o := range opts {
+		o(&st)
+	}
+	return st
 }
 
 func newID(prefix string) string {
