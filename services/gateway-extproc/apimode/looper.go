@@ -206,21 +206,28 @@ func (c *subCaller) Call(ctx context.Context, model string, e looper.Edit) (loop
 		}
 		f.SetHeaders = append(f.SetHeaders, h)
 	}
+	// In flight on its own model until its answer is read; recorded in
+	// that model's windows (the run is not: gateway.WindowSubCall).
+	endWindow := c.x.WindowSubCall(ctx, t.Model.Name)
 	o := c.s.failover(ctx, c.r, c.x, f)
 	if o.resp != nil {
 		defer o.done()
 		defer o.resp.Body.Close()
 		rest, err := io.ReadAll(io.LimitReader(o.resp.Body, maxLooperBody))
 		if err != nil {
+			endWindow(0, nil)
 			return looper.Reply{}, fmt.Errorf("read answer of %s: %w", model, err)
 		}
 		data := append(append(make([]byte, 0, len(o.first)+len(rest)), o.first...), rest...)
+		endWindow(o.resp.StatusCode, data)
 		c.x.LooperCallCost(t.Model, o.resp.StatusCode, data) // every sub-call is paid for
 		return looper.Reply{Status: o.resp.StatusCode, Header: o.resp.Header, Body: data}, nil
 	}
 	if o.last != nil {
+		endWindow(o.last.status, o.last.body)
 		return looper.Reply{Status: o.last.status, Header: o.last.header, Body: o.last.body}, nil
 	}
+	endWindow(0, nil)
 	if o.err == nil {
 		o.err = ctx.Err()
 	}

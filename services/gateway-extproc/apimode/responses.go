@@ -112,7 +112,7 @@ func (s *Server) createResponse(ctx context.Context, w http.ResponseWriter, r *h
 	cr.Header.Del("Content-Length")
 	cr.Header.Set("Content-Type", "application/json")
 	tw := newResponsesWriter(w, s.log, call.Resp, call.Req.Stream, newResponseID)
-	s.serveChat(ctx, tw, cr)
+	s.serveChatIn(ctx, tw, cr, call.Conversation)
 	final, write := tw.end()
 	if final != nil && call.Req.Store {
 		ep.Save(ctx, call.Record(final))

@@ -245,7 +245,14 @@ func (s *Server) serve(ctx context.Context, rw http.ResponseWriter, r *http.Requ
 // serveChat runs one request through the gateway (the chat path, the
 // models endpoints, the 404s) and proxies it upstream.
 func (s *Server) serveChat(ctx context.Context, rw http.ResponseWriter, r *http.Request) {
+	s.serveChatIn(ctx, rw, r, "")
+}
+
+// serveChatIn is serveChat for a request of the Responses API
+// conversation conv ("": none), which keys its model switch protection.
+func (s *Server) serveChatIn(ctx context.Context, rw http.ResponseWriter, r *http.Request, conv string) {
 	x := s.gw.NewExchange()
+	x.SetConversation(conv)
 	ctx = x.Begin(ctx, propagation.HeaderCarrier(r.Header))
 	bodyTaken := s.bindDeadlines(ctx, rw)
 	w := telemetry.NewStatusWriter(rw)

@@ -321,6 +321,7 @@ func (st *stream) routeBody(ctx context.Context, body []byte, held bool) *extpro
 			return immediate(imm)
 		}
 		body = st.rc.call.Chat
+		st.x.SetConversation(st.rc.call.Conversation) // the sticky key of the chain
 	}
 	imm, fwd := st.x.RequestBody(ctx, body)
 	if imm == nil {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/semrouter/semrouter/services/gateway-extproc/gateway"
 	"github.com/semrouter/semrouter/services/gateway-extproc/routes"
 )
@@ -68,4 +70,38 @@ func TestStickyConversationOverExtProc(t *testing.T) {
 			t.Errorf("%s: x-selected-model %q x-vsr-sticky %q, want %q %q", tc.name, sel, st, tc.wantModel, tc.want)
 		}
 	}
+}
+
+// TestStickyResponsesOverExtProc: behind Envoy, a Responses API
+// conversation continued by previous_response_id keeps turn 1's model
+// whatever its instructions (keyed by the conversation, not by the
+// opening), and a new conversation with the same opening gets its own
+// pin; the FAKE classifier alternates large and small, the upstream
+// answers are FAKE chat completions.
+func TestStickyResponsesOverExtProc(t *testing.T) {
+	sp := spec()
+	sp.Decisions = append(sp.Decisions, routes.Decision{Name: "both", ModelRefs: []routes.ModelRef{{Model: "large"}, {Model: "small"}}})
+	sp.Sticky = routes.Sticky{Enabled: true, Scope: routes.StickyScopeConversation, ConversationHeader: "x-conversation-id",
+		SessionHeader: "x-session-id", IdleTimeout: routes.DefaultStickyIdleTimeout, StabilityWeight: 1,
+		Store: routes.StickyStore{Backend: routes.StickyBackendMemory, TTL: routes.DefaultStickyStoreTTL}}
+	h := startHarness(t, sp, gateway.Stages{Classifier: &flipClassifier{}}, nil, nil)
+	create := func(name, body, want string) (id string) {
+		t.Helper()
+		e := h.open(t)
+		e.send(reqHeaders(false, responsesHeaders("POST", "/v1/responses")...))
+		cr := e.send(reqBody(body, true)).GetRequestBody().GetResponse()
+		if got := setHeaders(cr.GetHeaderMutation())["x-selected-model"]; got != want {
+			t.Errorf("%s: x-selected-model %q, want %q", name, got, want)
+		}
+		out := e.answerJSON(t, 200, chatAnswer)
+		if id = gjson.GetBytes(out, "id").Str; id == "" {
+			t.Fatalf("%s: no response id in %s", name, out)
+		}
+		return id
+	}
+	// the classifier picks large, small, large, small
+	r1 := create("turn 1", `{"model":"auto","instructions":"s","input":"first"}`, "large")
+	r2 := create("turn 2 without instructions", `{"model":"auto","input":"second","previous_response_id":"`+r1+`"}`, "large")
+	create("turn 3 with other instructions", `{"model":"auto","instructions":"t","input":"third","previous_response_id":"`+r2+`"}`, "large")
+	create("new conversation, same opening", `{"model":"auto","instructions":"s","input":"first"}`, "small")
 }

@@ -159,6 +159,9 @@ type Exchange struct {
 	// pin is the conversation pin to write once the rate limits allowed
 	// the request (sticky.go).
 	pin *pendingPin
+	// conversation is the Responses API conversation of the request
+	// (SetConversation; "": none).
+	conversation string
 	// cost is what the request cost upstream, or saved (cost.go).
 	cost costState
 

@@ -43,6 +43,7 @@ func (x *Exchange) Fits(m *routes.Model) bool {
 // answered.
 func (x *Exchange) LooperRan(algorithm string, models []string) {
 	r := &x.routed
+	x.windowLooper() // windows.go: the sub-calls count, each on its model
 	r.looper, r.looperModels = algorithm, models
 	if r.looperRouted == "" && r.target.Model != nil {
 		r.looperRouted = r.target.Model.Name

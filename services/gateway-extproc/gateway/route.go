@@ -133,7 +133,7 @@ func (x *Exchange) requestBody(ctx context.Context, body []byte) (*Immediate, *F
 	x.auto, x.recipe = true, recipe
 	imm, fwd := x.route(ctx)
 	imm, fwd = x.rateLimit(ctx, imm, fwd)
-	x.commitPin(ctx) // sticky.go: after the rate limits
+	x.commitPin(ctx, fwd != nil) // sticky.go: after the rate limits
 	return imm, fwd
 }
 

@@ -27,8 +27,8 @@ const maxStickyCandidates = 8
 // .protection) once the decision's targets fit the request: when the
 // decision has more than one modelRef and is not a multi-call algorithm,
 // the conversation's pin (sticky.KeyFor, sticky.Policy.Decide) may put
-// its pinned model first; the pin is written back by commitPin (not for
-// a request a rate limit refuses). A named model
+// its pinned model first; the pin is written back by commitPin (only
+// for a request forwarded to a chat model). A named model
 // never gets here. A store that fails degrades to the classifier's
 // choice, counted and named in x-vsr-degraded.
 func (x *Exchange) stick(ctx context.Context) {
@@ -56,7 +56,8 @@ func (x *Exchange) stick(ctx context.Context) {
 	if x.clientReq != nil {
 		req = x.clientReq
 	}
-	key, _, ok := x.g.sticky.keys.KeyFor(s, &sticky.KeyInput{Header: x.hdr, User: r.cache.id.User, Model: req.Model, Messages: req.Messages})
+	key, _, ok := x.g.sticky.keys.KeyFor(s, &sticky.KeyInput{Header: x.hdr, User: r.cache.id.User, Model: req.Model, Messages: req.Messages,
+		Conversation: x.conversation})
 	if !ok {
 		return
 	}
@@ -79,6 +80,13 @@ func (x *Exchange) stick(ctx context.Context) {
 	x.pin = &pendingPin{store: store, key: key, next: next, decision: d.Name}
 }
 
+// SetConversation names the Responses API conversation the request
+// continues or starts (the id of its first response): model switch
+// protection keys the request by it, as if the conversation header
+// carried it, so that a continuation keeps its pin whatever its
+// instructions. API mode calls it before RequestBody.
+func (x *Exchange) SetConversation(id string) { x.conversation = id }
+
 // pendingPin is the pin stick decided on, written by commitPin once the
 // request is not refused by a rate limit.
 type pendingPin struct {
@@ -88,13 +96,17 @@ type pendingPin struct {
 	decision string
 }
 
-// commitPin writes the pin stick decided on and counts its outcome,
-// unless a rate limit refused the request: that turn reached no model,
-// and its retry must not count as another turn of the conversation.
-func (x *Exchange) commitPin(ctx context.Context) {
+// commitPin writes the pin stick decided on and counts its outcome, only
+// when a chat model is called for the request (forwarded: it goes
+// upstream, or to a looper run). A request a rate limit refused, or one
+// answered without a chat model (cache hit, fast_response, image_gen, a
+// rag on_failure: block error), reached no chat model: its pin is
+// neither created nor moved, and that turn does not count as a turn of
+// the conversation.
+func (x *Exchange) commitPin(ctx context.Context, forwarded bool) {
 	p := x.pin
 	x.pin = nil
-	if p == nil || x.routed.path == PathRateLimited {
+	if p == nil || !forwarded || x.routed.path == PathRateLimited {
 		return
 	}
 	x.g.metrics.Sticky(p.decision, x.routed.sticky.String())

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -133,4 +134,50 @@ func (x *Exchange) windowEnd(model, reason string) {
 		w = w.Tracker().Model(model)
 	}
 	w.Record(x.g.now(), s)
+}
+
+// windowLooper hands the windows over to a looper run's sub-calls: the
+// run stops counting as in flight on the routed model and is recorded in
+// no model's windows (each sub-call is, on its own model, by
+// WindowSubCall). The run's end-to-end latency is in the per-request
+// series (request latency histograms, traces), not in the windows, whose
+// latency and queue figures describe the models.
+func (x *Exchange) windowLooper() {
+	if w := x.win; w != nil {
+		x.win = nil
+		w.Done()
+	}
+}
+
+// WindowSubCall counts one looper sub-call to model as in flight in the
+// windowed metrics, and returns the function to call once when it ends:
+// status is the HTTP status of the answer (0: none came) and body the
+// answer. The sub-call is recorded on model: its latency (from the call
+// to the end of the answer), the answer's completion tokens, and an
+// error unless it got a 2xx answer or ctx was cancelled (the client hung
+// up or the algorithm no longer needed it). It is safe for concurrent
+// use (concurrent sub-calls of fusion, remom, ratings).
+func (x *Exchange) WindowSubCall(ctx context.Context, model string) (end func(status int, body []byte)) {
+	tr := x.g.win.tracker.Load()
+	if tr == nil || model == "" {
+		return func(int, []byte) {}
+	}
+	m := tr.Model(model)
+	m.Start()
+	start := x.g.now()
+	return func(status int, body []byte) {
+		m.Done()
+		now := x.g.now()
+		ok := status >= 200 && status < 300
+		s := windows.Sample{Error: !ok && !(status == 0 && clientGone(ctx))}
+		if status != 0 {
+			s.Latency, s.Responded = now.Sub(start), true
+		}
+		if ok {
+			if u, found := usageIn(body); found {
+				s.CompletionTokens = u.CompletionTokens
+			}
+		}
+		m.Record(now, s)
+	}
 }

@@ -279,6 +279,7 @@ func (e Endpoints) Prepare(ctx context.Context, body []byte, owner string, newID
 			return nil, aerr
 		}
 		c.History = prev.Conversation()
+		c.Conversation = prev.ChainID()
 	}
 	chat, err := req.ChatBody(c.History)
 	if err != nil {
@@ -290,6 +291,9 @@ func (e Endpoints) Prepare(ctx context.Context, body []byte, owner string, newID
 	}
 	c.Chat = chat
 	c.Resp = NewResponse(req, newID("resp"), now.Unix())
+	if c.Conversation == "" {
+		c.Conversation = c.Resp.ID // a new conversation, named by its first response
+	}
 	return c, nil
 }
 
@@ -302,9 +306,12 @@ type Call struct {
 	Chat []byte
 	// Resp is the Response being built.
 	Resp *Response
+	// Conversation is the conversation the call belongs to: the one of
+	// previous_response_id, else this response's id (Record.ConversationID).
+	Conversation string
 }
 
 // Record is what Save keeps for the finished response final.
 func (c *Call) Record(final *Response) *Record {
-	return &Record{Owner: c.Owner, Response: final, Input: c.Req.Input, History: c.History}
+	return &Record{Owner: c.Owner, Response: final, Input: c.Req.Input, History: c.History, ConversationID: c.Conversation}
 }

@@ -24,6 +24,23 @@ type Record struct {
 	Response *Response `json:"response"`
 	Input    []Item    `json:"input"`
 	History  []Item    `json:"history,omitempty"`
+	// ConversationID is the id of the first response of the chain
+	// (previous_response_id links), inherited by every continuation: the
+	// router's conversation key for model switch protection. Records
+	// stored without it belong to the conversation of their own id.
+	ConversationID string `json:"conversation_id,omitempty"`
+}
+
+// ChainID is the conversation r belongs to (ConversationID, else r's
+// own id).
+func (r *Record) ChainID() string {
+	if r.ConversationID != "" {
+		return r.ConversationID
+	}
+	if r.Response != nil {
+		return r.Response.ID
+	}
+	return ""
 }
 
 // Conversation is what a request continuing r starts from: r's history,

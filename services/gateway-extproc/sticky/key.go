@@ -30,6 +30,11 @@ type KeyInput struct {
 	Model string
 	// Messages are the messages as the client sent them.
 	Messages []chatreq.Message
+	// Conversation is the id of a Responses API conversation (the id of
+	// its first response, inherited through previous_response_id): under
+	// scope conversation it keys the request as the conversation header
+	// would, ahead of the header itself ("": none).
+	Conversation string
 }
 
 // maxHeaderKey bounds a header value used as a key: longer values are
@@ -42,8 +47,9 @@ const maxHeaderKey = 128
 // name and the trusted user id, so that neither another entrypoint nor
 // another user can reach a conversation's pin by sending its id.
 //
-//   - scope conversation: the conversation header, else the session
-//     header, else the hash below;
+//   - scope conversation: the Responses API conversation
+//     (KeyInput.Conversation), else the conversation header, else the
+//     session header, else the hash below;
 //   - scope session: the session header;
 //   - scope user: the trusted user id.
 //
@@ -71,6 +77,9 @@ func (k *Keyer) KeyFor(s *routes.Sticky, in *KeyInput) (key, source string, ok b
 			return scoped('u', in, ""), SourceUser, true
 		}
 		return "", "", false
+	}
+	if v := in.Conversation; v != "" {
+		return scoped('r', in, v), SourceConversation, true
 	}
 	if v := strings.TrimSpace(hdr(s.ConversationHeader)); v != "" {
 		return scoped('c', in, v), SourceConversation, true

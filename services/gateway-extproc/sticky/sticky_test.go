@@ -158,6 +158,23 @@ func TestKeyFor(t *testing.T) {
 			t.Errorf("keys %q %q %q must differ", a, b, c)
 		}
 	})
+	t.Run("a Responses API conversation keys its chain", func(t *testing.T) {
+		h := headers(map[string]string{"x-conversation-id": "c1"})
+		k1, src := key(conv, KeyInput{Header: h, Model: "auto", Conversation: "resp_1", Messages: turn1})
+		k2, _ := key(conv, KeyInput{Model: "auto", Conversation: "resp_1", Messages: otherSys})
+		if src != SourceConversation || k1 != k2 {
+			t.Fatalf("same conversation, keys %q (%s) and %q", k1, src, k2)
+		}
+		if k, _ := key(conv, KeyInput{Model: "auto", Conversation: "resp_2", Messages: turn1}); k == k1 {
+			t.Errorf("another conversation shares key %q", k)
+		}
+		if k, _ := key(conv, KeyInput{Header: headers(map[string]string{"x-conversation-id": "resp_1"}), Model: "auto"}); k == k1 {
+			t.Errorf("a conversation header reaches the Responses conversation's key %q", k)
+		}
+		if _, src := key(sess, KeyInput{Model: "auto", Conversation: "resp_1"}); src != "" {
+			t.Errorf("session scope keyed by the Responses conversation (%s)", src)
+		}
+	})
 	t.Run("long header values are hashed", func(t *testing.T) {
 		k, _ := key(conv, KeyInput{Header: headers(map[string]string{"x-conversation-id": strings.Repeat("z", 10000)}), Model: "auto"})
 		if len(k) > 64 {
