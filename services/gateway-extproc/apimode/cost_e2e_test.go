@@ -223,8 +223,8 @@ func TestCostE2E(t *testing.T) {
 		if c.Choices[0].Message.Content != "cached hello" || c.Usage.PromptTokensDetails.CachedTokens != 800 {
 			t.Fatalf("answer %+v", c)
 		}
-		if got := resp.Header.Get(gateway.HeaderCost); got != "0.000152 USD" {
-			t.Fatalf("%s = %q, want 0.000152 USD", gateway.HeaderCost, got)
+		if got := resp.Header.Get(gateway.HeaderCost); got != "0.000152" || resp.Header.Get(gateway.HeaderCostCurrency) != "USD" {
+			t.Fatalf("%s = %q, want 0.000152 (USD)", gateway.HeaderCost, got)
 		}
 		if v, ok := e.counter(t, metrics.ModelCost, map[string]string{"model": "cheap", "currency": "USD"}); !ok || !near(v, answerCost) {
 			t.Fatalf("llm_model_cost_total{cheap} = %v (%v), want %v", v, ok, answerCost)
@@ -313,7 +313,7 @@ func TestCostE2E(t *testing.T) {
 		}
 		// Each FAKE sub-call reports 7 prompt and 2 completion tokens.
 		const smallCost, largeCost = (7*0.1 + 2*0.2) / 1e6, (7*1.0 + 2*2.0) / 1e6
-		if got := resp.Header.Get(gateway.HeaderCost); got != "0.0000121 USD" {
+		if got := resp.Header.Get(gateway.HeaderCost); got != "0.0000121" || resp.Header.Get(gateway.HeaderCostCurrency) != "USD" {
 			t.Fatalf("%s = %q, want 0.0000121 USD (both sub-calls)", gateway.HeaderCost, got)
 		}
 		if v, _ := e.counter(t, metrics.ModelCost, map[string]string{"model": "small"}); !near(v, smallCost) {

@@ -28,7 +28,7 @@ func TestCostBuffered(t *testing.T) {
 		`"usage":{"prompt_tokens":100,"completion_tokens":10,"total_tokens":110,"prompt_tokens_details":{"cached_tokens":40}}}`
 	last := e.send(respBody(answer, true)).GetResponseBody().GetResponse()
 	// 60×1 + 40×0.5 + 10×2 = 100 per million.
-	if got := setHeaders(last.GetHeaderMutation())[gateway.HeaderCost]; got != "0.0001 USD" {
+	if got := setHeaders(last.GetHeaderMutation())[gateway.HeaderCost]; got != "0.0001" || setHeaders(last.GetHeaderMutation())[gateway.HeaderCostCurrency] != "USD" {
 		t.Fatalf("%s = %q, want 0.0001 USD", gateway.HeaderCost, got)
 	}
 }

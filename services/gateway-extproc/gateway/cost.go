@@ -12,9 +12,11 @@ import (
 	"github.com/semrouter/semrouter/services/gateway-extproc/sse"
 )
 
-// Cost headers. A value is "<amount> <currency>" ("0.000123 USD"); a
+// Cost headers, in the upstream router's shape: x-vsr-cost is a bare
+// amount ("0.000123") and x-vsr-cost-currency its currency ("USD"). A
 // request whose calls were priced in several currencies lists one amount
-// per currency, comma-separated (the router never converts currencies).
+// and one currency per entry, comma-separated in the same order (the
+// router never converts currencies).
 const (
 	// HeaderCost is what the request cost upstream, priced from the
 	// serving model's providers.models[].pricing and the reported token
@@ -26,6 +28,9 @@ const (
 	// HeaderCostSaved is, on a cache hit, what the cached answer cost when
 	// it was generated (its recorded usage at the serving model's price).
 	HeaderCostSaved = "x-vsr-cost-saved"
+	// HeaderCostCurrency is the currency of HeaderCost (and of
+	// HeaderCostSaved), from pricing.currency.
+	HeaderCostCurrency = "x-vsr-cost-currency"
 )
 
 // Money is an amount in a currency (a 3-letter code).
@@ -86,15 +91,33 @@ func addMoney(ms []Money, currency string, amount float64) []Money {
 	return append(ms, Money{Currency: currency, Amount: amount})
 }
 
-// appendMoney renders ms as a header value ("0.000123 USD[, 0.5 EUR]").
+// costHeaders renders ms as the header name (amounts) plus
+// x-vsr-cost-currency (currencies).
+func costHeaders(name string, ms []Money) []Header {
+	var amounts, currencies []byte
+	for i, m := range ms {
+		if i > 0 {
+			amounts, currencies = append(amounts, ", "...), append(currencies, ", "...)
+		}
+		amounts = appendAmount(amounts, m.Amount)
+		currencies = append(currencies, m.Currency...)
+	}
+	return []Header{{name, string(amounts)}, {HeaderCostCurrency, string(currencies)}}
+}
+
+// appendAmount renders an amount rounded to 1e-10 currency units: sums of
+// float prices carry noise in the last digits.
+func appendAmount(b []byte, amount float64) []byte {
+	return strconv.AppendFloat(b, math.Round(amount*1e10)/1e10, 'f', -1, 64)
+}
+
+// appendMoney renders ms for the stream comment ("0.000123 USD[, 0.5 EUR]").
 func appendMoney(b []byte, ms []Money) []byte {
 	for i, m := range ms {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		// Rounded to 1e-10 currency units: sums of float prices carry
-		// noise in the last digits.
-		b = strconv.AppendFloat(b, math.Round(m.Amount*1e10)/1e10, 'f', -1, 64)
+		b = appendAmount(b, m.Amount)
 		b = append(b, ' ')
 		b = append(b, m.Currency...)
 	}
@@ -186,7 +209,7 @@ func (x *Exchange) priceCacheHit(body []byte) []Header {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total = addMoney(c.total[:0], p.Currency, 0)
-	h := []Header{{HeaderCost, string(appendMoney(nil, c.total))}}
+	h := costHeaders(HeaderCost, c.total)
 	u, ok := usageIn(body)
 	if !ok {
 		return h
@@ -194,7 +217,7 @@ func (x *Exchange) priceCacheHit(body []byte) []Header {
 	amount := PriceUsage(p, u)
 	c.saved = addMoney(c.saved[:0], p.Currency, amount)
 	x.g.metrics.CacheSavedCost(x.decisionName(), p.Currency, amount)
-	return append(h, Header{HeaderCostSaved, string(appendMoney(nil, c.saved))})
+	return append(h, costHeaders(HeaderCostSaved, c.saved)[0])
 }
 
 func (x *Exchange) decisionName() string {
@@ -220,14 +243,14 @@ func (x *Exchange) CostHeaders(status int, body []byte) []Header {
 		if len(c.calls) == 0 {
 			return nil
 		}
-		return []Header{{HeaderCost, string(appendMoney(nil, c.calls))}}
+		return costHeaders(HeaderCost, c.calls)
 	}
 	u, ok := usageIn(body)
 	if !ok {
 		return nil
 	}
 	p := x.routed.target.Model.Pricing
-	return []Header{{HeaderCost, string(appendMoney(nil, []Money{{p.Currency, PriceUsage(p, u)}}))}}
+	return costHeaders(HeaderCost, []Money{{p.Currency, PriceUsage(p, u)}})
 }
 
 // BodyCostHeaders is CostHeaders for the status ResponseHeaders saw

@@ -151,7 +151,7 @@ func TestCostRecorded(t *testing.T) {
 			var header string
 			if tc.ctype == "application/json" {
 				if h := headerMap(x.CostHeaders(200, []byte(tc.answer))); h[HeaderCost] != "" {
-					header = h[HeaderCost]
+					header = h[HeaderCost] + " " + h[HeaderCostCurrency]
 				}
 			}
 			x.ResponseHeaders(200, tc.ctype)
@@ -213,7 +213,7 @@ func TestCacheHitSavedCost(t *testing.T) {
 		t.Fatal("want a cache hit")
 	}
 	h := headerMap(imm.Headers)
-	if h[HeaderCost] != "0 USD" || h[HeaderCostSaved] != "0.0006 USD" {
+	if h[HeaderCost] != "0" || h[HeaderCostSaved] != "0.0006" || h[HeaderCostCurrency] != "USD" {
 		t.Fatalf("cost headers %q, %q", h[HeaderCost], h[HeaderCostSaved])
 	}
 	saved, ok := gathered(t, reg, metrics.GatewayCacheSavedCost, map[string]string{"decision_name": "business", "currency": "USD"})
@@ -240,5 +240,24 @@ func BenchmarkPriceUsage(b *testing.B) {
 	}
 	if sink <= 0 {
 		b.Fatal("no cost")
+	}
+}
+
+func TestCostHeadersShape(t *testing.T) {
+	tests := []struct {
+		name             string
+		ms               []Money
+		amount, currency string
+	}{
+		{"one currency", []Money{{"USD", 0.000123}}, "0.000123", "USD"},
+		{"two currencies in order", []Money{{"USD", 0.5}, {"EUR", 0.25}}, "0.5, 0.25", "USD, EUR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := headerMap(costHeaders(HeaderCost, tt.ms))
+			if h[HeaderCost] != tt.amount || h[HeaderCostCurrency] != tt.currency {
+				t.Fatalf("headers %v, want %s=%q %s=%q", h, HeaderCost, tt.amount, HeaderCostCurrency, tt.currency)
+			}
+		})
 	}
 }
