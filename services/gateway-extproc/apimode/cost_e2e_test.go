@@ -149,25 +149,7 @@ func newCostEnv(t *testing.T) *costEnv {
 
 func (e *costEnv) counter(t *testing.T, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	fams, err := e.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range f.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue metric
-				}
-			}
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
+	return gatheredCounter(t, e.reg, name, labels)
 }
 
 // replayCost is the cost and user fields of decision's newest

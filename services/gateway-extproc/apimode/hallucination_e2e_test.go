@@ -1,7 +1,6 @@
 package apimode_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -304,13 +303,7 @@ func TestHallucinationStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var events []string
-			sc := bufio.NewScanner(resp.Body)
-			for sc.Scan() {
-				if line := sc.Text(); line != "" {
-					events = append(events, line)
-				}
-			}
+			events := sseLines(resp.Body)
 			n := len(events)
 			if n < 2 || events[n-1] != "data: [DONE]" || !strings.HasPrefix(events[n-2], tc.comment) {
 				t.Fatalf("stream ends with %q, want %q… then [DONE]", events[max(0, n-3):], tc.comment)

@@ -181,25 +181,8 @@ func newLooperEnv(t *testing.T, small, large, judge string) *looperEnv {
 
 func (e *looperEnv) counter(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	fams, err := e.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range f.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue metric
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	v, _ := gatheredCounter(t, e.reg, name, labels)
+	return v
 }
 
 func ask(decision string) openai.ChatCompletionNewParams {

@@ -1,7 +1,6 @@
 package apimode_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -271,13 +270,7 @@ func TestResponseJailbreakStreamVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var events []string
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if line := sc.Text(); line != "" {
-			events = append(events, line)
-		}
-	}
+	events := sseLines(resp.Body)
 	n := len(events)
 	if n < 2 || events[n-1] != "data: [DONE]" || events[n-2] != ": x-vsr-response-jailbreak score=0.9700 flagged=true" {
 		t.Fatalf("stream ends with %q, want the verdict comment then [DONE]", events[max(0, n-3):])
